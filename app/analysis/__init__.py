@@ -1,0 +1,1 @@
+"""Analyses of a built block: graph and counts, latency, reparameterization, guidelines."""

@@ -1,0 +1,176 @@
+"""Trace a block with torch.fx, propagate shapes, and describe every op as a node with its counts."""
+
+import operator
+from dataclasses import dataclass
+
+import torch
+from torch import fx, nn
+from torch.fx.passes.shape_prop import ShapeProp
+
+from ..blocks.shuffle import shuffle_permutation
+from . import ops
+
+INPUT_ID = "x"
+
+
+class _PathTracer(fx.Tracer):
+    """A tracer that remembers which submodule each node was created in (for `module`)."""
+
+    def __init__(self):
+        super().__init__()
+        self._paths: list[str] = []
+
+    def call_module(self, m, forward, args, kwargs):
+        self._paths.append(self.path_of_module(m))
+        try:
+            return super().call_module(m, forward, args, kwargs)
+        finally:
+            self._paths.pop()
+
+    def create_node(self, *args, **kwargs):
+        node = super().create_node(*args, **kwargs)
+        node.meta["module_path"] = self._paths[-1] if self._paths else ""
+        return node
+
+
+def trace(module: nn.Module) -> fx.GraphModule:
+    tracer = _PathTracer()
+    graph = tracer.trace(module)
+    return fx.GraphModule(tracer.root, graph)
+
+
+@dataclass
+class Source:
+    """Where a value comes from: a node id and its shape (several values can share a node: chunk)."""
+    node: str
+    shape: list[int]
+
+
+def _shape(node: fx.Node) -> list[int]:
+    return list(node.meta["tensor_meta"].shape)
+
+
+def _tensor_args(node: fx.Node) -> list[fx.Node]:
+    found = []
+    fx.node.map_arg((node.args, node.kwargs), lambda a: found.append(a))
+    return found
+
+
+def _classify(gm: fx.GraphModule, node: fx.Node):
+    """(op name, owning module or None) for a node; op None means "fold into its input"."""
+    if node.op == "call_module":
+        module = gm.get_submodule(node.target)
+        if isinstance(module, nn.Identity):
+            return None, module
+        for cls, op in ops.MODULE_OPS.items():
+            if type(module) is cls:
+                return op, module
+        raise TypeError(f"no description for module {type(module).__name__}")
+    if node.op == "call_function":
+        if node.target is operator.getitem:
+            return None, None
+        return ops.FUNCTION_OPS[node.target], None
+    if node.op == "call_method":
+        return ops.METHOD_OPS[node.target], None
+    raise TypeError(f"unexpected fx node {node.op}")
+
+
+def describe(module: nn.Module, input_shape: list[int]) -> dict:
+    """Nodes, edges and totals of `module` on an input of `input_shape`.
+
+    Works on any device; on the meta device it allocates nothing, so it is safe for any size.
+    """
+    gm = trace(module)
+    device = next((p.device for p in module.parameters()), torch.device("cpu"))
+    with torch.inference_mode():
+        ShapeProp(gm).propagate(torch.empty(input_shape, device=device))
+
+    sources: dict[fx.Node, Source] = {}
+    nodes: list[dict] = []
+    edges: list[dict] = []
+    for node in gm.graph.nodes:
+        if node.op == "placeholder":
+            sources[node] = Source(INPUT_ID, list(input_shape))
+            nodes.append(_node(INPUT_ID, "input", "Input", "", {}, [], [], list(input_shape), 0, 0))
+            continue
+        if node.op in ("output", "get_attr"):
+            continue
+        op, module_ = _classify(gm, node)
+        if op is None:
+            # views with no work of their own: a piece of a chunk, or an identity
+            parent = sources[node.args[0]]
+            sources[node] = Source(parent.node, _shape(node))
+            continue
+        inputs = [sources[a] for a in _tensor_args(node)]
+        out_shape = _shape(node) if "tensor_meta" in node.meta and hasattr(node.meta["tensor_meta"], "shape") \
+            else list(inputs[0].shape)
+        if module_ is not None:
+            attrs, label = ops.module_attrs_and_label(op, module_)
+            params = sum(p.numel() for p in module_.parameters())
+        else:
+            attrs, label, params = _function_attrs(op, node), ops.FUNCTION_LABELS[op], 0
+        in_shapes = [s.shape for s in inputs]
+        if op == "chunk":
+            out_shape = list(in_shapes[0])  # a chunk's pieces are views of its input
+        nodes.append(_node(node.name, op, label, node.meta["module_path"], attrs,
+                           [s.node for s in inputs], in_shapes, out_shape, params,
+                           ops.madds(op, module_, out_shape)))
+        nodes[-1]["elementwise"] = ops.elementwise(op, out_shape)
+        nodes[-1]["mac"] = ops.mac(op, in_shapes, out_shape, params)
+        edges.extend({"source": s.node, "target": node.name, "shape": s.shape} for s in inputs)
+        sources[node] = Source(node.name, out_shape)
+
+    output_node = next(n for n in gm.graph.nodes if n.op == "output")
+    final = sources[output_node.args[0]]
+    _layout(nodes, edges)
+    return {
+        "input_shape": list(input_shape),
+        "output_shape": final.shape,
+        "output_node": final.node,
+        "nodes": nodes,
+        "edges": edges,
+        "permutations": [
+            {"node": n["id"], "channels": n["input_shapes"][0][1], "groups": n["attrs"]["groups"],
+             "permutation": shuffle_permutation(n["input_shapes"][0][1], n["attrs"]["groups"])}
+            for n in nodes if n["op"] == "channel_shuffle"
+        ],
+        "totals": _totals(module, nodes),
+    }
+
+
+def _function_attrs(op: str, node: fx.Node) -> dict:
+    if op == "cat":
+        return {"dim": node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0)}
+    if op == "chunk":
+        return {"chunks": node.args[1], "dim": node.kwargs.get("dim", node.args[2] if len(node.args) > 2 else 0)}
+    return {}
+
+
+def _node(id_, op, label, module_path, attrs, inputs, input_shapes, output_shape, params, madds):
+    return {"id": id_, "op": op, "label": label, "module": module_path, "attrs": attrs,
+            "inputs": inputs, "input_shapes": input_shapes, "output_shape": output_shape,
+            "params": params, "madds": madds, "mac": 0, "elementwise": 0}
+
+
+def _totals(module: nn.Module, nodes: list[dict], element_size: int = 4) -> dict:
+    mac = sum(n["mac"] for n in nodes)
+    return {
+        "params": sum(p.numel() for p in module.parameters()),
+        "madds": sum(n["madds"] for n in nodes),
+        "mac": mac,
+        "mac_bytes": mac * element_size,
+        "elementwise": sum(n["elementwise"] for n in nodes),
+    }
+
+
+def _layout(nodes: list[dict], edges: list[dict]) -> None:
+    """Layered layout: y is the longest path from the input, x spreads a layer's nodes around 0."""
+    depth: dict[str, int] = {}
+    for n in nodes:  # fx order is topological
+        depth[n["id"]] = 1 + max((depth[i] for i in n["inputs"]), default=-1)
+    layers: dict[int, list[dict]] = {}
+    for n in nodes:
+        layers.setdefault(depth[n["id"]], []).append(n)
+    for y, layer in layers.items():
+        for i, n in enumerate(layer):
+            n["pos"] = {"x": i - (len(layer) - 1) / 2, "y": y}

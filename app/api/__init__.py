@@ -1,0 +1,1 @@
+"""HTTP routes: thin adapters from query strings to the service layer."""

@@ -1,0 +1,24 @@
+"""Service errors as HTTP answers: 422 in FastAPI's shape, 404 naming what exists, 429 with Retry-After."""
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from ..service.errors import Busy, InvalidParameter, NotFound
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(InvalidParameter)
+    def invalid(request: Request, exc: InvalidParameter):
+        detail = [{"loc": ["query", exc.param], "msg": exc.message, "type": "value_error",
+                   "input": exc.value}]
+        return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
+
+    @app.exception_handler(NotFound)
+    def not_found(request: Request, exc: NotFound):
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(Busy)
+    def busy(request: Request, exc: Busy):
+        return JSONResponse({"detail": str(exc)}, status_code=429,
+                            headers={"Retry-After": str(exc.retry_after)})

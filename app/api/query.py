@@ -1,0 +1,44 @@
+"""Per-kind query signatures built from the registry, so OpenAPI documents every parameter."""
+
+import inspect
+from typing import Annotated, Any, Callable, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from ..registry import BLOCKS, BlockSpec, Param
+
+
+def _annotation(p: Param):
+    if p.choices is not None:
+        base = Literal[tuple(p.choices)]
+    else:
+        base = {"integer": int, "boolean": bool, "string": str}[p.type]
+    return Annotated[base, Query(description=p.help, ge=p.min if p.choices is None else None,
+                                 le=p.max if p.choices is None else None)]
+
+
+def query_parameters(params) -> list[inspect.Parameter]:
+    return [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default,
+                              annotation=_annotation(p)) for p in params]
+
+
+def add_block_routes(router: APIRouter, suffix: str, handler: Callable[..., Any],
+                     extra: list[inspect.Parameter] = (), **route_kwargs) -> None:
+    """One GET route per registered kind at /api/blocks/{kind}{suffix}.
+
+    `handler(spec, values, request, **extra)` receives the block's query values as a dict.
+    """
+    extra_names = [p.name for p in extra]
+    request_param = inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)
+    for spec in BLOCKS.values():
+        def endpoint(__spec: BlockSpec = spec, *, request: Request, **kwargs):
+            values = {k: v for k, v in kwargs.items() if k not in extra_names}
+            return handler(__spec, values, request, **{k: kwargs[k] for k in extra_names})
+
+        block_params = query_parameters(spec.all_params)
+        endpoint.__signature__ = inspect.Signature([request_param, *block_params, *extra])
+        endpoint.__name__ = f"{spec.kind}{suffix.replace('/', '_')}"
+        router.add_api_route(f"/api/blocks/{spec.kind}{suffix}", endpoint, methods=["GET"],
+                             summary=f"{spec.title}{suffix and ' ' + suffix.strip('/')}",
+                             description=spec.summary, tags=["blocks"],
+                             **route_kwargs)

@@ -1,0 +1,1 @@
+"""Pure PyTorch building blocks of efficient CNNs (no web, no JSON)."""

@@ -1,0 +1,235 @@
+"""The one list of block kinds: title, paper, idea, parameters and builder.
+
+The API, the pages, the forms and the tests all iterate `BLOCKS`; adding a kind is one block file
+plus one entry here.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from torch import nn
+
+from .blocks.mobilenet import DepthwiseSeparable, InvertedResidual, MobileNetV3Bneck
+from .blocks.plain import Activation, ConvBlock, ConvBN
+from .blocks.repvgg import RepVGGBlock
+from .blocks.resnext import ResNeXtBottleneck
+from .blocks.shuffle import ChannelShuffleBlock
+from .blocks.shufflenet_v1 import ShuffleNetV1Unit
+from .blocks.shufflenet_v2 import ShuffleNetV2Unit
+from .blocks.squeeze_excitation import SqueezeExcitationBlock
+from .settings import settings
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str  # "integer" | "boolean" | "string"
+    default: Any
+    help: str
+    min: int | None = None
+    max: int | None = None
+    choices: tuple | None = None
+
+    def schema(self) -> dict:
+        return {"name": self.name, "type": self.type, "default": self.default, "min": self.min,
+                "max": self.max, "choices": list(self.choices) if self.choices else None,
+                "help": self.help}
+
+
+def channels(name: str, default: int, help: str) -> Param:
+    return Param(name, "integer", default, help, 1, settings.max_channels)
+
+
+def integer(name: str, default: int, help: str, lo: int, hi: int) -> Param:
+    return Param(name, "integer", default, help, lo, hi)
+
+
+def choice(name: str, default, help: str, choices: tuple) -> Param:
+    kind = "integer" if isinstance(default, int) else "string"
+    return Param(name, kind, default, help, min(choices) if kind == "integer" else None,
+                 max(choices) if kind == "integer" else None, choices)
+
+
+def boolean(name: str, default: bool, help: str) -> Param:
+    return Param(name, "boolean", default, help)
+
+
+IN = "Input channels C_in."
+OUT = "Output channels C_out."
+STRIDE = choice("stride", 1, "Spatial stride: 2 halves height and width.", (1, 2))
+GROUPS_HELP = "Number of groups: each group of C_in/g input channels feeds only its own C_out/g outputs."
+
+# Parameters every block takes (API.md).
+COMMON = (
+    integer("batch", 1, "Batch size N.", 1, settings.max_batch),
+    integer("height", 56, "Input height H.", 1, settings.max_spatial),
+    integer("width", 56, "Input width W.", 1, settings.max_spatial),
+    integer("seed", 0, "Seed for the weights, the BatchNorm statistics and random inputs.", 0, 2**31 - 1),
+)
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    kind: str
+    title: str
+    paper: str
+    summary: str
+    params: tuple[Param, ...]
+    builder: Callable[..., nn.Module]
+    # the parameter a "group count" slider or sweep moves, if any
+    group_param: str | None = None
+    formula: str = ""
+    all_params: tuple[Param, ...] = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "all_params", self.params + COMMON)
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.all_params}
+
+    def build(self, config: dict) -> nn.Module:
+        """Build the block from a full config (block parameters plus the common ones)."""
+        return self.builder(**{p.name: config[p.name] for p in self.params})
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "title": self.title, "paper": self.paper, "summary": self.summary,
+                "formula": self.formula, "group_param": self.group_param,
+                "params": [p.schema() for p in self.all_params]}
+
+
+BLOCK_LIST = [
+    BlockSpec(
+        "conv", "Standard convolution", "Baseline (conv-bn-relu)",
+        "A dense k x k convolution mixes every input channel into every output channel at every "
+        "position. It is the reference against which every efficient block is measured.",
+        (channels("in_channels", 64, IN), channels("out_channels", 64, OUT),
+         choice("kernel_size", 3, "Kernel size k (k x k).", (1, 3, 5, 7)), STRIDE),
+        lambda **kw: ConvBlock(**kw),
+        formula="params = k^2 C_in C_out; multiply-adds = k^2 C_in C_out H_out W_out",
+    ),
+    BlockSpec(
+        "group_conv", "Group convolution", "AlexNet (Krizhevsky et al. 2012); ResNeXt (Xie et al. 2017)",
+        "Splitting the channels into g groups that do not talk to each other divides parameters and "
+        "multiply-adds by g. ShuffleNet V2's G2 warns that memory access cost does not fall as fast.",
+        (channels("in_channels", 64, IN), channels("out_channels", 64, OUT),
+         integer("groups", 4, GROUPS_HELP, 1, settings.max_channels),
+         choice("kernel_size", 3, "Kernel size k (k x k).", (1, 3, 5, 7)), STRIDE),
+        lambda **kw: ConvBlock(**kw),
+        group_param="groups",
+        formula="1x1 case: MAC = hw(c1 + c2) + c1 c2 / g, multiply-adds = hw c1 c2 / g",
+    ),
+    BlockSpec(
+        "resnext_bottleneck", "ResNeXt bottleneck", "ResNeXt (Xie et al. 2017)",
+        "A bottleneck whose 3x3 convolution is split into many parallel paths (the cardinality), "
+        "implemented as one group convolution. More paths at the same cost beat going deeper or wider.",
+        (channels("in_channels", 256, IN),
+         channels("bottleneck_width", 128, "Width of the grouped 3x3 convolution."),
+         integer("cardinality", 32, "Number of paths (groups of the 3x3 convolution).", 1, settings.max_channels),
+         channels("out_channels", 256, OUT), STRIDE),
+        lambda **kw: ResNeXtBottleneck(**kw),
+        group_param="cardinality",
+        formula="3x3 params = 9 d^2 / cardinality for width d",
+    ),
+    BlockSpec(
+        "channel_shuffle", "Channel shuffle", "ShuffleNet V1 (Zhang et al. 2018)",
+        "Stacked group convolutions never let information cross between groups. A channel shuffle "
+        "(reshape to g x C/g, transpose, flatten) hands every group a slice of every other group.",
+        (channels("in_channels", 16, "Channels C."),
+         integer("groups", 4, "Number of groups g; must divide the channels.", 1, settings.max_channels)),
+        lambda **kw: ChannelShuffleBlock(**kw),
+        group_param="groups",
+        formula="perm[i] = (i mod g) (C/g) + floor(i / g)",
+    ),
+    BlockSpec(
+        "shufflenet_v1_unit", "ShuffleNet V1 unit", "ShuffleNet V1 (Zhang et al. 2018)",
+        "A bottleneck whose 1x1 convolutions are grouped, with a channel shuffle between them so the "
+        "groups exchange information. Strided units concatenate an average-pooled shortcut.",
+        (channels("in_channels", 240, IN), channels("out_channels", 240, OUT),
+         integer("groups", 3, GROUPS_HELP, 1, settings.max_channels), STRIDE),
+        lambda **kw: ShuffleNetV1Unit(**kw),
+        group_param="groups",
+        formula="bottleneck m = C_out / 4; 1x1 GConv multiply-adds = hw C m / g",
+    ),
+    BlockSpec(
+        "depthwise_separable", "Depthwise-separable convolution", "MobileNet V1 (Howard et al. 2017)",
+        "A k x k depthwise convolution filters each channel alone, then a 1x1 pointwise convolution "
+        "mixes channels. It costs 1/N + 1/k^2 of a standard convolution.",
+        (channels("in_channels", 64, IN), channels("out_channels", 128, OUT),
+         choice("kernel_size", 3, "Depthwise kernel size k.", (3, 5, 7)), STRIDE),
+        lambda **kw: DepthwiseSeparable(**kw),
+        formula="cost ratio to a standard conv = 1/N + 1/k^2",
+    ),
+    BlockSpec(
+        "inverted_residual", "Inverted residual with linear bottleneck", "MobileNet V2 (Sandler et al. 2018)",
+        "Expand a thin tensor with a 1x1, filter it depthwise in the wide space, and project back "
+        "with a linear 1x1 (no ReLU, which would destroy information). The shortcut joins the thin ends.",
+        (channels("in_channels", 24, IN), channels("out_channels", 24, OUT),
+         integer("expand_ratio", 6, "Expansion factor t: hidden width = t C_in.", 1, 8), STRIDE),
+        lambda **kw: InvertedResidual(**kw),
+        formula="hidden = t C_in; multiply-adds = hw C_in t (C_in + 9/s^2 + C_out/s^2)",
+    ),
+    BlockSpec(
+        "squeeze_excitation", "Squeeze-and-excitation", "SENet (Hu et al. 2018)",
+        "Pool each channel to one number, pass the vector through a small bottleneck MLP, and "
+        "reweight the channels with the resulting gate. It adds about 2C^2/r parameters and almost no multiply-adds.",
+        (channels("in_channels", 64, "Channels C."),
+         integer("reduction", 16, "Reduction ratio r: the squeeze width is max(1, C // r).", 1, 256),
+         choice("gate", "sigmoid", "Gate function (MobileNet V3 uses hardsigmoid).", ("sigmoid", "hardsigmoid"))),
+        lambda **kw: SqueezeExcitationBlock(**kw),
+        formula="extra params = 2 C s + s + C with s = C // r (about 2C^2/r)",
+    ),
+    BlockSpec(
+        "mobilenet_v3_bneck", "MobileNet V3 bneck", "MobileNet V3 (Howard et al. 2019)",
+        "MobileNet V2's inverted residual with an optional squeeze-and-excitation on the expanded "
+        "channels and hard-swish, a piecewise-linear swish that is cheap on mobile hardware.",
+        (channels("in_channels", 40, IN), channels("expanded_channels", 120, "Expanded (hidden) width."),
+         channels("out_channels", 40, OUT),
+         choice("kernel_size", 5, "Depthwise kernel size.", (3, 5)), STRIDE,
+         boolean("use_se", True, "Add squeeze-and-excitation (squeeze width make_divisible(exp / 4, 8))."),
+         choice("activation", "hardswish", "Nonlinearity.", ("relu", "hardswish"))),
+        lambda **kw: MobileNetV3Bneck(**kw),
+        formula="hardswish(x) = x ReLU6(x + 3) / 6",
+    ),
+    BlockSpec(
+        "activation", "Activation functions and hard-swish", "MobileNet V3 (Howard et al. 2019)",
+        "Swish (x sigmoid(x)) improves accuracy but the sigmoid is expensive on mobile hardware. "
+        "Hard-swish replaces it with the piecewise-linear ReLU6(x + 3) / 6.",
+        (choice("function", "hardswish", "Elementwise function.",
+                ("relu", "relu6", "sigmoid", "hardsigmoid", "silu", "hardswish")),
+         channels("in_channels", 64, "Channels C.")),
+        lambda function, in_channels: Activation(function),
+        formula="hardswish(x) = x ReLU6(x + 3) / 6; hardsigmoid(x) = ReLU6(x + 3) / 6",
+    ),
+    BlockSpec(
+        "shufflenet_v2_unit", "ShuffleNet V2 unit", "ShuffleNet V2 (Ma et al. 2018)",
+        "Split the channels in half, pass one half through equal-width 1x1 and depthwise convolutions "
+        "and the other through untouched, concatenate and shuffle. It follows G1-G4: equal widths, no group convs, one path, few elementwise ops.",
+        (channels("in_channels", 116, IN), channels("out_channels", 116, OUT), STRIDE),
+        lambda **kw: ShuffleNetV2Unit(**kw),
+        formula="branch width b = C_out / 2; shuffle with g = 2",
+    ),
+    BlockSpec(
+        "repvgg_block", "RepVGG block", "RepVGG (Ding et al. 2021)",
+        "Train with 3x3, 1x1 and identity branches summed, then merge them into a single 3x3 "
+        "convolution for inference. The deployed network is a plain stack of 3x3 convs and ReLUs.",
+        (channels("in_channels", 64, IN), channels("out_channels", 64, OUT), STRIDE,
+         integer("groups", 1, GROUPS_HELP, 1, settings.max_channels)),
+        lambda **kw: RepVGGBlock(**kw),
+        group_param="groups",
+        formula="deploy params = 9 C_in C_out / g + C_out",
+    ),
+    BlockSpec(
+        "conv_bn", "Conv+BN fusion", "Inference-time folding (Ioffe & Szegedy 2015; RepVGG)",
+        "At inference BatchNorm is an affine map per channel, so it folds into the preceding "
+        "convolution: W' = W gamma / sqrt(var + eps), b' = beta + (b - mean) gamma / sqrt(var + eps).",
+        (channels("in_channels", 64, IN), channels("out_channels", 64, OUT),
+         choice("kernel_size", 3, "Kernel size k.", (1, 3, 5, 7)), STRIDE,
+         integer("groups", 1, GROUPS_HELP, 1, settings.max_channels)),
+        lambda **kw: ConvBN(**kw),
+        group_param="groups",
+        formula="W' = W gamma / sqrt(var + eps); b' = beta + (b - mean) gamma / sqrt(var + eps)",
+    ),
+]
+
+BLOCKS: dict[str, BlockSpec] = {spec.kind: spec for spec in BLOCK_LIST}
+

@@ -1,0 +1,18 @@
+class InvalidParameter(ValueError):
+    """A request parameter (or combination) that the service refuses; `param` names it."""
+
+    def __init__(self, param: str, message: str, value=None):
+        super().__init__(f"{param}: {message}")
+        self.param, self.message, self.value = param, message, value
+
+
+class NotFound(LookupError):
+    """An unknown kind, guideline or device; the message names what exists."""
+
+
+class Busy(RuntimeError):
+    """The measurement queue is full; try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
