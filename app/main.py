@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from . import __version__
-from .api import blocks, errors, guidelines, health, latency, pages, reparam
+from .api import blocks, errors, guidelines, health, latency, pages, reparam, web
 
 
 def create_app() -> FastAPI:
@@ -14,6 +14,7 @@ def create_app() -> FastAPI:
                     "shapes, parameters, multiply-adds, MAC (memory access cost) and measured latency.",
     )
     errors.install(app)
+    web.install(app)
     # Per-kind sub-routes (latency, reparam) before the catch-all /api/blocks/{kind}.
     for module in (health, latency, reparam, blocks, guidelines, pages):
         app.include_router(module.router)
