@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from . import __version__
-from .api import blocks, errors, guidelines, health, latency, pages, reparam, web
+from .api import blocks, errors, guidelines, health, latency, pages, reparam, sweep, web
 
 
 def create_app() -> FastAPI:
@@ -16,7 +16,7 @@ def create_app() -> FastAPI:
     errors.install(app)
     web.install(app)
     # Per-kind sub-routes (latency, reparam) before the catch-all /api/blocks/{kind}.
-    for module in (health, latency, reparam, blocks, guidelines, pages):
+    for module in (health, latency, reparam, sweep, blocks, guidelines, pages):
         app.include_router(module.router)
     return app
 
