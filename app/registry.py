@@ -180,8 +180,8 @@ BLOCK_LIST = [
     ),
     BlockSpec(
         "mobilenet_v3_bneck", "MobileNet V3 bneck", "MobileNet V3 (Howard et al. 2019)",
-        "MobileNet V2's inverted residual with an optional squeeze-and-excitation on the expanded "
-        "channels and hard-swish, a piecewise-linear swish that is cheap on mobile hardware.",
+        "MobileNet V2's inverted residual, with an optional squeeze-and-excitation on the expanded "
+        "channels. Its activation is hard-swish, a piecewise-linear swish that is cheap on mobile hardware.",
         (channels("in_channels", 40, IN), channels("expanded_channels", 120, "Expanded (hidden) width."),
          channels("out_channels", 40, OUT),
          choice("kernel_size", 5, "Depthwise kernel size.", (3, 5)), STRIDE,
@@ -220,8 +220,8 @@ BLOCK_LIST = [
     ),
     BlockSpec(
         "conv_bn", "Conv+BN fusion", "Inference-time folding (Ioffe & Szegedy 2015; RepVGG)",
-        "At inference BatchNorm is an affine map per channel, so it folds into the preceding "
-        "convolution: W' = W gamma / sqrt(var + eps), b' = beta + (b - mean) gamma / sqrt(var + eps).",
+        "At inference BatchNorm is a fixed affine map per channel, so it folds into the preceding "
+        "convolution's weights and bias. The fused conv computes the same output with one op instead of two.",
         (channels("in_channels", 64, IN), channels("out_channels", 64, OUT),
          choice("kernel_size", 3, "Kernel size k.", (1, 3, 5, 7)), STRIDE,
          integer("groups", 1, GROUPS_HELP, 1, settings.max_channels)),

@@ -1,3 +1,85 @@
-from fastapi import APIRouter
+"""HTML pages: the gallery (/), the explorer (/blocks/{kind}) and its chrome-less twin (/embed/{kind}).
 
-router = APIRouter()
+Pages only hand data to the browser (JSON in a data block); the browser asks the JSON API for analyses.
+"""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from ..registry import BLOCKS
+from ..service import blocks as service
+from ..service.errors import InvalidParameter
+from .web import page_data, templates
+
+router = APIRouter(include_in_schema=False)
+
+
+def human(value) -> str:
+    """12345 -> "12.3 K": the readable form beside every exact count (static/js/format.js agrees)."""
+    value = int(value)
+    for size, suffix in ((10**9, "G"), (10**6, "M"), (10**3, "K")):
+        if abs(value) >= size:
+            return f"{value / size:.1f} {suffix}"
+    return str(value)
+
+
+templates.env.filters["human"] = human
+
+# Views a page can show; /embed/{kind}?view=… picks one or more of them.
+VIEWS = ("diagram", "totals", "table", "chart", "sweep", "latency", "shuffle", "reparam", "activation")
+
+
+def _catalog() -> list[dict]:
+    return [{"kind": s.kind, "title": s.title} for s in BLOCKS.values()]
+
+
+def _query(request: Request) -> dict:
+    """Every query value as given (strings); the browser checks them against the API."""
+    return {key: request.query_params.get(key) for key in request.query_params.keys()}
+
+
+def _render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
+    data = context.pop("data")
+    return templates.TemplateResponse(request, name, {**context, "data_json": page_data(data)},
+                                      status_code=status_code)
+
+
+def _not_found(request: Request, kind: str, embed: bool = False) -> HTMLResponse:
+    return _render(request, "not_found.html",
+                   {"kind": kind, "blocks": list(BLOCKS.values()), "embed": embed, "data": {}},
+                   status_code=404)
+
+
+@router.get("/", response_class=HTMLResponse)
+def gallery(request: Request):
+    cards = []
+    for spec in BLOCKS.values():
+        try:
+            analysis = service.analyse(spec.kind, {}).data
+        except InvalidParameter:  # a server limit below a default: show the card without numbers
+            analysis = None
+        cards.append({"spec": spec, "analysis": analysis})
+    data = {"cards": [{"kind": c["spec"].kind, "analysis": c["analysis"]} for c in cards]}
+    return _render(request, "gallery.html", {"cards": cards, "embed": False, "data": data})
+
+
+def _block_page(request: Request, kind: str, embed: bool) -> HTMLResponse:
+    spec = BLOCKS.get(kind)
+    if spec is None:
+        return _not_found(request, kind, embed)
+    query = _query(request)
+    views = [v for raw in request.query_params.getlist("view") for v in raw.split(",") if v in VIEWS]
+    data = {"kind": kind, "spec": spec.describe(), "blocks": _catalog(), "query": query,
+            "embed": embed, "views": views or (["diagram", "totals"] if embed else list(VIEWS))}
+    return _render(request, "embed.html" if embed else "explorer.html",
+                   {"spec": spec, "embed": embed, "views": data["views"], "data": data})
+
+
+@router.get("/blocks/{kind}", response_class=HTMLResponse)
+def explorer(request: Request, kind: str):
+    return _block_page(request, kind, embed=False)
+
+
+@router.get("/embed/{kind}", response_class=HTMLResponse)
+def embed(request: Request, kind: str):
+    return _block_page(request, kind, embed=True)

@@ -1,7 +1,7 @@
 """Per-kind query signatures built from the registry, so OpenAPI documents every parameter."""
 
 import inspect
-from typing import Annotated, Any, Callable, Literal
+from typing import Annotated, Any, Callable
 
 from fastapi import APIRouter, Query, Request
 
@@ -9,12 +9,12 @@ from ..registry import BLOCKS, BlockSpec, Param
 
 
 def _annotation(p: Param):
+    base = {"integer": int, "boolean": bool, "string": str}[p.type]
     if p.choices is not None:
-        base = Literal[tuple(p.choices)]
-    else:
-        base = {"integer": int, "boolean": bool, "string": str}[p.type]
-    return Annotated[base, Query(description=p.help, ge=p.min if p.choices is None else None,
-                                 le=p.max if p.choices is None else None)]
+        # Choices are checked by the service (string queries do not coerce into Literal[int]);
+        # the enum still documents them in OpenAPI.
+        return Annotated[base, Query(description=p.help, json_schema_extra={"enum": list(p.choices)})]
+    return Annotated[base, Query(description=p.help, ge=p.min, le=p.max)]
 
 
 def query_parameters(params) -> list[inspect.Parameter]:

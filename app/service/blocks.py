@@ -36,7 +36,7 @@ def resolve(kind: str, values: dict) -> tuple[BlockSpec, dict]:
         if value is None:
             value = p.default
         if p.choices is not None and value not in p.choices:
-            raise InvalidParameter(p.name, f"must be one of {list(p.choices)}", value)
+            raise InvalidParameter(p.name, f"{p.name}={value!r} is not allowed; choose one of {', '.join(map(str, p.choices))}", value)
         if p.min is not None and value < p.min:
             raise InvalidParameter(p.name, f"must be at least {p.min}", value)
         if p.max is not None and value > p.max:

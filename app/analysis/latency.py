@@ -1,0 +1,248 @@
+"""Time a block end to end and op by op, on the inputs each op really received.
+
+Pure measurement: no queue, no cache, no HTTP. The caller holds the device (one measurement at a
+time) and has already put the block in `eval()`; every function here runs under
+`torch.inference_mode()` itself.
+
+Timing method (API.md, "How latency is measured"): warm-up calls, then `repeats` timed calls, each
+timed on its own; the report is the median and quartiles of those samples, never the mean, so a
+scheduler hiccup moves a quartile, not the headline number. On CPU each call is bracketed by
+`time.perf_counter()` (tens of nanoseconds of overhead). On CUDA each call is bracketed by a pair of
+CUDA events and the host synchronizes once after the loop before reading them, so no asynchronous
+launch is ever timed as if it had finished.
+"""
+
+import copy
+import math
+import operator
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch import fx, nn
+
+from . import graph
+from .ops import numel
+
+
+@dataclass(frozen=True)
+class RecordedOp:
+    """One analysis node with the exact arguments it received in a real forward pass."""
+    id: str
+    op: str
+    call: Callable[[], Any]
+
+
+# ---------------------------------------------------------------------------------------------
+# samples and their statistics
+
+
+def quantile(sorted_samples: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default `quantile` method)."""
+    pos = (len(sorted_samples) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return sorted_samples[lo] + (sorted_samples[hi] - sorted_samples[lo]) * (pos - lo)
+
+
+def summarize(samples_s: list[float]) -> dict:
+    """Median and quartiles of samples in seconds, in microseconds."""
+    s = sorted(samples_s)
+    return {"median_us": round(quantile(s, 0.5) * 1e6, 3), "p25_us": round(quantile(s, 0.25) * 1e6, 3),
+            "p75_us": round(quantile(s, 0.75) * 1e6, 3)}
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_calls(fn: Callable[[], Any], warmup: int, repeats: int, device: torch.device) -> list[float]:
+    """`warmup` untimed calls, then `repeats` samples in seconds, one call each."""
+    with torch.inference_mode():
+        for _ in range(warmup):
+            fn()
+        if device.type == "cuda":
+            return _time_cuda(fn, repeats, device)
+        clock = time.perf_counter
+        samples = [0.0] * repeats
+        for i in range(repeats):
+            start = clock()
+            fn()
+            samples[i] = clock() - start
+        return samples
+
+
+def _time_cuda(fn: Callable[[], Any], repeats: int, device: torch.device) -> list[float]:
+    # Events time the GPU's own clock between the two records; the host only reads them after
+    # synchronizing, so the loop never stalls on a sync per call and never times a bare launch.
+    with torch.cuda.device(device):
+        torch.cuda.synchronize(device)
+        starts = [torch.cuda.Event(enable_timing=True) for _ in range(repeats)]
+        ends = [torch.cuda.Event(enable_timing=True) for _ in range(repeats)]
+        for start, end in zip(starts, ends):
+            start.record()
+            fn()
+            end.record()
+        torch.cuda.synchronize(device)
+        return [start.elapsed_time(end) / 1e3 for start, end in zip(starts, ends)]
+
+
+def time_once(fn: Callable[[], Any], device: torch.device) -> float:
+    """Seconds for one call, synchronized on both sides (for estimates, not for reports)."""
+    with torch.inference_mode():
+        synchronize(device)
+        start = time.perf_counter()
+        fn()
+        synchronize(device)
+        return time.perf_counter() - start
+
+
+# ---------------------------------------------------------------------------------------------
+# recording the inputs of every op
+
+
+def _op_name(gm: fx.GraphModule, node: fx.Node) -> str | None:
+    """The analysis op of a node, or None for the views `describe()` folds away (getitem, Identity)."""
+    try:
+        op, _ = graph._classify(gm, node)
+    except (TypeError, KeyError):
+        # a module or function the analysis does not describe is still timed, under its own name
+        if node.op == "call_module":
+            return type(gm.get_submodule(node.target)).__name__.lower()
+        return getattr(node.target, "__name__", str(node.target))
+    return op
+
+
+def _mutates(gm: fx.GraphModule, node: fx.Node) -> bool:
+    if node.op == "call_module":
+        return bool(getattr(gm.get_submodule(node.target), "inplace", False))
+    if node.op == "call_method":
+        return node.target.endswith("_")
+    return bool(node.kwargs.get("inplace", False))
+
+
+def _callable(gm: fx.GraphModule, node: fx.Node) -> Callable[..., Any]:
+    if node.op == "call_module":
+        return gm.get_submodule(node.target)
+    if node.op == "call_function":
+        return node.target
+    method = node.target
+    return lambda self, *args, **kwargs: getattr(self, method)(*args, **kwargs)
+
+
+class _Recorder(fx.Interpreter):
+    """Runs the traced block once and keeps, for every analysis node, a call with its real inputs."""
+
+    def __init__(self, gm: fx.GraphModule):
+        super().__init__(gm)
+        self.ops: list[RecordedOp] = []
+
+    def run_node(self, node: fx.Node):
+        if node.op in ("call_module", "call_function", "call_method") and node.target is not operator.getitem:
+            op = _op_name(self.module, node)
+            if op is not None:
+                args, kwargs = self.fetch_args_kwargs_from_env(node)
+                if _mutates(self.module, node):
+                    # an in-place op would otherwise change the tensors recorded for earlier ops
+                    args, kwargs = fx.node.map_aggregate((args, kwargs), _clone)
+                fn = _callable(self.module, node)
+                self.ops.append(RecordedOp(node.name, op, _bind(fn, args, kwargs)))
+        return super().run_node(node)
+
+
+def _clone(value):
+    return value.clone() if isinstance(value, torch.Tensor) else value
+
+
+def _bind(fn, args, kwargs) -> Callable[[], Any]:
+    if kwargs:
+        return lambda: fn(*args, **kwargs)
+    return lambda: fn(*args)
+
+
+def record(module: nn.Module, x: torch.Tensor) -> list[RecordedOp]:
+    """Every op of `module` (node ids as in `graph.describe`), bound to the inputs of one real pass."""
+    recorder = _Recorder(graph.trace(module))
+    with torch.inference_mode():
+        recorder.run(x)
+    return recorder.ops
+
+
+# ---------------------------------------------------------------------------------------------
+# the measurement
+
+
+def measure_block(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int,
+                  ops: list[RecordedOp] | None = None) -> dict:
+    """End-to-end samples of `module(x)`, and of every recorded op alone when `ops` is given.
+
+    `share` is a node's median over the sum of node medians, so shares sum to 1.
+    """
+    device = x.device
+    result = {"total": summarize(time_calls(lambda: module(x), warmup, repeats, device))}
+    if ops is None:
+        return result
+    nodes = [{"id": op.id, "op": op.op, **summarize(time_calls(op.call, warmup, repeats, device))}
+             for op in ops]
+    total = sum(n["median_us"] for n in nodes)
+    by_op: dict[str, float] = {}
+    for n in nodes:
+        n["share"] = n["median_us"] / total if total > 0 else 1 / len(nodes)
+        by_op[n["op"]] = by_op.get(n["op"], 0.0) + n["share"]
+    result.update(nodes=nodes, sum_of_nodes_us=round(total, 3), share_by_op=by_op)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# estimating a measurement's duration before it starts
+
+
+@dataclass(frozen=True)
+class Rates:
+    """What this device sustains on a dense convolution and on a memory-bound add."""
+    madds_per_s: float
+    bytes_per_s: float
+    call_s: float  # fixed cost of one tiny op call
+
+    def forward_s(self, cost: "Cost") -> float:
+        # A block is at best as fast as its heaviest resource allows; the estimate only guards
+        # against configurations far over budget, the timed run before measuring refines it.
+        return max(cost.madds / self.madds_per_s, cost.mac_bytes / self.bytes_per_s) + cost.nodes * self.call_s
+
+
+@dataclass(frozen=True)
+class Cost:
+    madds: int
+    mac_bytes: int
+    nodes: int
+
+
+def cost_of(module: nn.Module, input_shape: list[int]) -> Cost | None:
+    """madds, MAC bytes and op count of `module`, from its analysis on the meta device (no compute)."""
+    try:
+        meta = copy.deepcopy(module).to("meta")
+        description = graph.describe(meta, input_shape)
+    except Exception:  # a module the analysis cannot trace: the timed run alone will guard it
+        return None
+    return cost_from_description(description)
+
+
+def cost_from_description(description: dict) -> Cost:
+    totals = description["totals"]
+    return Cost(totals["madds"], totals["mac_bytes"],
+                sum(1 for n in description["nodes"] if n["op"] != "input"))
+
+
+def calibrate(device: torch.device) -> Rates:
+    """Measure the device's dense-conv and memory throughput on two small fixed workloads."""
+    with torch.inference_mode():
+        conv = nn.Conv2d(64, 64, 3, padding=1, bias=False).to(device).eval()
+        x = torch.randn(1, 64, 56, 56, device=device)
+        conv_madds = numel(x.shape) * 64 * 9
+        conv_s = min(time_calls(lambda: conv(x), 2, 5, device))
+        a = torch.randn(1 << 21, device=device)
+        add_s = min(time_calls(lambda: a + a, 2, 5, device))
+        tiny = torch.randn(8, device=device)
+        call_s = min(time_calls(lambda: tiny + tiny, 5, 20, device))
+    return Rates(conv_madds / conv_s, 3 * a.numel() * a.element_size() / add_s, call_s)

@@ -1,0 +1,384 @@
+"""Measured latency as a service: devices, one measurement at a time per device, identical requests
+sharing one measurement, a bounded TTL cache, and a time budget checked before anything is timed.
+
+The timing itself is `app.analysis.latency`; this module decides when, where and how often it runs.
+"""
+
+import copy
+import math
+import os
+import platform
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ..analysis import latency as timing
+from ..settings import _int_env
+from . import blocks
+from .errors import Busy, InvalidParameter
+
+# The thread count a request gets unless it asks; read once, before any request changes it.
+DEFAULT_THREADS = torch.get_num_threads()
+MAX_THREADS = os.cpu_count() or 1
+MAX_WARMUP = 1000
+MAX_REPEATS = 10000
+
+
+@dataclass
+class LatencyConfig:
+    """Tunables (environment variables documented in the README); tests may change them."""
+    ttl_s: int = _int_env("BLOCKSCOPE_LATENCY_TTL_S", 60)
+    cache_size: int = _int_env("BLOCKSCOPE_LATENCY_CACHE", 256)
+    # measurements per device queued or running; one more is answered 429
+    max_queue: int = _int_env("BLOCKSCOPE_MAX_QUEUE", 8)
+    budget_s: int = _int_env("BLOCKSCOPE_MEASURE_BUDGET_S", 10)
+    # Default repetition adapts to the block: enough timed end-to-end calls to fill `target_s`
+    # (the per-node pass then takes about as long again), within these bounds.
+    target_s: float = 0.3
+    warmup_s: float = 0.03
+    min_repeats: int = 10
+    max_auto_repeats: int = 2000
+    max_auto_warmup: int = 100
+
+
+config = LatencyConfig()
+
+
+# ---------------------------------------------------------------------------------------------
+# devices
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "CPU"
+
+
+@lru_cache(maxsize=1)
+def _devices() -> tuple[dict, ...]:
+    found = [{"name": "cpu", "label": f"{_cpu_model()}, {DEFAULT_THREADS} threads",
+              "threads": DEFAULT_THREADS, "max_threads": MAX_THREADS}]
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(i)
+            found.append({"name": f"cuda:{i}", "label": f"{props.name}, {props.total_memory / 2**30:.0f} GiB",
+                          "memory": props.total_memory})
+    return tuple(found)
+
+
+def devices() -> list[dict]:
+    """What this server can measure on: `cpu` always, `cuda:N` for every visible GPU."""
+    return [dict(d) for d in _devices()]
+
+
+def check_device(device: str) -> str:
+    """The canonical name of `device` ("cuda" means "cuda:0"), or a 422 naming the devices."""
+    name = (device or "").strip().lower()
+    if name == "cuda":
+        name = "cuda:0"
+    names = [d["name"] for d in _devices()]
+    if name not in names:
+        raise InvalidParameter("device", f"unknown device {device!r}; this server can measure on: "
+                                         f"{', '.join(names)}", device)
+    return name
+
+
+def _label(device: str) -> str:
+    return next(d["label"] for d in _devices() if d["name"] == device)
+
+
+def _check_counts(threads, warmup, repeats, device: str) -> int | None:
+    """The thread count the measurement runs with (None on a GPU, where it is not ours to set)."""
+    if threads is not None and not 1 <= threads <= MAX_THREADS:
+        raise InvalidParameter("threads", f"must be between 1 and {MAX_THREADS} (this server's CPUs)", threads)
+    if warmup is not None and not 0 <= warmup <= MAX_WARMUP:
+        raise InvalidParameter("warmup", f"must be between 0 and {MAX_WARMUP}", warmup)
+    if repeats is not None and not 1 <= repeats <= MAX_REPEATS:
+        raise InvalidParameter("repeats", f"must be between 1 and {MAX_REPEATS}", repeats)
+    if device != "cpu":
+        return None  # the CPU thread count is process-wide; a GPU measurement leaves it alone
+    return DEFAULT_THREADS if threads is None else threads
+
+
+# ---------------------------------------------------------------------------------------------
+# queue, in-flight measurements and cache
+
+
+@dataclass
+class _Device:
+    lock: threading.Lock = field(default_factory=threading.Lock)  # the measuring section
+    pending: int = 0  # measurements queued or running
+    recent_s: float = 1.0  # smoothed duration of one measurement, for Retry-After
+
+
+_state = threading.Lock()  # guards everything below (never held while measuring)
+_queues: dict[str, _Device] = {}
+_inflight: dict[tuple, Future] = {}
+_cache: "OrderedDict[tuple, tuple[float, dict]]" = OrderedDict()
+_rates: dict[tuple, timing.Rates] = {}
+
+
+def clear_cache() -> None:
+    with _state:
+        _cache.clear()
+
+
+def _cache_get(full_key: tuple) -> dict | None:
+    hit = _cache.get(full_key)
+    if hit is None:
+        return None
+    expires, result = hit
+    if time.monotonic() >= expires:
+        del _cache[full_key]
+        return None
+    _cache.move_to_end(full_key)
+    return result
+
+
+def _cache_put(full_key: tuple, result: dict) -> None:
+    _cache[full_key] = (time.monotonic() + config.ttl_s, result)
+    _cache.move_to_end(full_key)
+    while len(_cache) > config.cache_size:
+        _cache.popitem(last=False)
+
+
+@dataclass
+class _Job:
+    module: Callable[[], nn.Module]
+    input_shape: list[int]
+    device: str
+    threads: int | None
+    warmup: int | None
+    repeats: int | None
+    per_node: bool
+    seed: int
+    cost: Callable[[], timing.Cost | None]  # madds and MAC, computed only if a measurement runs
+
+
+def _measure(key: tuple, job: _Job) -> dict:
+    full_key = (key, job.device, job.threads, job.warmup, job.repeats, job.per_node, job.seed)
+    with _state:
+        hit = _cache_get(full_key)
+        if hit is not None:
+            return {**copy.deepcopy(hit), "cached": True}
+        future = _inflight.get(full_key)
+        owner = future is None
+        if owner:
+            queue = _queues.setdefault(job.device, _Device())
+            if queue.pending >= config.max_queue:
+                retry = max(1, math.ceil(queue.pending * queue.recent_s))
+                raise Busy(f"{queue.pending} measurements are queued or running on {job.device} "
+                           f"(BLOCKSCOPE_MAX_QUEUE={config.max_queue}); try again in {retry} s", retry)
+            future = _inflight[full_key] = Future()
+            queue.pending += 1
+    if not owner:  # an identical request is being measured: share its result
+        return copy.deepcopy(future.result())
+    try:
+        cost = job.cost()
+        _check_prior(job, cost)  # refuse hopeless configurations before queueing for the device
+        with queue.lock:
+            started = time.perf_counter()
+            result = _measure_now(job, cost)
+            elapsed = time.perf_counter() - started
+        with _state:
+            queue.recent_s = 0.7 * queue.recent_s + 0.3 * elapsed
+            _cache_put(full_key, result)
+        future.set_result(result)
+        return copy.deepcopy(result)
+    except BaseException as exc:
+        future.set_exception(exc)
+        raise
+    finally:
+        with _state:
+            _inflight.pop(full_key, None)
+            queue.pending -= 1
+
+
+# ---------------------------------------------------------------------------------------------
+# the measuring section (one at a time per device)
+
+
+@contextmanager
+def _threads(threads: int | None):
+    if threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _device_rates(device: str, threads: int | None) -> timing.Rates:
+    rates = _rates.get((device, threads))
+    if rates is None:  # only ever called while holding the device
+        rates = _rates[(device, threads)] = timing.calibrate(torch.device(device))
+    return rates
+
+
+def _size_param(input_shape: list[int]) -> str:
+    return "batch" if input_shape[0] > 1 else "height"
+
+
+PER_NODE_FACTOR = 2.5  # the per-node pass costs about one more forward, plus a call per op
+
+
+def _need_s(forward_s: float, warmup: int, repeats: int, per_node: bool) -> float:
+    """Seconds a measurement takes: two untimed passes, then warm-up and repeats (per node too)."""
+    return forward_s * ((warmup + repeats) * (PER_NODE_FACTOR if per_node else 1.0) + 2)
+
+
+def _max_repeats(forward_s: float, warmup: int, per_node: bool) -> int:
+    per_run = forward_s * (PER_NODE_FACTOR if per_node else 1.0)
+    return math.floor((config.budget_s - 2 * forward_s) / per_run) - warmup
+
+
+def _refuse(job: _Job, forward_s: float) -> None:
+    """422 naming the parameter to change when the measurement would overrun the time budget."""
+    warmup = 1 if job.warmup is None else job.warmup
+    repeats = config.min_repeats if job.repeats is None else job.repeats
+    need = _need_s(forward_s, warmup, repeats, job.per_node)
+    if need <= config.budget_s:
+        return
+    over = (f"would take about {need:.1f} s, over the server's time budget of {config.budget_s} s "
+            "(BLOCKSCOPE_MEASURE_BUDGET_S)")
+    fits = _max_repeats(forward_s, warmup, job.per_node)
+    if job.repeats is not None and fits >= 1:
+        raise InvalidParameter("repeats", f"{repeats} repeats of a {forward_s * 1e3:.1f} ms block {over}; "
+                                          f"at most {fits} fit", repeats)
+    if job.warmup is not None and job.warmup > 0 and _max_repeats(forward_s, 0, job.per_node) >= repeats:
+        raise InvalidParameter("warmup", f"{warmup} warm-up runs of a {forward_s * 1e3:.1f} ms block {over}; "
+                                         "use fewer", warmup)
+    param = _size_param(job.input_shape)
+    raise InvalidParameter(param, f"one pass of this block takes about {forward_s * 1e3:.0f} ms on {job.device}, "
+                                  f"so measuring it {over}; reduce batch, height/width or the channel counts",
+                           job.input_shape[0] if param == "batch" else job.input_shape[2])
+
+
+def _check_prior(job: _Job, cost: timing.Cost | None) -> None:
+    """Budget check from madds and MAC alone, on this device's calibrated throughput (when known)."""
+    rates = _rates.get((job.device, job.threads))
+    if rates is not None and cost is not None:
+        _refuse(job, rates.forward_s(cost))
+
+
+def _plan(job: _Job, forward_s: float) -> tuple[int, int]:
+    """Warm-up and repeats: the request's, or enough to fill `target_s`, trimmed to the budget."""
+    _refuse(job, forward_s)
+    per_call = max(forward_s, 1e-7)
+    warmup = job.warmup
+    if warmup is None:
+        warmup = min(config.max_auto_warmup, max(2, round(config.warmup_s / per_call)))
+        if _max_repeats(forward_s, warmup, job.per_node) < config.min_repeats:
+            warmup = 1  # a slow block: the two untimed passes already warmed it
+    repeats = job.repeats
+    if repeats is None:
+        repeats = min(config.max_auto_repeats, max(config.min_repeats, round(config.target_s / per_call)))
+        repeats = max(config.min_repeats, min(repeats, _max_repeats(forward_s, warmup, job.per_node)))
+    return warmup, repeats
+
+
+def _prepare(module: nn.Module, device: torch.device) -> nn.Module:
+    on = next((p.device for p in module.parameters()), None)
+    if on is not None and on != device:
+        module = copy.deepcopy(module).to(device)  # never move the caller's module
+    return module
+
+
+def _measure_now(job: _Job, cost: timing.Cost | None) -> dict:
+    """Everything that runs on the device; the caller holds its lock."""
+    device = torch.device(job.device)
+    with _threads(job.threads):
+        try:
+            rates = _device_rates(job.device, job.threads)
+            if cost is not None:
+                _refuse(job, rates.forward_s(cost))
+            module = _prepare(job.module(), device)
+            training = module.training
+            module.eval()
+            try:
+                return _timed(job, module, device)
+            finally:
+                module.train(training)
+        except torch.cuda.OutOfMemoryError:
+            param = _size_param(job.input_shape)
+            raise InvalidParameter(param, f"the block does not fit in {job.device}'s memory; reduce batch, "
+                                          "height/width or the channel counts") from None
+
+
+def _timed(job: _Job, module: nn.Module, device: torch.device) -> dict:
+    gen = torch.Generator().manual_seed(job.seed)
+    x = torch.randn(job.input_shape, generator=gen).to(device)
+    started = time.perf_counter()
+    ops = None
+    if job.per_node:  # the recording pass is also the first (cold) run
+        timing.synchronize(device)
+        ops = timing.record(module, x)
+        timing.synchronize(device)
+    else:
+        timing.time_once(lambda: module(x), device)
+    cold_s = time.perf_counter() - started
+    _refuse(job, cold_s / 4)  # a cold run is slower than a warm one; do not refuse on that alone
+    forward_s = timing.time_once(lambda: module(x), device)
+    warmup, repeats = _plan(job, forward_s)
+    measured = timing.measure_block(module, x, warmup, repeats, ops)
+    dtype = next((p.dtype for p in module.parameters()), x.dtype)
+    return {
+        "device": job.device, "device_label": _label(job.device), "torch": torch.__version__,
+        "threads": job.threads, "dtype": str(dtype).removeprefix("torch."),
+        "warmup": warmup, "repeats": repeats, **measured,
+        "cached": False,
+        "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration_s": round(time.perf_counter() - started, 4),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# public interface
+
+
+def measure(key: tuple, module: nn.Module, input_shape: list[int], *, device: str = "cpu",
+            threads: int | None = None, warmup: int | None = None, repeats: int | None = None,
+            per_node: bool = True, seed: int = 0) -> dict:
+    """Latency of `module` on a seeded random input of `input_shape`, through the device queue.
+
+    `key` identifies the module (e.g. kind and config); results are cached under it plus device,
+    threads, warm-up, repeats and `per_node` for BLOCKSCOPE_LATENCY_TTL_S seconds. The module is
+    timed in eval mode (its training flag is restored afterwards) and never moved: a copy is made
+    when it lives on another device.
+    """
+    device = check_device(device)
+    threads = _check_counts(threads, warmup, repeats, device)
+    job = _Job(lambda: module, list(input_shape), device, threads, warmup, repeats, per_node, seed,
+               lambda: timing.cost_of(module, list(input_shape)))
+    return _measure(tuple(key), job)
+
+
+def latency_report(kind: str, values: dict, *, device: str = "cpu", threads: int | None = None,
+                   warmup: int | None = None, repeats: int | None = None) -> dict:
+    """The LatencyReport (API.md) of a block: analysis checks first, then the measurement."""
+    analysis = blocks.analyse(kind, values)  # 404/422 for bad kinds, parameters and sizes
+    device = check_device(device)
+    threads = _check_counts(threads, warmup, repeats, device)
+    data = analysis.data
+    config_ = data["config"]
+    job = _Job(lambda: blocks.build(kind, config_, device), list(data["input_shape"]), device, threads,
+               warmup, repeats, True, config_["seed"], lambda: timing.cost_from_description(data))
+    report = _measure(("block", kind, tuple(config_.items())), job)
+    return {"kind": kind, "config": dict(config_), **report}

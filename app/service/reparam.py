@@ -1,0 +1,123 @@
+"""ReparamReport: the training-time and deploy-time analyses of a block, their equivalence, and
+optionally the latency of both forms."""
+
+import hashlib
+import json
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from torch import nn
+
+from ..analysis.graph import describe
+from ..analysis.reparam import deploy, kernel_view, max_abs_diff, random_input
+from .blocks import analyse, build, input_shape, resolve
+from .errors import Busy, InvalidParameter
+
+# Real forward passes cost time, not just memory: refuse blocks above this many multiply-adds
+# (about a second per pass on two CPU cores at the default).
+MAX_MADDS = int(os.environ.get("BLOCKSCOPE_MAX_REPARAM_MADDS", "") or 10_000_000_000)
+CACHE_SIZE = 128
+# Requests allowed to wait for the one computation at a time before the server answers 429.
+MAX_WAITING = 8
+
+
+@dataclass(frozen=True)
+class CachedReparam:
+    data: dict
+    body: bytes
+    etag: str
+
+
+_cache: "OrderedDict[tuple, CachedReparam]" = OrderedDict()
+_cache_lock = threading.Lock()
+_compute_lock = threading.Lock()  # one real build at a time bounds memory to one block's budget
+_waiting = 0
+_waiting_lock = threading.Lock()
+
+
+def _check_compute(before: dict, config: dict) -> None:
+    madds = before["totals"]["madds"]
+    if madds > MAX_MADDS:
+        param = "batch" if config["batch"] > 1 else "height"
+        raise InvalidParameter(
+            param,
+            f"checking the reparameterization runs this block for real, and its {madds:,} multiply-adds "
+            f"are over the server's limit of {MAX_MADDS:,} (BLOCKSCOPE_MAX_REPARAM_MADDS); reduce "
+            "batch, height/width or the channel counts",
+            config.get(param),
+        )
+
+
+def deploy_pair(kind: str, config: dict) -> tuple[nn.Module, nn.Module, list[str]]:
+    """The seeded training-time block and its deploy-time copy (call only after `analyse` passed)."""
+    module = build(kind, config)
+    deployed, fused = deploy(module)
+    return module, deployed, fused
+
+
+def compute(kind: str, config: dict, before: dict) -> dict:
+    """The ReparamReport without latency: a pure function of (kind, config)."""
+    shape = input_shape(config)
+    module, deployed, fused = deploy_pair(kind, config)
+    diff = max_abs_diff(module, deployed, random_input(shape, config["seed"]))
+    kernel = kernel_view(module)
+    del module
+    # shapes and counts need no real tensors: describe the deployed copy moved to the meta device
+    after = {"kind": kind, "config": config, **describe(deployed.to("meta"), shape)}
+    return {"kind": kind, "config": config, "before": before, "after": after,
+            "max_abs_diff": diff, "fused": fused, "kernel": kernel}
+
+
+def report(kind: str, values: dict) -> CachedReparam:
+    """The cached ReparamReport of `kind` for these query values (treat `data` as read-only)."""
+    global _waiting
+    spec, config = resolve(kind, values)
+    before = analyse(spec.kind, values).data  # 422s bad and oversized configs before any real build
+    _check_compute(before, config)
+    key = (spec.kind, tuple(config.items()))
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    with _waiting_lock:
+        if _waiting >= MAX_WAITING:
+            raise Busy("too many reparameterization checks are running; try again shortly", 2)
+        _waiting += 1
+    try:
+        with _compute_lock:
+            with _cache_lock:
+                hit = _cache.get(key)
+            if hit is None:
+                data = compute(spec.kind, config, before)
+                body = json.dumps(data, separators=(",", ":")).encode()
+                hit = CachedReparam(data, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')
+                with _cache_lock:
+                    _cache[key] = hit
+                    while len(_cache) > CACHE_SIZE:
+                        _cache.popitem(last=False)
+    finally:
+        with _waiting_lock:
+            _waiting -= 1
+    return hit
+
+
+def report_with_latency(kind: str, values: dict, device: str = "cpu", threads: int | None = None,
+                        repeats: int | None = None) -> dict:
+    """The ReparamReport plus measured latency of both forms; speedup = before median / after median."""
+    from . import latency  # measured on demand only
+
+    result = report(kind, values)
+    config = result.data["config"]
+    shape = input_shape(config)
+    items = tuple(config.items())
+    module, deployed, _ = deploy_pair(kind, config)
+    reports = {}
+    for name, form in (("before", module), ("after", deployed)):
+        measured = latency.measure(("reparam", kind, items, name), form, shape, device=device,
+                                   threads=threads, repeats=repeats)
+        reports[name] = {"kind": kind, "config": config, **measured}
+    # reported as measured, never adjusted: on a CPU fusing can gain little or even lose
+    speedup = reports["before"]["total"]["median_us"] / reports["after"]["total"]["median_us"]
+    return {**result.data, "latency": {**reports, "speedup": speedup}}

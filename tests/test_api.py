@@ -1,0 +1,165 @@
+"""The HTTP contract of API.md for analyses: listing, schema, shuffle, errors, caching."""
+
+import random
+import string
+
+import pytest
+import torch
+from torch import nn
+
+from app.registry import BLOCKS
+from app.settings import settings
+
+
+def test_healthz(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_list_blocks_has_every_kind_with_a_full_schema(client):
+    listed = client.get("/api/blocks").json()
+    assert [b["kind"] for b in listed] == list(BLOCKS)
+    for b in listed:
+        assert b["title"] and b["paper"] and b["summary"].count(". ") >= 1
+        names = [p["name"] for p in b["params"]]
+        assert {"batch", "height", "width", "seed"} <= set(names)
+        for p in b["params"]:
+            assert set(p) == {"name", "type", "default", "min", "max", "choices", "help"}
+            assert p["help"] and p["type"] in ("integer", "boolean", "string")
+            if p["type"] == "integer":
+                assert p["min"] <= p["default"] <= p["max"]
+            if p["choices"]:
+                assert p["default"] in p["choices"]
+
+
+def test_openapi_describes_every_parameter(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for kind, spec in BLOCKS.items():
+        params = {p["name"]: p for p in paths[f"/api/blocks/{kind}"]["get"]["parameters"]}
+        for p in spec.all_params:
+            schema = params[p.name]["schema"]
+            assert params[p.name]["description"] == p.help
+            assert schema["default"] == p.default
+            if p.choices:
+                assert sorted(schema.get("enum", [])) == sorted(p.choices)
+            elif p.type == "integer":
+                assert (schema["minimum"], schema["maximum"]) == (p.min, p.max)
+
+
+@pytest.mark.parametrize("kind", list(BLOCKS))
+def test_defaults_answer_with_api_fields(client, kind):
+    r = client.get(f"/api/blocks/{kind}")
+    assert r.status_code == 200
+    a = r.json()
+    assert set(a) >= {"kind", "config", "input_shape", "output_shape", "totals", "nodes", "edges",
+                      "permutations"}
+    assert a["config"] == BLOCKS[kind].defaults()
+    for n in a["nodes"]:
+        assert set(n) >= {"id", "op", "label", "module", "attrs", "inputs", "input_shapes",
+                          "output_shape", "params", "madds", "mac", "elementwise", "pos"}
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_shuffle_permutation_equals_nn_channel_shuffle(client, seed):
+    rng = random.Random(seed)
+    groups = rng.randint(1, 12)
+    channels = groups * rng.randint(1, 20)
+    body = client.get(f"/api/shuffle?channels={channels}&groups={groups}").json()
+    x = torch.arange(channels).view(1, channels, 1, 1)
+    assert body["permutation"] == nn.ChannelShuffle(groups)(x).flatten().tolist()
+    undone = [body["permutation"][body["inverse"][i]] for i in range(channels)]
+    assert undone == list(range(channels))
+
+
+@pytest.mark.parametrize("kind", ["channel_shuffle", "shufflenet_v1_unit", "shufflenet_v2_unit"])
+def test_block_permutations_equal_nn_channel_shuffle(client, kind):
+    a = client.get(f"/api/blocks/{kind}").json()
+    shuffles = [n for n in a["nodes"] if n["op"] == "channel_shuffle"]
+    assert len(a["permutations"]) == len(shuffles) == 1
+    p = a["permutations"][0]
+    x = torch.arange(p["channels"]).view(1, -1, 1, 1)
+    assert p["permutation"] == nn.ChannelShuffle(p["groups"])(x).flatten().tolist()
+
+
+def test_blocks_without_a_shuffle_list_none(client):
+    assert client.get("/api/blocks/conv").json()["permutations"] == []
+
+
+@pytest.mark.parametrize("url,param,words", [
+    ("/api/blocks/group_conv?groups=5", "groups", "divide"),
+    ("/api/blocks/group_conv?in_channels=64&out_channels=36&groups=8", "groups", "out_channels"),
+    ("/api/blocks/shufflenet_v2_unit?in_channels=116&out_channels=232", "out_channels", "equal"),
+    ("/api/blocks/shufflenet_v2_unit?in_channels=115&out_channels=115", "out_channels", "even"),
+    ("/api/blocks/shufflenet_v1_unit?in_channels=240&out_channels=480", "out_channels", "equal"),
+    ("/api/blocks/shufflenet_v1_unit?in_channels=240&out_channels=200&stride=2", "out_channels", "exceed"),
+    ("/api/blocks/resnext_bottleneck?cardinality=7", "cardinality", "divide"),
+    ("/api/blocks/repvgg_block?groups=3", "groups", "divide"),
+    ("/api/blocks/conv?kernel_size=4", "kernel_size", "1, 3, 5, 7"),
+    ("/api/blocks/conv?stride=3", "stride", "1, 2"),
+    ("/api/blocks/conv?in_channels=0", "in_channels", "greater than or equal to 1"),
+    ("/api/blocks/conv?in_channels=999999", "in_channels", str(settings.max_channels)),
+    ("/api/blocks/conv?batch=100000", "batch", str(settings.max_batch)),
+    ("/api/blocks/conv?height=-3", "height", "greater than or equal"),
+    ("/api/blocks/conv?height=abc", "height", "integer"),
+    ("/api/blocks/activation?function=tanh", "function", "hardswish"),
+    ("/api/blocks/mobilenet_v3_bneck?use_se=maybe", "use_se", "boolean"),
+    ("/api/blocks/squeeze_excitation?gate=relu", "gate", "sigmoid"),
+    ("/api/shuffle?channels=10&groups=3", "groups", "divide"),
+    ("/api/shuffle?channels=10", "groups", "required"),
+])
+def test_invalid_parameters_get_422_naming_the_parameter(client, url, param, words):
+    r = client.get(url)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail[0]["loc"] == ["query", param]
+    assert words.lower() in detail[0]["msg"].lower()
+
+
+def test_memory_budget_is_checked_before_allocating(client):
+    r = client.get("/api/blocks/conv?in_channels=2048&out_channels=2048&height=512&width=512")
+    assert r.status_code == 422
+    msg = r.json()["detail"][0]["msg"]
+    assert "BLOCKSCOPE_MAX_MEMORY_MB" in msg and f"{settings.max_memory_mb} MiB" in msg
+
+
+def test_unknown_kind_is_404_listing_the_kinds(client):
+    r = client.get("/api/blocks/resnet9000")
+    assert r.status_code == 404
+    assert all(kind in r.json()["detail"] for kind in BLOCKS)
+
+
+def test_junk_never_gives_a_500(client):
+    rng = random.Random(7)
+    junk = ["", "-1", "0", "1e9", "nan", "inf", "3.5", "true", "%00", "𝔁", "9" * 40,
+            "".join(rng.choices(string.printable, k=12))]
+    for kind, spec in BLOCKS.items():
+        for p in spec.all_params:
+            for value in rng.sample(junk, 4):
+                r = client.get(f"/api/blocks/{kind}", params={p.name: value})
+                assert r.status_code in (200, 422), (kind, p.name, value, r.text)
+    for _ in range(60):
+        spec = rng.choice(list(BLOCKS.values()))
+        params = {p.name: rng.choice([p.default, rng.randint(-5, 5000)]) for p in spec.all_params
+                  if p.type == "integer"}
+        r = client.get(f"/api/blocks/{spec.kind}", params=params)
+        assert r.status_code in (200, 422), (spec.kind, params, r.text)
+
+
+def test_analyses_are_cacheable_with_an_etag(client):
+    r = client.get("/api/blocks/shufflenet_v2_unit?stride=2&in_channels=24&out_channels=116")
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == f"public, max-age={settings.cache_max_age_s}"
+    etag = r.headers["etag"]
+    again = client.get("/api/blocks/shufflenet_v2_unit?out_channels=116&in_channels=24&stride=2",
+                       headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["etag"] == etag
+    other = client.get("/api/blocks/shufflenet_v2_unit?stride=2&in_channels=48&out_channels=116")
+    assert other.headers["etag"] != etag
+
+
+def test_routes_that_compute_run_in_the_threadpool():
+    """CPU-heavy routes are plain `def`, so they never block the event loop."""
+    import inspect
+    from app.main import app
+    for route in app.routes:
+        if getattr(route, "path", "").startswith("/api/"):
+            assert not inspect.iscoroutinefunction(route.endpoint), route.path
