@@ -60,7 +60,7 @@ def _classify(gm: fx.GraphModule, node: fx.Node):
     """(op name, owning module or None) for a node; op None means "fold into its input"."""
     if node.op == "call_module":
         module = gm.get_submodule(node.target)
-        if isinstance(module, nn.Identity):
+        if isinstance(module, ops.PASS_THROUGH):
             return None, module
         for cls, op in ops.MODULE_OPS.items():
             if type(module) is cls:

@@ -17,22 +17,28 @@ MODULE_OPS = {
     nn.ChannelShuffle: "channel_shuffle",
     nn.AdaptiveAvgPool2d: "adaptive_avg_pool2d",
     nn.AvgPool2d: "avg_pool2d",
+    nn.MaxPool2d: "max_pool2d",
+    nn.Linear: "linear",
+    nn.Flatten: "flatten",
 }
+# Modules that do nothing at inference: folded into their input like nn.Identity.
+PASS_THROUGH = (nn.Identity, nn.Dropout)
 FUNCTION_OPS = {
     operator.add: "add", torch.add: "add",
     operator.mul: "mul", torch.mul: "mul",
-    torch.cat: "cat", torch.chunk: "chunk",
+    torch.cat: "cat", torch.chunk: "chunk", torch.flatten: "flatten",
 }
-METHOD_OPS = {"add": "add", "mul": "mul", "chunk": "chunk"}
+METHOD_OPS = {"add": "add", "mul": "mul", "chunk": "chunk", "flatten": "flatten"}
 
 ACTIVATION_LABELS = {
     "relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "hardsigmoid": "h-sigmoid",
     "silu": "SiLU (swish)", "hardswish": "h-swish",
 }
 # Ops that compute one output element per element (G4's "elementwise" work, BLOCKS.md).
-ELEMENTWISE = {"batch_norm", "add", "mul", "adaptive_avg_pool2d", "avg_pool2d", *ACTIVATION_LABELS}
+ELEMENTWISE = {"batch_norm", "add", "mul", "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d",
+               *ACTIVATION_LABELS}
 # Views that copy nothing cost no memory access.
-VIEWS = {"chunk", "input"}
+VIEWS = {"chunk", "flatten", "input"}
 
 
 def numel(shape) -> int:
@@ -72,19 +78,29 @@ def module_attrs_and_label(op: str, module: nn.Module) -> tuple[dict, str]:
         return {"num_features": module.num_features, "eps": module.eps}, "BN"
     if op == "channel_shuffle":
         return {"groups": module.groups}, f"Channel shuffle, g={module.groups}"
-    if op == "avg_pool2d":
+    if op in ("avg_pool2d", "max_pool2d"):
         k, s = module.kernel_size, module.stride
-        return {"kernel_size": k, "stride": s, "padding": module.padding}, f"AvgPool {k}x{k}, /{s}"
+        name = "AvgPool" if op == "avg_pool2d" else "MaxPool"
+        return {"kernel_size": k, "stride": s, "padding": module.padding}, f"{name} {k}x{k}, /{s}"
+    if op == "linear":
+        return {"in_features": module.in_features, "out_features": module.out_features,
+                "bias": module.bias is not None}, "Linear"
+    if op == "flatten":
+        return {}, "Flatten"
     if op == "adaptive_avg_pool2d":
         return {"output_size": module.output_size}, "Global avg pool"
     return {}, ACTIVATION_LABELS[op]
 
 
-FUNCTION_LABELS = {"add": "Add", "mul": "Multiply", "cat": "Concat", "chunk": "Split"}
+FUNCTION_LABELS = {"add": "Add", "mul": "Multiply", "cat": "Concat", "chunk": "Split",
+                   "flatten": "Flatten"}
 
 
 def madds(op: str, module: nn.Module | None, output_shape) -> int:
-    """Multiply-adds: out.numel() * (in / groups) * kh * kw for a conv; 0 for every other op."""
+    """Multiply-adds: out.numel() * (in / groups) * kh * kw for a conv, out.numel() * in_features
+    for a linear layer; 0 for every other op (BLOCKS.md, "The numbers")."""
+    if op == "linear":
+        return numel(output_shape) * module.in_features
     if op != "conv2d":
         return 0
     kh, kw = module.kernel_size
