@@ -1,3 +1,55 @@
-from fastapi import APIRouter
+"""/api/blocks/{kind}/latency and /api/devices: measured on this machine, so never cached downstream."""
+
+import inspect
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from ..registry import BlockSpec
+from ..service import blocks as blocks_service
+from ..service import latency as service
+from .query import add_block_routes
 
 router = APIRouter()
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _extra(name: str, default, annotation, help: str, **bounds) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=Annotated[annotation, Query(description=help, **bounds)])
+
+
+MEASUREMENT_PARAMS = [
+    _extra("device", "cpu", str, "Where to measure: `cpu`, or `cuda:N` when the server has a GPU "
+                                 "(see /api/devices)."),
+    _extra("threads", service.DEFAULT_THREADS, int,
+           "CPU threads for the measurement (torch.set_num_threads); ignored on a GPU.",
+           ge=1, le=service.MAX_THREADS),
+    _extra("warmup", None, int | None, "Untimed runs before timing; default adapts to the block.",
+           ge=0, le=service.MAX_WARMUP),
+    _extra("repeats", None, int | None, "Timed runs (each op is timed as often); the report gives their "
+                                        "median and quartiles. Default adapts to the block.",
+           ge=1, le=service.MAX_REPEATS),
+]
+
+
+def _latency(spec: BlockSpec, values: dict, request: Request, device: str, threads: int,
+             warmup: int | None, repeats: int | None) -> JSONResponse:
+    report = service.latency_report(spec.kind, values, device=device, threads=threads, warmup=warmup,
+                                    repeats=repeats)
+    return JSONResponse(report, headers=NO_STORE)
+
+
+add_block_routes(router, "/latency", _latency, extra=MEASUREMENT_PARAMS)
+
+
+@router.get("/api/blocks/{kind}/latency", include_in_schema=False)
+def unknown_block_latency(kind: str):
+    blocks_service.get_spec(kind)  # raises NotFound naming the kinds
+
+
+@router.get("/api/devices", tags=["latency"], summary="Devices this server can measure latency on")
+def list_devices() -> JSONResponse:
+    return JSONResponse(service.devices(), headers=NO_STORE)
