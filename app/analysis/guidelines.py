@@ -23,11 +23,15 @@ GPU_UNIT, ARM_UNIT = "batches/s", "images/s"
 
 @dataclass(frozen=True)
 class Row:
-    """One row of a paper table at width x1; `gpu`/`arm` are the published figures (None: not recorded)."""
+    """One row of a paper table at width x1; `gpu`/`arm` are the published figures (None: not recorded).
+
+    `arm_config` is set where the paper's ARM column was measured at other channel counts (G1).
+    """
     label: str
     config: dict
     gpu: float | None = None
     arm: float | None = None
+    arm_config: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -74,10 +78,10 @@ GUIDELINES: dict[str, Guideline] = {g.name: g for g in (
         rule="For a fixed number of multiply-adds, a 1x1 conv's memory access cost is lowest when its "
              "input and output channel counts are equal.",
         table="Table 1", unit=TwoConv1x1, channel_keys=("c1", "c2"), in_channels="c1",
-        rows=(Row("1:1", {"c1": 128, "c2": 128}, 1480, 76.2),
-              Row("1:2", {"c1": 90, "c2": 180}, 1296, 72.9),
-              Row("1:6", {"c1": 52, "c2": 312}, 876, 69.1),
-              Row("1:12", {"c1": 36, "c2": 432}, 748, 57.6)),
+        rows=(Row("1:1", {"c1": 128, "c2": 128}, 1480, 76.2, {"c1": 32, "c2": 32}),
+              Row("1:2", {"c1": 90, "c2": 180}, 1296, 72.9, {"c1": 22, "c2": 44}),
+              Row("1:6", {"c1": 52, "c2": 312}, 876, 69.1, {"c1": 13, "c2": 78}),
+              Row("1:12", {"c1": 36, "c2": 432}, 748, 57.6, {"c1": 9, "c2": 108})),
         decisions=("Each unit is two 1x1 convs c1 -> c2 -> c1; widths x2 and x4 multiply both channel counts.",
                    BARE_CONVS),
         paper_notes=("The paper's ARM (Snapdragon 810, one thread) figures for G1 were measured at the "
