@@ -1,0 +1,423 @@
+"""The ShuffleNet V2 guideline lab (Sec. 2, Tables 1-4): structures, counts, paper figures, API, verdict.
+
+Expected counts are written from the paper's closed forms here, independently of the analysis code.
+"""
+
+import dataclasses
+import itertools
+import math
+import random
+
+import pytest
+import torch
+from hypothesis import given, settings as hsettings, strategies as st
+from torch.utils.flop_counter import FlopCounterMode
+
+from app.analysis import guidelines as lab
+from app.analysis.graph import describe
+from app.blocks.guidelines import GroupConv1x1, stack
+from app.service import guidelines as service
+from app.service import latency
+
+HW = 56 * 56
+DEPTH = 10
+WIDTHS = (1, 2, 4)
+
+# BLOCKS.md, "Published figures to check against", transcribed: (label, x1 config, GPU batches/s, ARM images/s)
+BLOCKS_MD = {
+    "g1": [("1:1", (128, 128), 1480, 76.2), ("1:2", (90, 180), 1296, 72.9),
+           ("1:6", (52, 312), 876, 69.1), ("1:12", (36, 432), 748, 57.6)],
+    "g2": [("g=1", (1, 128), 2451, None), ("g=2", (2, 180), 1725, None),
+           ("g=4", (4, 256), 1026, None), ("g=8", (8, 360), 634, None)],
+    "g3": [("1-fragment", None, 2446, None), ("2-fragment-series", None, 1790, None),
+           ("4-fragment-series", None, 752, None), ("2-fragment-parallel", None, 1537, None),
+           ("4-fragment-parallel", None, 691, None)],
+    "g4": [("ReLU + shortcut", (True, True), 2427, None), ("ReLU, no shortcut", (True, False), 2647, None),
+           ("shortcut, no ReLU", (False, True), 2672, None), ("neither", (False, False), 2842, None)],
+}
+ARM_PAIRS = [(32, 32), (22, 44), (13, 78), (9, 108)]
+
+
+def conv1x1_mac(c1, c2, g=1, n=1):
+    """Sec. 2: hw(c1 + c2) + c1 c2 / g, feature maps scaled by the batch n."""
+    return n * HW * (c1 + c2) + c1 * c2 // g
+
+
+def expected_mac(name: str, config: dict, n: int) -> int:
+    """MAC of the whole ten-unit network, from the closed forms (BLOCKS.md: reads + writes + weights)."""
+    if name == "g1":
+        c1, c2 = config["c1"], config["c2"]
+        unit = conv1x1_mac(c1, c2, 1, n) + conv1x1_mac(c2, c1, 1, n)
+    elif name == "g2":
+        c, g = config["channels"], config["groups"]
+        unit = conv1x1_mac(c, c, g, n)
+    elif name == "g3":
+        c, k = config["channels"], config["fragments"]
+        unit = k * conv1x1_mac(c, c, 1, n)
+        if config["arrangement"] == "parallel":
+            unit += (k - 1) * 3 * n * HW * c  # each merge add reads two maps and writes one
+    else:
+        c = config["bottleneck_channels"]
+        o = 4 * c
+        unit = conv1x1_mac(o, c, 1, n) + (n * HW * 2 * c + 9 * c * c) + conv1x1_mac(c, o, 1, n)
+        if config["relu"]:
+            unit += 2 * (2 * n * HW * c) + 2 * n * HW * o
+        if config["shortcut"]:
+            unit += 3 * n * HW * o
+    return DEPTH * unit
+
+
+def expected_madds(name: str, config: dict, n: int) -> int:
+    if name == "g1":
+        return DEPTH * 2 * n * HW * config["c1"] * config["c2"]
+    if name == "g2":
+        return DEPTH * n * HW * config["channels"] ** 2 // config["groups"]
+    if name == "g3":
+        return DEPTH * config["fragments"] * n * HW * config["channels"] ** 2
+    c = config["bottleneck_channels"]
+    return DEPTH * n * HW * (4 * c * c + 9 * c * c + 4 * c * c)
+
+
+@pytest.fixture(params=[(w, n) for w in WIDTHS for n in (1, 3)], ids=lambda p: f"x{p[0]}-batch{p[1]}")
+def width_batch(request):
+    return request.param
+
+
+# --- counts --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(lab.GUIDELINES))
+def test_counts_equal_the_closed_forms(name, width_batch):
+    width, n = width_batch
+    for row in lab.analyse(name, width, n):
+        assert row["totals"]["mac"] == expected_mac(name, row["config"], n), row["label"]
+        assert row["totals"]["madds"] == expected_madds(name, row["config"], n), row["label"]
+        if name != "g4":  # only 1x1 convs: each weight is used once per pixel of each image
+            assert row["totals"]["params"] * n * HW == row["totals"]["madds"], row["label"]
+
+
+def test_g4_params_and_counts_at_x1_by_hand():
+    # 128 -> 32 (1x1), 32 -> 32 (3x3), 32 -> 128 (1x1): 4096 + 9216 + 4096 weights per unit
+    rows = lab.analyse("g4", 1, 1)
+    assert [r["totals"]["params"] for r in rows] == [10 * 17408] * 4
+    assert rows[0]["totals"]["madds"] == 10 * HW * 17408
+    # ReLU + shortcut: convs 10*(HW*160 + 4096 + HW*64 + 9216 + HW*160 + 4096), relus 10*HW*(64+64+256),
+    # add 10*HW*384
+    assert rows[0]["totals"]["mac"] == 10 * (HW * 384 + 17408) + 10 * HW * 384 + 10 * HW * 384
+
+
+@pytest.mark.parametrize("name", list(lab.GUIDELINES))
+def test_madds_match_flop_counter(name):
+    guideline = lab.GUIDELINES[name]
+    for spec, row in zip(guideline.rows, lab.analyse(name, 2, 2)):
+        with torch.device("meta"):
+            network = lab.build(guideline, row["config"])
+            x = torch.empty(row["input_shape"])
+        with FlopCounterMode(display=False) as counter:
+            network(x)
+        assert counter.get_total_flops() == 2 * row["totals"]["madds"], spec.label
+
+
+@pytest.mark.parametrize("name,tolerance", [("g1", 0.06), ("g2", 0.02), ("g3", 0.02)])
+def test_madds_equal_across_rows(name, tolerance, width_batch):
+    # G1's own channel pairs differ by up to 5.1% (36 x 432 = 15552 vs 128^2 = 16384)
+    width, n = width_batch
+    madds = [r["totals"]["madds"] for r in lab.analyse(name, width, n)]
+    assert max(madds) / min(madds) - 1 <= tolerance
+    assert service.report(name, width_multiplier=width, batch=n, measure=False)["madds_spread"] == \
+        pytest.approx(max(madds) / min(madds) - 1)
+
+
+@pytest.mark.parametrize("name", ["g1", "g2"])
+def test_mac_strictly_rises_down_the_table(name, width_batch):
+    width, n = width_batch
+    mac = [r["totals"]["mac"] for r in lab.analyse(name, width, n)]
+    assert all(a < b for a, b in zip(mac, mac[1:])), mac
+
+
+def test_g1_rows_respect_the_lower_bound_with_equality_at_one_to_one(width_batch):
+    width, n = width_batch
+    rows = service.report("g1", width_multiplier=width, batch=n, measure=False)["rows"]
+    for row in rows:
+        c1, c2 = row["config"]["c1"], row["config"]["c2"]
+        b = n * HW * c1 * c2
+        bound = 20 * (2 * math.sqrt(n * HW * b) + b / (n * HW))
+        assert row["mac_lower_bound"] == pytest.approx(bound, rel=1e-12)
+        assert row["mac"] >= bound * (1 - 1e-12)
+    assert rows[0]["mac"] == pytest.approx(rows[0]["mac_lower_bound"], rel=1e-12)
+    assert all(r["mac"] > r["mac_lower_bound"] * 1.001 for r in rows[1:])
+
+
+def test_g3_widths_follow_the_derivation():
+    for width in WIDTHS:
+        rows = lab.analyse("g3", width, 1)
+        c1 = 128 * width
+        for row in rows:
+            k = row["config"]["fragments"]
+            c = row["config"]["channels"]
+            # the nearest integer to c1 / sqrt(k): k c^2 closest to c1^2 among integers
+            assert abs(c - c1 / math.sqrt(k)) <= 0.5
+    assert [r["config"]["channels"] for r in lab.analyse("g3", 1, 1)] == [128, 91, 64, 91, 64]
+    text = service.report("g3", measure=False)["derivation"]
+    assert "sqrt(n)" in text and "91" in text and "64" in text
+
+
+def test_peak_activation_by_hand():
+    rows = lab.analyse("g4", 1, 1)
+    # shortcut: x (128) stays alive to the add; conv3 out (128) and add out (128) coexist with it
+    assert rows[0]["peak_activation_elements"] == 384 * HW
+    # no shortcut, no ReLU: a conv's input and output at most, 128 + 32
+    assert rows[3]["peak_activation_elements"] == 160 * HW
+    assert lab.analyse("g1", 1, 2)[0]["peak_activation_elements"] == 2 * 256 * HW
+
+
+# --- rows and paper figures against BLOCKS.md ----------------------------------------------------
+
+@pytest.mark.parametrize("name", list(BLOCKS_MD))
+def test_rows_and_paper_figures_match_blocks_md(name, client):
+    data = client.get(f"/api/guidelines/{name}?measure=false").json()
+    expected = BLOCKS_MD[name]
+    assert [r["label"] for r in data["rows"]] == [e[0] for e in expected]
+    for row, (label, config, gpu, arm) in zip(data["rows"], expected):
+        assert row["paper"]["gpu"] == gpu and row["paper"]["arm"] == arm, label
+        assert row["paper"]["gpu_unit"] == "batches/s" and row["paper"]["arm_unit"] == "images/s"
+        if name == "g1":
+            assert (row["config"]["c1"], row["config"]["c2"]) == config
+        elif name == "g2":
+            assert (row["config"]["groups"], row["config"]["channels"]) == config
+        elif name == "g4":
+            assert (row["config"]["relu"], row["config"]["shortcut"]) == config
+            assert row["config"]["bottleneck_channels"] == 32 and row["input_shape"][1] == 128
+    if name == "g1":
+        assert [tuple(r["paper"]["arm_config"].values()) for r in data["rows"]] == ARM_PAIRS
+        assert any("(32,32), (22,44), (13,78) and (9,108)" in note for note in data["paper_notes"])
+    else:
+        assert all(r["paper"]["arm_config"] is None for r in data["rows"])
+
+
+@pytest.mark.parametrize("width", [2, 4])
+def test_no_paper_figures_outside_x1(width, client):
+    for name in BLOCKS_MD:
+        data = client.get(f"/api/guidelines/{name}?measure=false&width_multiplier={width}").json()
+        for row in data["rows"]:
+            assert row["paper"]["gpu"] is None and row["paper"]["arm"] is None
+            assert row["relative_speed"]["paper_gpu"] is None
+
+
+def test_width_multiplier_scales_channels(client):
+    x1 = client.get("/api/guidelines/g1?measure=false").json()["rows"]
+    x4 = client.get("/api/guidelines/g1?measure=false&width_multiplier=4").json()["rows"]
+    assert [(r["config"]["c1"] * 4, r["config"]["c2"] * 4) for r in x1] == \
+        [(r["config"]["c1"], r["config"]["c2"]) for r in x4]
+    g4 = client.get("/api/guidelines/g4?measure=false&width_multiplier=2").json()["rows"]
+    assert {r["config"]["bottleneck_channels"] for r in g4} == {64}
+    assert {r["input_shape"][1] for r in g4} == {256}
+
+
+def test_relative_paper_speeds(client):
+    data = client.get("/api/guidelines/g1?measure=false").json()
+    gpu = [r["relative_speed"]["paper_gpu"] for r in data["rows"]]
+    arm = [r["relative_speed"]["paper_arm"] for r in data["rows"]]
+    assert gpu == pytest.approx([1, 1296 / 1480, 876 / 1480, 748 / 1480])
+    assert arm == pytest.approx([1, 72.9 / 76.2, 69.1 / 76.2, 57.6 / 76.2])
+    assert all(r["relative_speed"]["measured"] is None and r["measured"] is None for r in data["rows"])
+    assert data["ordering"]["reproduces"] is None
+
+
+# --- the verdict ---------------------------------------------------------------------------------
+
+def _rows(paper, medians, spread=0.01):
+    return [{"label": f"r{i}", "paper": {"gpu": p},
+             "measured": {"median_us": m, "p25_us": m * (1 - spread), "p75_us": m * (1 + spread)}}
+            for i, (p, m) in enumerate(zip(paper, medians))]
+
+
+def test_ordering_reproduced_and_not():
+    same = service.ordering(_rows([300, 200, 100], [1.0, 2.0, 3.0]), "test cpu")
+    assert same["reproduces"] is True and same["agreeing_pairs"] == same["pairs"] == 3
+    assert same["statement"].startswith("Reproduced") and "r0 > r1 > r2" in same["statement"]
+    flipped = service.ordering(_rows([300, 200, 100], [1.0, 3.0, 2.0]), "test cpu")
+    assert flipped["reproduces"] is False and flipped["agreeing_pairs"] == 2
+    assert flipped["measured"] == ["r0", "r2", "r1"]
+    assert flipped["reversed"] == [{"paper_faster": "r1", "measured_faster": "r2", "by": pytest.approx(0.5),
+                                    "within_noise": False}]
+    assert flipped["statement"].startswith("Not reproduced") and "r2 is 50.0% faster than r1" in flipped["statement"]
+    close = service.ordering(_rows([300, 200], [2.02, 2.0], spread=0.05), None)
+    assert close["reversed"][0]["within_noise"] is True and "noise" in close["statement"]
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.permutations(range(5)), st.lists(st.floats(1, 1e6), min_size=5, max_size=5, unique=True))
+def test_ordering_counts_inversions(perm, medians):
+    paper = [1000 - 10 * i for i in range(5)]  # the paper ranks r0 > r1 > ... > r4
+    medians = [sorted(medians)[p] for p in perm]
+    result = service.ordering(_rows(paper, medians), None)
+    inversions = sum(1 for i, j in itertools.combinations(range(5), 2) if medians[i] > medians[j])
+    assert result["pairs"] == 10 and result["agreeing_pairs"] == 10 - inversions
+    assert result["reproduces"] is (inversions == 0)
+    assert result["measured"] == [f"r{i}" for i in sorted(range(5), key=lambda i: medians[i])]
+
+
+# --- G2 sweep ------------------------------------------------------------------------------------
+
+def test_sweep_holds_madds_while_mac_rises(client):
+    data = client.get("/api/guidelines/g2/sweep?channels=128&groups=8").json()
+    points = data["points"]
+    assert [p["groups"] for p in points] == list(range(1, 17))
+    assert data["selected"] == points[7] and points[7]["channels"] == 360
+    assert all(p["channels"] % p["groups"] == 0 for p in points)
+    assert all(abs(p["madds"] / data["target_madds"] - 1) <= 0.035 for p in points)
+    assert all(a["mac"] < b["mac"] for a, b in zip(points, points[1:]))
+
+
+def test_sweep_points_equal_the_traced_network():
+    rng = random.Random(6)
+    for _ in range(6):
+        channels, batch = rng.randint(16, 512), rng.randint(1, 4)
+        for point in rng.sample(service.sweep(channels, batch=batch)["points"], 3):
+            with torch.device("meta"):
+                network = stack(GroupConv1x1, channels=point["channels"], groups=point["groups"])
+            totals = describe(network, [batch, point["channels"], 56, 56])["totals"]
+            assert (totals["madds"], totals["mac"]) == (point["madds"], point["mac"])
+
+
+@pytest.mark.parametrize("query,param", [("channels=0", "channels"), ("groups=17", "groups"),
+                                         ("batch=0", "batch"), ("channels=x", "channels")])
+def test_sweep_rejects_bad_input(client, query, param):
+    response = client.get(f"/api/guidelines/g2/sweep?{query}")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", param]
+
+
+# --- API -----------------------------------------------------------------------------------------
+
+def test_unknown_guideline_is_404_naming_the_four(client):
+    response = client.get("/api/guidelines/g5")
+    assert response.status_code == 404
+    assert all(name in response.json()["detail"] for name in ("g1", "g2", "g3", "g4"))
+
+
+@pytest.mark.parametrize("query,param", [
+    ("width_multiplier=3", "width_multiplier"), ("width_multiplier=0", "width_multiplier"),
+    ("width_multiplier=two", "width_multiplier"), ("device=tpu", "device"), ("device=cuda:7", "device"),
+    ("batch=0", "batch"), ("batch=100000", "batch"), ("threads=0", "threads"), ("threads=100000", "threads"),
+])
+def test_bad_parameters_are_422_naming_them(client, query, param):
+    response = client.get(f"/api/guidelines/g1?measure=false&{query}")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", param]
+
+
+def test_memory_budget_is_422(client, monkeypatch):
+    monkeypatch.setattr(service, "settings", dataclasses.replace(service.settings, max_memory_mb=20))
+    calls = []
+    monkeypatch.setattr(latency, "measure", lambda *a, **k: calls.append(a))
+    big = client.get("/api/guidelines/g1?width_multiplier=4&batch=2")
+    assert big.status_code == 422 and big.json()["detail"][0]["loc"] == ["query", "batch"]
+    assert "MiB" in big.json()["detail"][0]["msg"]
+    wide = client.get("/api/guidelines/g1?width_multiplier=4")
+    assert wide.status_code == 422 and wide.json()["detail"][0]["loc"] == ["query", "width_multiplier"]
+    assert calls == []  # refused before anything is built or timed
+    assert client.get("/api/guidelines/g1?width_multiplier=4&measure=false").status_code == 200
+
+
+def fake_measure(calls, medians):
+    def measure(key, module, input_shape, *, device="cpu", threads=None, warmup=None, repeats=None,
+                per_node=True, seed=0):
+        calls.append({"key": key, "module": module, "input_shape": input_shape, "device": device,
+                      "threads": threads, "per_node": per_node})
+        m = medians[key[-1]]
+        return {"total": {"median_us": m, "p25_us": m * 0.9, "p75_us": m * 1.1}, "device": device,
+                "device_label": "fake cpu", "threads": threads or 2, "warmup": 2, "repeats": 10,
+                "cached": False, "measured_at": "2026-01-01T00:00:00Z"}
+    return measure
+
+
+def test_each_row_measured_once_with_its_own_network(client, monkeypatch):
+    calls = []
+    medians = {"g=1": 100.0, "g=2": 150.0, "g=4": 140.0, "g=8": 400.0}
+    monkeypatch.setattr(latency, "measure", fake_measure(calls, medians))
+    response = client.get("/api/guidelines/g2?batch=2&threads=1")
+    assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+    data = response.json()
+    assert [c["key"] for c in calls] == [("guideline", "g2", 1, 2, label) for label in medians]
+    assert all(c["per_node"] is False and c["threads"] == 1 and c["device"] == "cpu" for c in calls)
+    for call, row in zip(calls, data["rows"]):
+        assert call["input_shape"] == [2, row["config"]["channels"], 56, 56]
+        convs = [m for m in call["module"].modules() if isinstance(m, torch.nn.Conv2d)]
+        assert len(convs) == 10 and {c.groups for c in convs} == {row["config"]["groups"]}
+        assert not any(p.is_meta for p in call["module"].parameters())
+    rows = data["rows"]
+    assert rows[1]["measured"]["batches_per_s"] == pytest.approx(1e6 / 150)
+    assert rows[1]["measured"]["images_per_s"] == pytest.approx(2e6 / 150)
+    assert [r["relative_speed"]["measured"] for r in rows] == pytest.approx([1, 100 / 150, 100 / 140, 100 / 400])
+    assert data["ordering"]["reproduces"] is False
+    assert data["ordering"]["measured"] == ["g=1", "g=4", "g=2", "g=8"]
+    assert "g=4 is 7.1% faster than g=2" in data["ordering"]["statement"]
+
+
+def test_response_shape(client, monkeypatch):
+    monkeypatch.setattr(latency, "measure", fake_measure([], {s.label: 100.0 + i for i, s in
+                                                              enumerate(lab.GUIDELINES["g3"].rows)}))
+    data = client.get("/api/guidelines/g3").json()
+    for key in ("guideline", "title", "rule", "paper", "width_multiplier", "batch", "device", "device_label",
+                "decisions", "paper_notes", "derivation", "rows", "ordering", "units", "madds_spread"):
+        assert key in data
+    for row in data["rows"]:
+        for key in ("label", "config", "madds", "mac", "measured", "paper", "relative_speed", "unit"):
+            assert key in row
+        assert set(row["measured"]) >= {"median_us", "p25_us", "p75_us", "batches_per_s", "images_per_s"}
+        assert set(row["paper"]) >= {"gpu", "arm"}
+        assert set(row["relative_speed"]) == {"measured", "paper_gpu", "paper_arm"}
+    assert data["ordering"]["measured"] == [r["label"] for r in data["rows"]]
+    # the paper ranks 2-fragment-parallel above 4-fragment-series; measured here in table order
+    assert data["ordering"]["reproduces"] is False
+
+
+@pytest.fixture
+def narrow_g4(monkeypatch):
+    """G4 at bottleneck width 2, so that a real measurement of all four rows takes a blink."""
+    g4 = lab.GUIDELINES["g4"]
+    rows = tuple(dataclasses.replace(r, config={**r.config, "bottleneck_channels": 2}) for r in g4.rows)
+    monkeypatch.setitem(lab.GUIDELINES, "g4", dataclasses.replace(g4, rows=rows))
+    monkeypatch.setattr(latency.config, "min_repeats", 5)
+    monkeypatch.setattr(latency.config, "target_s", 0.001)
+    monkeypatch.setattr(latency.config, "warmup_s", 0.0)
+    lab._analyse.cache_clear()
+    latency.clear_cache()
+    yield
+    lab._analyse.cache_clear()
+    latency.clear_cache()
+
+
+def test_real_measurement_on_cpu(client, narrow_g4):
+    data = client.get("/api/guidelines/g4?threads=1").json()
+    assert [r["input_shape"] for r in data["rows"]] == [[1, 8, 56, 56]] * 4
+    for row in data["rows"]:
+        m = row["measured"]
+        assert 0 < m["p25_us"] <= m["median_us"] <= m["p75_us"]
+        assert m["batches_per_s"] == pytest.approx(1e6 / m["median_us"])
+        assert m["device"] == "cpu" and m["threads"] == 1 and m["repeats"] >= 5 and m["cached"] is False
+    assert data["rows"][0]["relative_speed"]["measured"] == 1
+    medians = [r["measured"]["median_us"] for r in data["rows"]]
+    fastest_first = [data["rows"][i]["label"] for i in sorted(range(4), key=lambda i: medians[i])]
+    assert data["ordering"]["measured"] == fastest_first
+    assert data["ordering"]["reproduces"] is (fastest_first == ["neither", "shortcut, no ReLU",
+                                                                "ReLU, no shortcut", "ReLU + shortcut"])
+    again = client.get("/api/guidelines/g4?threads=1").json()
+    assert all(r["measured"]["cached"] for r in again["rows"])  # the latency cache serves a repeat
+
+
+# --- page ----------------------------------------------------------------------------------------
+
+def test_page_hands_its_data_as_json(client):
+    response = client.get("/guidelines")
+    assert response.status_code == 200
+    html = response.text
+    assert '<script type="application/json" id="page-data">' in html
+    assert '<script type="module" src="/static/js/guidelines.js"></script>' in html
+    assert '<script src="/vendor/plotly.min.js"></script>' in html
+    # every script is either external or the JSON data block (CSP script-src 'self')
+    for chunk in html.split("<script")[1:]:
+        head = chunk.split(">", 1)[0]
+        assert "src=" in head or 'type="application/json"' in head
+    assert "script-src 'self'" in response.headers["content-security-policy"]
