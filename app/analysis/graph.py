@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 import torch
 from torch import fx, nn
-from torch.fx.passes.shape_prop import ShapeProp
 
 from ..blocks.shuffle import shuffle_permutation
 from . import ops
@@ -39,6 +38,37 @@ def trace(module: nn.Module) -> fx.GraphModule:
     return fx.GraphModule(tracer.root, graph)
 
 
+# Modules whose output has their input's shape; their meta kernels are slow Python decompositions.
+_SAME_SHAPE = (nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.Sigmoid, nn.Hardsigmoid, nn.SiLU, nn.Hardswish,
+               nn.ChannelShuffle, nn.Identity, nn.Dropout)
+
+
+class _ShapeRecorder(fx.Interpreter):
+    """Shape propagation straight over the traced graph (no GraphModule code generation)."""
+
+    def call_module(self, target, args, kwargs):
+        module = self.submodules[target]
+        if type(module) in _SAME_SHAPE and args[0].is_meta:
+            return args[0]
+        return super().call_module(target, args, kwargs)
+
+    def run_node(self, n: fx.Node):
+        out = super().run_node(n)
+        if isinstance(out, torch.Tensor):
+            n.meta["shape"] = list(out.shape)
+        return out
+
+
+def _propagate_shapes(module: nn.Module, input_shape: list[int]) -> fx.Graph:
+    graph = _PathTracer().trace(module)
+    # Values are never needed, only shapes: a module without weights runs on the meta device.
+    tensors = [*module.parameters(), *module.buffers()]
+    device = tensors[0].device if tensors else torch.device("meta")
+    with torch.inference_mode():
+        _ShapeRecorder(module, graph=graph).run(torch.empty(input_shape, device=device))
+    return graph
+
+
 @dataclass
 class Source:
     """Where a value comes from: a node id and its shape (several values can share a node: chunk)."""
@@ -47,7 +77,7 @@ class Source:
 
 
 def _shape(node: fx.Node) -> list[int]:
-    return list(node.meta["tensor_meta"].shape)
+    return node.meta["shape"]
 
 
 def _tensor_args(node: fx.Node) -> list[fx.Node]:
@@ -56,10 +86,10 @@ def _tensor_args(node: fx.Node) -> list[fx.Node]:
     return found
 
 
-def _classify(gm: fx.GraphModule, node: fx.Node):
+def _classify(root: nn.Module, node: fx.Node):
     """(op name, owning module or None) for a node; op None means "fold into its input"."""
     if node.op == "call_module":
-        module = gm.get_submodule(node.target)
+        module = root.get_submodule(node.target)
         if isinstance(module, ops.PASS_THROUGH):
             return None, module
         for cls, op in ops.MODULE_OPS.items():
@@ -80,30 +110,26 @@ def describe(module: nn.Module, input_shape: list[int]) -> dict:
 
     Works on any device; on the meta device it allocates nothing, so it is safe for any size.
     """
-    gm = trace(module)
-    device = next((p.device for p in module.parameters()), torch.device("cpu"))
-    with torch.inference_mode():
-        ShapeProp(gm).propagate(torch.empty(input_shape, device=device))
+    graph = _propagate_shapes(module, input_shape)
 
     sources: dict[fx.Node, Source] = {}
     nodes: list[dict] = []
     edges: list[dict] = []
-    for node in gm.graph.nodes:
+    for node in graph.nodes:
         if node.op == "placeholder":
             sources[node] = Source(INPUT_ID, list(input_shape))
             nodes.append(_node(INPUT_ID, "input", "Input", "", {}, [], [], list(input_shape), 0, 0))
             continue
         if node.op in ("output", "get_attr"):
             continue
-        op, module_ = _classify(gm, node)
+        op, module_ = _classify(module, node)
         if op is None:
             # views with no work of their own: a piece of a chunk, or an identity
             parent = sources[node.args[0]]
             sources[node] = Source(parent.node, _shape(node))
             continue
         inputs = [sources[a] for a in _tensor_args(node)]
-        out_shape = _shape(node) if "tensor_meta" in node.meta and hasattr(node.meta["tensor_meta"], "shape") \
-            else list(inputs[0].shape)
+        out_shape = node.meta.get("shape")  # None for chunk, whose output is a tuple
         if module_ is not None:
             attrs, label = ops.module_attrs_and_label(op, module_)
             params = sum(p.numel() for p in module_.parameters())
@@ -120,7 +146,7 @@ def describe(module: nn.Module, input_shape: list[int]) -> dict:
         edges.extend({"source": s.node, "target": node.name, "shape": s.shape} for s in inputs)
         sources[node] = Source(node.name, out_shape)
 
-    output_node = next(n for n in gm.graph.nodes if n.op == "output")
+    output_node = next(n for n in graph.nodes if n.op == "output")
     final = sources[output_node.args[0]]
     _layout(nodes, edges)
     return {

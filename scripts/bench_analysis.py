@@ -1,0 +1,66 @@
+"""Time BlockScope's analysis of every kind at its defaults, uncached and cached, beside torchinfo.
+
+    .venv/bin/python scripts/bench_analysis.py [--repeats 15]
+
+torchinfo.summary runs a real forward pass with hooks on the same (real, seeded) module; BlockScope
+traces with torch.fx and propagates shapes on the meta device. Targets: uncached / torchinfo <= 1.0,
+cached / torchinfo <= 0.1. Medians over the repeats, all measured in this one run.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+import torchinfo  # noqa: E402
+
+from app.registry import BLOCKS  # noqa: E402
+from app.service import blocks as service  # noqa: E402
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, torchinfo {torchinfo.__version__}, {torch.get_num_threads()} threads, "
+          f"median of {args.repeats}")
+    print(f"{'kind':22} {'torchinfo ms':>13} {'uncached ms':>12} {'cached ms':>10} {'uncached/ti':>12} {'cached/ti':>10}")
+    worst_uncached = worst_cached = 0.0
+    for kind, spec in BLOCKS.items():
+        config = spec.defaults()
+        module = service.build(kind, config)
+        shape = service.input_shape(config)
+
+        def uncached():
+            service._cached.cache_clear()
+            service.analyse(kind, {})
+
+        def info():
+            with torch.inference_mode():
+                torchinfo.summary(module, input_size=shape, verbose=0)
+
+        t_info = median_time(info, args.repeats)
+        t_uncached = median_time(uncached, args.repeats)
+        service.analyse(kind, {})
+        t_cached = median_time(lambda: service.analyse(kind, {}), args.repeats * 20)
+        r_u, r_c = t_uncached / t_info, t_cached / t_info
+        worst_uncached, worst_cached = max(worst_uncached, r_u), max(worst_cached, r_c)
+        print(f"{kind:22} {t_info * 1e3:13.2f} {t_uncached * 1e3:12.2f} {t_cached * 1e3:10.4f} {r_u:12.3f} {r_c:10.4f}")
+    print(f"worst ratio: uncached {worst_uncached:.3f} (target <= 1.0), cached {worst_cached:.4f} (target <= 0.1)")
+
+
+if __name__ == "__main__":
+    main()
