@@ -1,0 +1,37 @@
+// Every control's state lives in the URL query: read it on load, write it (replaceState) on change.
+
+// Block parameter values from the query, typed by the schema; anything unparsable stays a string
+// so that the server's 422 names the parameter.
+export function blockValues(schema, query) {
+  const values = {};
+  for (const p of schema) {
+    const raw = query[p.name];
+    if (raw === undefined || raw === null || raw === "") { values[p.name] = p.default; continue; }
+    if (p.type === "integer") values[p.name] = /^-?\d+$/.test(raw) ? Number(raw) : raw;
+    else if (p.type === "boolean") values[p.name] = ["1", "true", "yes", "on"].includes(String(raw).toLowerCase());
+    else values[p.name] = raw;
+  }
+  return values;
+}
+
+// The block values that differ from the defaults (short, shareable URLs), in schema order.
+export function nonDefault(schema, values) {
+  const out = {};
+  for (const p of schema) if (values[p.name] !== undefined && values[p.name] !== p.default) out[p.name] = values[p.name];
+  return out;
+}
+
+export function urlFor(path, entries) {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(entries)) {
+    if (v === undefined || v === null || v === "") continue;
+    params.set(k, String(v));
+  }
+  const q = params.toString();
+  return q ? `${path}?${q}` : path;
+}
+
+export function writeURL(entries) {
+  const url = urlFor(window.location.pathname, entries);
+  if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, "", url);
+}
