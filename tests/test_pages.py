@@ -1,0 +1,165 @@
+"""The HTML pages: status codes, the CSP, escaping of reflected query values, 404s, Plotly from its package."""
+
+import json
+import re
+from pathlib import Path
+
+import plotly
+import pytest
+
+from app.api.pages import human
+from app.registry import BLOCKS
+from app.service import blocks as service
+
+HOSTILE = '</script><script>alert(1)</script>"\'<img src=x onerror=alert(2)>&amp;'
+
+
+def page_data(html: str) -> dict:
+    match = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html, re.S)
+    assert match, "page has no data block"
+    return json.loads(match.group(1))
+
+
+def test_gallery_lists_every_block_in_registry_order_with_default_numbers(client):
+    r = client.get("/")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    kinds = re.findall(r'<li class="card" data-kind="([a-z0-9_]+)"', r.text)
+    assert kinds == list(BLOCKS)
+    for kind in BLOCKS:
+        totals = service.analyse(kind, {}).data["totals"]
+        card = r.text.split(f'data-kind="{kind}"', 1)[1].split("</li>", 1)[0]
+        for key in ("params", "madds", "mac"):
+            assert f'data-total="{key}" data-value="{totals[key]}">{human(totals[key])}<' in card
+        assert f'href="/blocks/{kind}"' in card
+    assert [c["kind"] for c in page_data(r.text)["cards"]] == list(BLOCKS)
+
+
+@pytest.mark.parametrize("kind", list(BLOCKS))
+def test_explorer_and_embed_pages_exist_for_every_kind(client, kind):
+    spec = BLOCKS[kind]
+    for path in (f"/blocks/{kind}", f"/embed/{kind}"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        data = page_data(r.text)
+        assert data["kind"] == kind
+        assert [p["name"] for p in data["spec"]["params"]] == [p.name for p in spec.all_params]
+        assert '<script type="module" src="/static/js/explorer.js"></script>' in r.text
+    explorer = client.get(f"/blocks/{kind}").text
+    assert "site-header" in explorer and spec.title in explorer
+    embed = client.get(f"/embed/{kind}").text
+    assert "site-header" not in embed  # no chrome in an iframe
+
+
+def test_every_page_sends_the_csp_with_script_src_self(client):
+    for path in ("/", "/blocks/group_conv", "/embed/group_conv?view=diagram", "/blocks/nope"):
+        csp = client.get(path).headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-eval" not in csp
+        assert "frame-ancestors" in csp
+
+
+def test_pages_have_no_inline_scripts(client):
+    for path in ("/", "/blocks/shufflenet_v2_unit", "/embed/repvgg_block?view=reparam"):
+        html = client.get(path).text
+        for tag in re.findall(r"<script\b[^>]*>", html):
+            assert 'src="' in tag or 'type="application/json"' in tag, tag
+        assert not re.search(r"\son[a-z]+=", html), "inline event handler"
+
+
+def test_reflected_query_values_are_escaped(client):
+    r = client.get("/blocks/group_conv", params={"groups": HOSTILE, "metric": HOSTILE, HOSTILE: "1"})
+    assert r.status_code == 200
+    assert "<script>alert(1)" not in r.text and "<img src=x" not in r.text
+    # exactly one closing tag per script element: the data block cannot be broken out of
+    assert r.text.count("</script>") == r.text.count("<script")
+    data = page_data(r.text)
+    assert data["query"]["groups"] == HOSTILE and data["query"][HOSTILE] == "1"
+    embed = client.get("/embed/group_conv", params={"view": HOSTILE, "in_channels": HOSTILE})
+    assert embed.status_code == 200 and "<img src=x" not in embed.text
+    assert page_data(embed.text)["views"] == ["diagram", "totals"]  # unknown views are dropped
+
+
+def test_unknown_kind_is_a_404_page_naming_the_blocks(client):
+    for path in ("/blocks/nope", "/embed/nope"):
+        r = client.get(path)
+        assert r.status_code == 404
+        assert r.headers["content-type"].startswith("text/html")
+        for kind in BLOCKS:
+            assert f'href="/blocks/{kind}"' in r.text
+    r = client.get("/blocks/%3Cimg%20src=x%3E")
+    assert r.status_code == 404 and "<img src=x>" not in r.text and "&lt;img src=x&gt;" in r.text
+
+
+def test_embed_views_are_chosen_by_the_query(client):
+    html = client.get("/embed/repvgg_block?view=reparam,totals").text
+    assert 'id="view-reparam"' in html and 'id="view-totals"' in html
+    assert 'id="view-diagram"' not in html and 'id="view-table"' not in html
+    assert page_data(html)["views"] == ["reparam", "totals"]
+    assert "/vendor/plotly.min.js" in html  # the kernel heatmap needs Plotly
+    light = client.get("/embed/group_conv?view=diagram&view=totals").text
+    assert "/vendor/plotly.min.js" not in light  # no 3 MB download for views that do not chart
+    assert 'id="view-diagram"' in light and 'id="view-totals"' in light
+
+
+def test_plotly_is_served_from_the_installed_package(client):
+    r = client.get("/vendor/plotly.min.js")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/javascript")
+    assert r.content == (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+    repo = Path(__file__).resolve().parents[1]
+    assert not list((repo / "static").rglob("plotly*.js")), "Plotly must not be copied into the repo"
+
+
+def test_static_modules_are_served_as_javascript(client):
+    static = Path(__file__).resolve().parents[1] / "static" / "js"
+    names = sorted(p.name for p in static.glob("*.js"))
+    assert "explorer.js" in names and "api.js" in names
+    for name in names:
+        r = client.get(f"/static/js/{name}")
+        assert r.status_code == 200 and "javascript" in r.headers["content-type"], name
+        # relative imports only, all of them existing modules
+        for target in re.findall(r'from "\./([a-z_]+\.js)"', r.text):
+            assert target in names, f"{name} imports missing {target}"
+
+
+@pytest.mark.parametrize("value, text", [(0, "0"), (999, "999"), (1000, "1.0 K"), (12345, "12.3 K"),
+                                         (4_100_000, "4.1 M"), (2_500_000_000, "2.5 G")])
+def test_human_numbers(value, text):
+    assert human(value) == text
+
+
+def test_sweep_fixed_channels_matches_single_analyses(client):
+    r = client.get("/api/blocks/group_conv/sweep?in_channels=24&out_channels=36&groups=3&height=7&width=7")
+    assert r.status_code == 200
+    sw = r.json()
+    assert sw["param"] == "groups" and sw["current"] == 3
+    assert [p["g"] for p in sw["fixed_channels"]] == [1, 2, 3, 4, 6, 12]  # divisors of gcd(24, 36)
+    for p in sw["fixed_channels"]:
+        one = client.get(f"/api/blocks/group_conv?in_channels=24&out_channels=36&groups={p['g']}&height=7&width=7").json()
+        assert {k: p[k] for k in ("params", "madds", "mac")} == {k: one["totals"][k] for k in ("params", "madds", "mac")}
+        # 3x3 conv, padding 1: multiply-adds = 49 * 36 * (24 / g) * 9
+        assert p["madds"] == 49 * 36 * (24 // p["g"]) * 9
+
+
+def test_sweep_fixed_madds_holds_multiply_adds_and_shows_mac_rising(client):
+    sw = client.get("/api/blocks/group_conv/sweep?kernel_size=1").json()
+    target = sw["fixed_madds"]["target_madds"]
+    points = sw["fixed_madds"]["points"]
+    assert [p["g"] for p in points] == [1, 2, 4, 8, 16, 32]
+    for p in points:
+        assert abs(p["madds"] - target) / target < 0.15
+        c = p["channels"]["in_channels"]
+        assert c % p["g"] == 0
+        # ShuffleNet V2 eq. (2) for a 1x1 group conv plus BN and ReLU on its output
+        hw = 56 * 56
+        conv_mac = hw * (c + c) + c * c // p["g"]
+        assert p["mac"] == conv_mac + (2 * hw * c + 2 * c) + 2 * hw * c
+    macs = [p["mac"] for p in points]
+    assert macs == sorted(macs)  # G2: more groups at equal multiply-adds cost more memory traffic
+
+
+def test_sweep_refusals(client):
+    assert client.get("/api/blocks/conv/sweep").status_code == 404
+    r = client.get("/api/blocks/group_conv/sweep?groups=5")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "groups"]
+    assert client.get("/api/blocks/channel_shuffle/sweep").json()["fixed_madds"]["points"] == []
