@@ -344,18 +344,15 @@ def _timed(job: _Job, module: nn.Module, device: torch.device) -> dict:
     gen = torch.Generator().manual_seed(job.seed)
     x = torch.randn(job.input_shape, generator=gen).to(device)
     started = time.perf_counter()
-    ops = None
-    if job.per_node:  # the recording pass is also the first (cold) run
-        timing.synchronize(device)
-        ops = timing.record(module, x)
-        timing.synchronize(device)
-    else:
-        timing.time_once(lambda: module(x), device)
-    cold_s = time.perf_counter() - started
-    _refuse(job, cold_s / 4)  # a cold run is slower than a warm one; do not refuse on that alone
+    ops: list[timing.RecordedOp] = []
+    # the first (cold) pass records every op's inputs when per-node timing is wanted
+    first = (lambda: ops.extend(timing.record(module, x))) if job.per_node else (lambda: module(x))
+    cold_s = timing.time_once(first, device)
+    if cold_s > config.budget_s / 2:  # hopeless: do not spend a second pass finding out exactly
+        _refuse(job, cold_s)
     forward_s = timing.time_once(lambda: module(x), device)
     warmup, repeats = _plan(job, forward_s)
-    measured = timing.measure_block(module, x, warmup, repeats, ops)
+    measured = timing.measure_block(module, x, warmup, repeats, ops if job.per_node else None)
     dtype = next((p.dtype for p in module.parameters()), x.dtype)
     return {
         "device": job.device, "device_label": _label(job.device), "torch": torch.__version__,

@@ -1,0 +1,395 @@
+"""Measured latency (API.md, "How latency is measured"): report shape, node ids, shares, the device
+queue, in-flight sharing, the TTL cache, the time budget and the 429 of a full queue."""
+
+import re
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from app.analysis import latency as timing
+from app.analysis.graph import describe
+from app.registry import BLOCKS
+from app.service import blocks
+from app.service import latency as service
+from app.service.errors import InvalidParameter
+
+from .configs import random_configs
+
+SMALL = "height=8&width=8&warmup=1&repeats=3"
+HAS_CUDA = torch.cuda.is_available()
+cuda = [pytest.mark.cuda, pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    service.clear_cache()
+    yield
+    service.clear_cache()
+
+
+def analysis_ids(kind: str, values: dict) -> list[str]:
+    return [n["id"] for n in blocks.analyse(kind, values).data["nodes"] if n["op"] != "input"]
+
+
+def check_stats(stats: dict) -> None:
+    assert 0 < stats["p25_us"] <= stats["median_us"] <= stats["p75_us"]
+
+
+def check_report(report: dict, kind: str, values: dict) -> None:
+    assert [n["id"] for n in report["nodes"]] == analysis_ids(kind, values)
+    check_stats(report["total"])
+    for node in report["nodes"]:
+        check_stats(node)
+    medians = [n["median_us"] for n in report["nodes"]]
+    assert report["sum_of_nodes_us"] == pytest.approx(sum(medians), abs=1e-2)
+    assert sum(n["share"] for n in report["nodes"]) == pytest.approx(1.0, abs=1e-9)
+    for node in report["nodes"]:
+        assert node["share"] == pytest.approx(node["median_us"] / sum(medians), rel=1e-9)
+    assert sum(report["share_by_op"].values()) == pytest.approx(1.0, abs=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# the report
+
+
+@pytest.mark.parametrize("kind", list(BLOCKS))
+def test_report_for_every_kind(client, kind):
+    r = client.get(f"/api/blocks/{kind}/latency?{SMALL}")
+    assert r.status_code == 200, r.text
+    assert r.headers["cache-control"] == "no-store"
+    report = r.json()
+    expected_config = blocks.analyse(kind, {"height": 8, "width": 8}).data["config"]
+    assert report["kind"] == kind and report["config"] == expected_config
+    assert report["device"] == "cpu" and report["device_label"] == service.devices()[0]["label"]
+    assert report["torch"] == torch.__version__ and report["dtype"] == "float32"
+    assert (report["threads"], report["warmup"], report["repeats"]) == (service.DEFAULT_THREADS, 1, 3)
+    assert report["cached"] is False
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", report["measured_at"])
+    check_report(report, kind, {"height": 8, "width": 8})
+
+
+@pytest.mark.parametrize("kind", list(BLOCKS))
+def test_node_ids_match_analysis_on_random_configs(kind):
+    for config in random_configs(BLOCKS[kind], 2, seed=7):
+        report = service.latency_report(kind, config, warmup=0, repeats=1)
+        check_report(report, kind, config)
+
+
+def test_quartiles_match_numpy():
+    rng = np.random.default_rng(3)
+    for n in [1, 2, 3, 4, 7, 50, 101]:
+        samples = list(rng.exponential(1e-3, n))
+        stats = timing.summarize(samples)
+        for key, q in [("p25_us", 25), ("median_us", 50), ("p75_us", 75)]:
+            assert stats[key] == pytest.approx(np.percentile(samples, q) * 1e6, abs=1e-3)
+
+
+def test_time_calls_runs_warmup_then_repeats():
+    calls = []
+    samples = timing.time_calls(lambda: calls.append(1), 4, 9, torch.device("cpu"))
+    assert len(calls) == 13 and len(samples) == 9 and all(s >= 0 for s in samples)
+
+
+def test_recorded_ops_reproduce_the_forward_pass():
+    """Each op is bound to the tensors it really received: replaying them in order gives the output."""
+    _, config = blocks.resolve("shufflenet_v2_unit", {"height": 6, "width": 6, "stride": 2})
+    module = blocks.build("shufflenet_v2_unit", config)
+    x = torch.randn(blocks.input_shape(config))
+    ops = timing.record(module, x)
+    description = blocks.analyse("shufflenet_v2_unit", config).data
+    shapes = {n["id"]: n["output_shape"] for n in description["nodes"]}
+    with torch.inference_mode():
+        outputs = {op.id: op.call() for op in ops}
+        expected = module(x)
+    assert list(outputs) == analysis_ids("shufflenet_v2_unit", config)
+    for op_id, out in outputs.items():
+        assert list(out.shape) == shapes[op_id]
+    assert torch.equal(outputs[ops[-1].id], expected)
+
+
+def test_elementwise_ops_are_timed_like_convs(client):
+    report = client.get(f"/api/blocks/mobilenet_v3_bneck/latency?{SMALL}").json()
+    ops = {n["op"] for n in report["nodes"]}
+    assert {"conv2d", "batch_norm", "hardswish", "mul", "add"} <= ops
+    assert set(report["share_by_op"]) == ops
+
+
+# ---------------------------------------------------------------------------------------------
+# measure(), the interface for other features
+
+
+def test_measure_module_end_to_end_only():
+    net = nn.Sequential(nn.Conv2d(8, 8, 1), nn.ReLU(), nn.Conv2d(8, 8, 1)).train()
+    report = service.measure(("stack", 2), net, [1, 8, 6, 6], warmup=1, repeats=3, per_node=False)
+    assert "nodes" not in report and "sum_of_nodes_us" not in report
+    check_stats(report["total"])
+    assert net.training  # the caller's module keeps its mode
+    again = service.measure(("stack", 2), net, [1, 8, 6, 6], warmup=1, repeats=3, per_node=False)
+    assert again["cached"] is True and again["measured_at"] == report["measured_at"]
+    per_node = service.measure(("stack", 2), net, [1, 8, 6, 6], warmup=1, repeats=3)
+    assert per_node["cached"] is False
+    assert [n["id"] for n in per_node["nodes"]] == [
+        n["id"] for n in describe(net, [1, 8, 6, 6])["nodes"] if n["op"] != "input"]
+
+
+def test_measure_checks_its_arguments():
+    net = nn.Conv2d(4, 4, 1)
+    for kwargs, param in [({"device": "tpu"}, "device"), ({"threads": 0}, "threads"),
+                          ({"threads": service.MAX_THREADS + 1}, "threads"), ({"warmup": -1}, "warmup"),
+                          ({"repeats": 0}, "repeats"), ({"repeats": service.MAX_REPEATS + 1}, "repeats")]:
+        with pytest.raises(InvalidParameter) as err:
+            service.measure(("bad",), net, [1, 4, 4, 4], **kwargs)
+        assert err.value.param == param
+
+
+def test_threads_are_set_while_measuring_and_restored(monkeypatch):
+    seen = []
+    real = timing.measure_block
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(timing, "measure_block", spy)
+    before = torch.get_num_threads()
+    report = service.latency_report("conv", {"height": 8, "width": 8}, threads=1, warmup=1, repeats=3)
+    assert seen == [1] and report["threads"] == 1
+    assert torch.get_num_threads() == before
+
+
+# ---------------------------------------------------------------------------------------------
+# errors
+
+
+def test_unknown_device_is_422_naming_the_devices(client):
+    for device in ["tpu", "cuda:7", "" if HAS_CUDA else "cuda"]:
+        r = client.get(f"/api/blocks/conv/latency?{SMALL}&device={device}")
+        assert r.status_code == 422
+        detail = r.json()["detail"][0]
+        assert detail["loc"] == ["query", "device"] and "cpu" in detail["msg"]
+
+
+@pytest.mark.parametrize("query,param", [
+    ("threads=0", "threads"), (f"threads={service.MAX_THREADS + 1}", "threads"), ("warmup=-1", "warmup"),
+    (f"warmup={service.MAX_WARMUP + 1}", "warmup"), ("repeats=0", "repeats"),
+    (f"repeats={service.MAX_REPEATS + 1}", "repeats"), ("repeats=many", "repeats"),
+    ("groups=5", "groups"), ("height=0", "height"),
+])
+def test_bad_parameters_are_422_naming_them(client, query, param):
+    r = client.get(f"/api/blocks/group_conv/latency?{query}")
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["query", param]
+
+
+def test_unknown_kind_is_404(client):
+    r = client.get("/api/blocks/resnet/latency")
+    assert r.status_code == 404 and "conv" in r.json()["detail"]
+
+
+def test_devices(client):
+    r = client.get("/api/devices")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    found = r.json()
+    assert found[0]["name"] == "cpu" and found[0]["threads"] == service.DEFAULT_THREADS
+    assert f"{service.DEFAULT_THREADS} threads" in found[0]["label"]
+    assert [d["name"] for d in found[1:]] == [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+
+
+# ---------------------------------------------------------------------------------------------
+# time budget
+
+
+def pretend_forward_takes(monkeypatch, seconds: float):
+    """Every timed single pass reports `seconds`; the madds-based prior check is set aside."""
+    monkeypatch.setattr(timing, "time_once", lambda fn, device: seconds)
+    monkeypatch.setattr(service, "_check_prior", lambda job, cost: None)
+
+
+def test_too_many_repeats_is_refused_before_timing(client, monkeypatch):
+    monkeypatch.setattr(service.config, "budget_s", 1)
+    pretend_forward_takes(monkeypatch, 0.002)
+    monkeypatch.setattr(timing, "measure_block", lambda *a, **k: pytest.fail("measured over budget"))
+    r = client.get("/api/blocks/conv/latency?height=8&width=8&repeats=5000")
+    assert r.status_code == 422
+    detail = r.json()["detail"][0]
+    assert detail["loc"] == ["query", "repeats"] and "BLOCKSCOPE_MEASURE_BUDGET_S" in detail["msg"]
+    # 0.002 s * ((0 + r) * 2.5 + 2) <= 1 s  ->  r <= 199
+    assert "at most 198 fit" in detail["msg"] or "at most 199 fit" in detail["msg"]
+    r = client.get("/api/blocks/conv/latency?height=8&width=8&repeats=1&warmup=1000")
+    assert r.json()["detail"][0]["loc"] == ["query", "warmup"]
+
+
+def test_slow_block_is_refused_naming_its_size(client, monkeypatch):
+    monkeypatch.setattr(service.config, "budget_s", 1)
+    pretend_forward_takes(monkeypatch, 0.5)
+    monkeypatch.setattr(timing, "measure_block", lambda *a, **k: pytest.fail("measured over budget"))
+    r = client.get("/api/blocks/conv/latency?height=8&width=8")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "height"]
+    r = client.get("/api/blocks/conv/latency?height=8&width=8&batch=2")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "batch"]
+
+
+def test_default_repeats_adapt_to_the_block(monkeypatch):
+    pretend_forward_takes(monkeypatch, 0.001)
+    report = service.latency_report("conv", {"height": 8, "width": 8})
+    target = round(service.config.target_s / 0.001)
+    assert report["repeats"] == min(service.config.max_auto_repeats, max(service.config.min_repeats, target))
+    assert report["warmup"] == round(service.config.warmup_s / 0.001)
+
+
+def test_huge_block_is_refused_from_its_madds_without_running(client, monkeypatch):
+    client.get(f"/api/blocks/conv/latency?{SMALL}")  # calibrates the CPU
+    monkeypatch.setattr(timing, "record", lambda *a: pytest.fail("ran a block far over budget"))
+    r = client.get("/api/blocks/conv/latency?in_channels=2048&out_channels=2048&kernel_size=7"
+                   "&height=64&width=64")  # 860 G multiply-adds
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "height"]
+
+
+# ---------------------------------------------------------------------------------------------
+# cache
+
+
+def test_second_request_is_cached(client):
+    first = client.get(f"/api/blocks/conv/latency?{SMALL}").json()
+    second = client.get(f"/api/blocks/conv/latency?{SMALL}").json()
+    assert first["cached"] is False and second["cached"] is True
+    assert second["measured_at"] == first["measured_at"] and second["total"] == first["total"]
+    other = client.get(f"/api/blocks/conv/latency?{SMALL}&threads=1").json()
+    assert other["cached"] is (service.DEFAULT_THREADS == 1)
+
+
+def test_cache_entries_expire(client, monkeypatch):
+    monkeypatch.setattr(service.config, "ttl_s", 0)
+    client.get(f"/api/blocks/conv/latency?{SMALL}")
+    assert client.get(f"/api/blocks/conv/latency?{SMALL}").json()["cached"] is False
+
+
+def test_cache_is_bounded(client, monkeypatch):
+    monkeypatch.setattr(service.config, "cache_size", 2)
+    for h in (5, 6, 7):
+        client.get(f"/api/blocks/conv/latency?height={h}&width=8&warmup=1&repeats=3")
+    assert client.get("/api/blocks/conv/latency?height=7&width=8&warmup=1&repeats=3").json()["cached"]
+    assert not client.get("/api/blocks/conv/latency?height=5&width=8&warmup=1&repeats=3").json()["cached"]
+
+
+# ---------------------------------------------------------------------------------------------
+# concurrency
+
+
+class MeasuringSection:
+    """Wraps the measuring section: counts entries, the most at once, and can hold it open."""
+
+    def __init__(self, monkeypatch, hold_s: float = 0.0, until_released: bool = False):
+        self.lock = threading.Lock()
+        self.inside = self.most = self.calls = 0
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.hold_s = hold_s
+        real = service._measure_now
+
+        def wrapped(*args, **kwargs):
+            with self.lock:
+                self.inside += 1
+                self.calls += 1
+                self.most = max(self.most, self.inside)
+            self.entered.set()
+            try:
+                time.sleep(self.hold_s)
+                if until_released:
+                    self.release.wait(10)
+                return real(*args, **kwargs)
+            finally:
+                with self.lock:
+                    self.inside -= 1
+
+        monkeypatch.setattr(service, "_measure_now", wrapped)
+
+
+def in_parallel(client, urls: list[str]) -> list:
+    responses = [None] * len(urls)
+
+    def get(i):
+        responses[i] = client.get(urls[i])
+
+    threads = [threading.Thread(target=get, args=(i,)) for i in range(len(urls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return responses
+
+
+def test_measurements_on_one_device_never_overlap(client, monkeypatch):
+    section = MeasuringSection(monkeypatch, hold_s=0.02)
+    kinds = ["conv", "group_conv", "channel_shuffle", "activation", "conv_bn", "repvgg_block"]
+    responses = in_parallel(client, [f"/api/blocks/{k}/latency?{SMALL}" for k in kinds])
+    assert [r.status_code for r in responses] == [200] * len(kinds)
+    assert section.calls == len(kinds) and section.most == 1
+
+
+def test_identical_requests_share_one_measurement(client, monkeypatch):
+    section = MeasuringSection(monkeypatch, hold_s=0.3)
+    responses = in_parallel(client, [f"/api/blocks/conv/latency?{SMALL}"] * 6)
+    assert [r.status_code for r in responses] == [200] * 6
+    assert section.calls == 1
+    assert len({r.json()["measured_at"] for r in responses}) == 1
+    assert len({r.json()["total"]["median_us"] for r in responses}) == 1
+
+
+def test_full_queue_is_429_with_retry_after(client, monkeypatch):
+    monkeypatch.setattr(service.config, "max_queue", 1)
+    section = MeasuringSection(monkeypatch, until_released=True)
+    slow = threading.Thread(target=lambda: results.append(client.get(f"/api/blocks/conv/latency?{SMALL}")))
+    twin = threading.Thread(target=lambda: results.append(client.get(f"/api/blocks/conv/latency?{SMALL}")))
+    results = []
+    slow.start()
+    assert section.entered.wait(10)
+    twin.start()  # identical to the running one: it waits for that result, it is not queued
+    busy = client.get(f"/api/blocks/group_conv/latency?{SMALL}")
+    assert busy.status_code == 429
+    assert int(busy.headers["retry-after"]) >= 1 and "BLOCKSCOPE_MAX_QUEUE" in busy.json()["detail"]
+    section.release.set()
+    slow.join(10)
+    twin.join(10)
+    assert [r.status_code for r in results] == [200, 200] and section.calls == 1
+    assert client.get(f"/api/blocks/group_conv/latency?{SMALL}").status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------
+# CUDA (skipped without a GPU)
+
+
+@pytest.mark.parametrize("kind", ["conv", "shufflenet_v2_unit", "mobilenet_v3_bneck"])
+@pytest.mark.cuda
+@pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")
+def test_cuda_report(client, kind):
+    r = client.get(f"/api/blocks/{kind}/latency?device=cuda:0&warmup=2&repeats=5")
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["device"] == "cuda:0" and report["threads"] is None
+    assert torch.cuda.get_device_name(0) in report["device_label"]
+    check_report(report, kind, {})
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")
+def test_cuda_measure_leaves_the_callers_module_on_cpu():
+    net = nn.Sequential(nn.Conv2d(8, 8, 1), nn.ReLU())
+    report = service.measure(("cuda-stack",), net, [1, 8, 16, 16], device="cuda", warmup=1, repeats=3)
+    assert report["device"] == "cuda:0" and next(net.parameters()).device.type == "cpu"
+    check_stats(report["total"])
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")
+def test_cuda_events_time_the_work_not_the_launch():
+    """A kernel that runs for milliseconds is timed as milliseconds, though it launches in microseconds."""
+    device = torch.device("cuda:0")
+    a = torch.randn(4096, 4096, device=device)
+    samples = timing.time_calls(lambda: a @ a, 2, 5, device)
+    seconds = timing.time_once(lambda: [a @ a for _ in range(5)], device) / 5
+    assert np.median(samples) == pytest.approx(seconds, rel=0.5)
