@@ -375,6 +375,35 @@ def test_compute_limit_is_a_422_naming_the_parameter(monkeypatch):
     assert err.value.param == "batch"
 
 
+def test_deploy_copy_counts_against_the_memory_budget(monkeypatch):
+    # 2048 -> 2048 7x7 weights (822 MB) pass the analysis's 1 GiB budget alone, but not with a deploy copy
+    config = {"in_channels": 2048, "out_channels": 2048, "kernel_size": 7, "height": 1, "width": 1}
+    blocks_service.analyse("conv", config)
+    with pytest.raises(InvalidParameter) as err:
+        service.report("conv", config)
+    assert err.value.param == "in_channels" and "BLOCKSCOPE_MAX_MEMORY_MB" in err.value.message
+
+
+def test_measuring_is_bounded(monkeypatch):
+    import threading
+    monkeypatch.setattr(service, "_measuring", threading.BoundedSemaphore(1))
+    service._measuring.acquire()
+    with pytest.raises(service.Busy):
+        service.report_with_latency("conv_bn", {**SMALL, "seed": 9}, repeats=1, warmup=0)
+
+
+@pytest.mark.parametrize("kind, values", [
+    ("repvgg_block", dict(in_channels=512, out_channels=512, groups=1)),
+    ("repvgg_block", dict(in_channels=512, out_channels=512, groups=8)),
+    ("conv", dict(in_channels=512, out_channels=512, kernel_size=7)),
+    ("resnext_bottleneck", dict(in_channels=1024, bottleneck_width=512, cardinality=8, out_channels=1024)),
+])
+def test_wide_blocks_stay_equivalent(kind, values):
+    """Float32 error grows with the fan-in; wide blocks still stay below 1e-4."""
+    report = service.report(kind, {**values, "height": 6, "width": 6, "seed": 3}).data
+    assert 0 < report["max_abs_diff"] < TOL
+
+
 def test_memory_limit_is_checked_before_any_real_build(monkeypatch):
     built = []
     monkeypatch.setattr(service, "build", lambda *a, **k: built.append(a))

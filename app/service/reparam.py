@@ -3,7 +3,6 @@ optionally the latency of both forms."""
 
 import hashlib
 import json
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -12,13 +11,16 @@ from torch import nn
 
 from ..analysis.graph import describe
 from ..analysis.reparam import deploy, kernel_view, max_abs_diff, random_input
+from ..settings import _int_env, settings
 from . import latency
-from .blocks import analyse, build, input_shape, resolve
+from .blocks import ELEMENT_SIZE, analyse, build, input_shape, memory_estimate, resolve
 from .errors import Busy, InvalidParameter
 
 # Real forward passes cost time, not just memory: refuse blocks above this many multiply-adds
 # (about a second per pass on two CPU cores at the default).
-MAX_MADDS = int(os.environ.get("BLOCKSCOPE_MAX_REPARAM_MADDS", "") or 10_000_000_000)
+MAX_MADDS = _int_env("BLOCKSCOPE_MAX_REPARAM_MADDS", 10_000_000_000)
+# Weights held besides the block's own while deploying: the copy, and transient fused kernels.
+DEPLOY_COPIES = 3
 CACHE_SIZE = 128
 # Requests allowed to wait for the one computation at a time before the server answers 429.
 MAX_WAITING = 8
@@ -36,19 +38,33 @@ _cache_lock = threading.Lock()
 _compute_lock = threading.Lock()  # one real build at a time bounds memory to one block's budget
 _waiting = 0
 _waiting_lock = threading.Lock()
+# measure=true holds both forms in memory while it waits for the device: bound how many do
+MAX_MEASURING = 2
+_measuring = threading.BoundedSemaphore(MAX_MEASURING)
 
 
-def _check_compute(before: dict, config: dict) -> None:
+def _refuse(param: str, config: dict, message: str) -> None:
+    raise InvalidParameter(param, message + "; reduce batch, height/width or the channel counts",
+                           config.get(param))
+
+
+def _check_limits(before: dict, config: dict) -> None:
+    """The analysis checked one block's weights and activations; a reparameterization also holds
+    the deploy-time copy and the fused kernels while it builds them, and runs real forward passes."""
+    weights = ELEMENT_SIZE * before["totals"]["params"]
+    need = memory_estimate(before) + DEPLOY_COPIES * weights
+    limit = settings.max_memory_mb * 2**20
+    if need > limit:
+        param = "in_channels" if (DEPLOY_COPIES + 1) * weights > limit / 2 else \
+            "batch" if config["batch"] > 1 else "height"
+        _refuse(param, config, f"reparameterizing this block needs about {need / 2**20:.0f} MiB (the "
+                               f"block, its deploy-time copy and the fused kernels), over the server's limit "
+                               f"of {settings.max_memory_mb} MiB (BLOCKSCOPE_MAX_MEMORY_MB)")
     madds = before["totals"]["madds"]
     if madds > MAX_MADDS:
-        param = "batch" if config["batch"] > 1 else "height"
-        raise InvalidParameter(
-            param,
-            f"checking the reparameterization runs this block for real, and its {madds:,} multiply-adds "
-            f"are over the server's limit of {MAX_MADDS:,} (BLOCKSCOPE_MAX_REPARAM_MADDS); reduce "
-            "batch, height/width or the channel counts",
-            config.get(param),
-        )
+        _refuse("batch" if config["batch"] > 1 else "height", config,
+                f"checking the reparameterization runs this block for real, and its {madds:,} multiply-adds "
+                f"are over the server's limit of {MAX_MADDS:,} (BLOCKSCOPE_MAX_REPARAM_MADDS)")
 
 
 def deploy_pair(kind: str, config: dict) -> tuple[nn.Module, nn.Module, list[str]]:
@@ -76,7 +92,7 @@ def report(kind: str, values: dict) -> CachedReparam:
     global _waiting
     spec, config = resolve(kind, values)
     before = analyse(spec.kind, values).data  # 422s bad and oversized configs before any real build
-    _check_compute(before, config)
+    _check_limits(before, config)
     key = (spec.kind, tuple(config.items()))
     with _cache_lock:
         if key in _cache:
@@ -113,12 +129,17 @@ def report_with_latency(kind: str, values: dict, *, device: str = "cpu", threads
     config = result.data["config"]
     shape = input_shape(config)
     items = tuple(config.items())
-    module, deployed, _ = deploy_pair(kind, config)
-    reports = {}
-    for name, form in (("before", module), ("after", deployed)):
-        measured = latency.measure(("reparam", kind, items, name), form, shape, device=device,
-                                   threads=threads, warmup=warmup, repeats=repeats, seed=config["seed"])
-        reports[name] = {"kind": kind, "config": config, **measured}
+    if not _measuring.acquire(blocking=False):
+        raise Busy(f"{MAX_MEASURING} reparameterization measurements are already running; try again shortly", 5)
+    try:
+        module, deployed, _ = deploy_pair(kind, config)
+        reports = {}
+        for name, form in (("before", module), ("after", deployed)):
+            measured = latency.measure(("reparam", kind, items, name), form, shape, device=device,
+                                       threads=threads, warmup=warmup, repeats=repeats, seed=config["seed"])
+            reports[name] = {"kind": kind, "config": config, **measured}
+    finally:
+        _measuring.release()
     # reported as measured, never adjusted: on a CPU fusing can gain little or even lose
     after_us = reports["after"]["total"]["median_us"]
     speedup = reports["before"]["total"]["median_us"] / after_us if after_us > 0 else None
