@@ -1,6 +1,7 @@
 """Trace a block with torch.fx, propagate shapes, and describe every op as a node with its counts."""
 
 import operator
+import threading
 from dataclasses import dataclass
 
 import torch
@@ -12,14 +13,37 @@ from . import ops
 INPUT_ID = "x"
 
 
+# torch.fx patches nn.Module.__call__ and __getattr__ process-wide while it traces: one trace at a
+# time, and module calls from other threads (a measurement, a shape pass) run untouched meanwhile.
+_TRACE_LOCK = threading.Lock()
+
+
 class _PathTracer(fx.Tracer):
     """A tracer that remembers which submodule each node was created in (for `module`)."""
 
+    _thread: int | None = None
+
+    def trace(self, root, concrete_args=None):
+        with _TRACE_LOCK:
+            self._thread = threading.get_ident()
+            try:
+                return super().trace(root, concrete_args)
+            finally:
+                self._thread = None
+
+    def getattr(self, attr, attr_val, parameter_proxy_cache):
+        if threading.get_ident() != self._thread:
+            return attr_val
+        return super().getattr(attr, attr_val, parameter_proxy_cache)
+
     def __init__(self):
-        super().__init__()
+        # No autowrapping of `math`: blocks never call it, and patching it costs most of a trace.
+        super().__init__(autowrap_modules=(), autowrap_functions=())
         self._paths: list[str] = []
 
     def call_module(self, m, forward, args, kwargs):
+        if threading.get_ident() != self._thread:
+            return forward(*args, **kwargs)
         self._paths.append(self.path_of_module(m))
         try:
             return super().call_module(m, forward, args, kwargs)
