@@ -20,6 +20,15 @@ from app.service import reparam as service
 from app.service.errors import InvalidParameter
 
 TOL = 1e-4
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny blocks run faster on one thread than waiting for a busy second core; restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 CHANNELS = {"in_channels", "out_channels", "bottleneck_width", "expanded_channels"}
 GROUPS = {"groups", "cardinality"}
 
@@ -222,6 +231,21 @@ def test_mistake_forgetting_eps():
     wrong = _conv_with(block.conv, *fuse_conv_bn_weights(block.conv.weight, None, bn.running_mean,
                                                          bn.running_var, 0.0, bn.weight, bn.bias))
     assert _diff(block, right) < TOL < _diff(block, wrong)
+
+
+def test_fused_weights_match_the_formula_with_eps():
+    """At the default eps = 1e-5 the output check cannot see a forgotten eps (var >= 0.5 makes it a
+    1e-5 relative change), so the fused weights are checked against the formula in float64 too."""
+    block = _conv_bn(seed=3)
+    deployed, _ = deploy(block)
+    bn, w = block.bn, block.conv.weight.double()
+    for eps, close in ((bn.eps, True), (0.0, False)):
+        scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + eps)
+        weight = w * scale.view(-1, 1, 1, 1)
+        bias = bn.bias.double() - bn.running_mean.double() * scale
+        rel = ((deployed.conv.weight.double() - weight).abs() / weight.abs().clamp_min(1e-3)).max().item()
+        rel_b = ((deployed.conv.bias.double() - bias).abs() / bias.abs().clamp_min(1e-3)).max().item()
+        assert (max(rel, rel_b) < 1e-6) == close, (eps, rel, rel_b)
 
 
 def _repvgg(in_channels=8, out_channels=8, stride=1, groups=1, seed=0) -> RepVGGBlock:

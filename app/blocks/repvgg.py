@@ -33,7 +33,8 @@ def _fuse_branch(branch: nn.Module | None, in_channels: int, groups: int):
         kernel = conv.weight
     else:
         bn = branch  # identity branch: a bare BN
-        kernel = identity_kernel(in_channels, groups, dtype=bn.weight.dtype, device=bn.weight.device)
+        stats = bn.running_var
+        kernel = identity_kernel(in_channels, groups, dtype=stats.dtype, device=stats.device)
     weight, bias = fuse_conv_bn_weights(kernel, None, bn.running_mean, bn.running_var, bn.eps,
                                         bn.weight, bn.bias)
     if weight.shape[-1] == 1:
