@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_conv_bn_weights
 
 from app.analysis.graph import describe
-from app.analysis.reparam import deploy, fuse_conv_bn, kernel_view
+from app.analysis.reparam import deploy, fuse_conv_bn
 from app.blocks.layers import seed_weights
 from app.blocks.plain import ConvBN
 from app.blocks.repvgg import RepVGGBlock, identity_kernel
@@ -74,11 +74,10 @@ SMALL = {"height": 7, "width": 6}
 CASES = [(kind, {**BLOCKS[kind].defaults(), **SMALL}) for kind in BLOCKS]
 CASES += [(kind, cfg) for kind in BLOCKS for cfg in random_configs(kind, 10)]
 # RepVGG's hard cases by hand: grouped identity, depthwise identity (in/groups = 1), stride 2, in != out
-REPVGG = [dict(in_channels=8, out_channels=8, stride=1, groups=2), dict(in_channels=12, out_channels=12, stride=1, groups=3),
-          dict(in_channels=6, out_channels=6, stride=1, groups=6), dict(in_channels=8, out_channels=16, stride=2, groups=4),
-          dict(in_channels=6, out_channels=6, stride=2, groups=3), dict(in_channels=6, out_channels=12, stride=1, groups=3)]
-CASES += [("repvgg_block", blocks_service.resolve("repvgg_block", {**c, **SMALL, "seed": i})[1])
-          for i, c in enumerate(REPVGG)]
+REPVGG = [(8, 8, 1, 2), (12, 12, 1, 3), (6, 6, 1, 6), (8, 16, 2, 4), (6, 6, 2, 3), (6, 12, 1, 3)]
+CASES += [("repvgg_block", blocks_service.resolve("repvgg_block", {
+    "in_channels": i, "out_channels": o, "stride": s, "groups": g, **SMALL, "seed": n})[1])
+    for n, (i, o, s, g) in enumerate(REPVGG)]
 IDS = [f"{kind}-{i}" for i, (kind, _) in enumerate(CASES)]
 
 
@@ -350,7 +349,8 @@ def test_repvgg_kernel_view_shows_each_branch():
 
 
 def test_kernel_view_is_bounded_for_large_blocks():
-    view = service.report("repvgg_block", {"in_channels": 64, "out_channels": 32, "height": 5, "width": 5}).data["kernel"]
+    config = {"in_channels": 64, "out_channels": 32, "height": 5, "width": 5}
+    view = service.report("repvgg_block", config).data["kernel"]
     assert view["shape"] == [32, 64, 3, 3] and view["truncated"]
     assert view["slice"] == {"out_channels": [0, 8], "in_channels_per_group": [0, 8]}
     assert torch.tensor(view["fused"]["weight"]).shape == (8, 8, 3, 3)
@@ -501,7 +501,8 @@ def _check_latency(body: dict, device: str):
 
 
 def test_measure_reports_both_forms_and_the_unadjusted_speedup(client):
-    url = "/api/blocks/repvgg_block/reparam?in_channels=8&out_channels=8&groups=2&height=8&width=8&measure=true&repeats=5&warmup=1"
+    url = ("/api/blocks/repvgg_block/reparam?in_channels=8&out_channels=8&groups=2&height=8&width=8"
+           "&measure=true&repeats=5&warmup=1")
     r = client.get(url)
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     body = r.json()
