@@ -94,6 +94,13 @@ def test_time_calls_runs_warmup_then_repeats():
     assert len(calls) == 13 and len(samples) == 9 and all(s >= 0 for s in samples)
 
 
+def test_time_calls_stops_at_its_time_target_but_not_before_min_repeats():
+    cpu = torch.device("cpu")
+    samples = timing.time_calls(lambda: time.sleep(0.005), 0, 1000, cpu, max_s=0.05, min_repeats=3)
+    assert 3 <= len(samples) <= 12 and min(samples) >= 0.005
+    assert len(timing.time_calls(lambda: time.sleep(0.001), 0, 1000, cpu, max_s=0.0, min_repeats=4)) == 4
+
+
 def test_recorded_ops_reproduce_the_forward_pass():
     """Each op is bound to the tensors it really received: replaying them in order gives the output."""
     _, config = blocks.resolve("shufflenet_v2_unit", {"height": 6, "width": 6, "stride": 2})

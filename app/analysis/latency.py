@@ -57,35 +57,48 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_calls(fn: Callable[[], Any], warmup: int, repeats: int, device: torch.device) -> list[float]:
-    """`warmup` untimed calls, then `repeats` samples in seconds, one call each."""
+def time_calls(fn: Callable[[], Any], warmup: int, repeats: int, device: torch.device,
+               max_s: float | None = None, min_repeats: int = 1) -> list[float]:
+    """`warmup` untimed calls, then up to `repeats` samples in seconds, one call each.
+
+    With `max_s`, sampling stops early once that much time has passed and `min_repeats` samples
+    are in, so a default measurement keeps to its time target even when the machine is loaded.
+    """
+    deadline = math.inf if max_s is None else time.perf_counter() + max_s
     with torch.inference_mode():
         for _ in range(warmup):
             fn()
         if device.type == "cuda":
-            return _time_cuda(fn, repeats, device)
+            return _time_cuda(fn, repeats, device, deadline, min_repeats)
         clock = time.perf_counter
-        samples = [0.0] * repeats
+        samples = []
         for i in range(repeats):
             start = clock()
             fn()
-            samples[i] = clock() - start
+            end = clock()
+            samples.append(end - start)
+            if end > deadline and i + 1 >= min_repeats:
+                break
         return samples
 
 
-def _time_cuda(fn: Callable[[], Any], repeats: int, device: torch.device) -> list[float]:
+def _time_cuda(fn: Callable[[], Any], repeats: int, device: torch.device, deadline: float,
+               min_repeats: int) -> list[float]:
     # Events time the GPU's own clock between the two records; the host only reads them after
     # synchronizing, so the loop never stalls on a sync per call and never times a bare launch.
     with torch.cuda.device(device):
         torch.cuda.synchronize(device)
-        starts = [torch.cuda.Event(enable_timing=True) for _ in range(repeats)]
-        ends = [torch.cuda.Event(enable_timing=True) for _ in range(repeats)]
-        for start, end in zip(starts, ends):
+        pairs = []
+        for i in range(repeats):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
             fn()
             end.record()
+            pairs.append((start, end))
+            if i + 1 >= min_repeats and time.perf_counter() > deadline:
+                break
         torch.cuda.synchronize(device)
-        return [start.elapsed_time(end) / 1e3 for start, end in zip(starts, ends)]
+        return [start.elapsed_time(end) / 1e3 for start, end in pairs]
 
 
 def time_once(fn: Callable[[], Any], device: torch.device) -> float:
@@ -174,13 +187,18 @@ def record(module: nn.Module, x: torch.Tensor) -> list[RecordedOp]:
 
 
 def measure_block(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int,
-                  ops: list[RecordedOp] | None = None) -> dict:
+                  ops: list[RecordedOp] | None = None, max_s: float | None = None,
+                  min_repeats: int = 1) -> dict:
     """End-to-end samples of `module(x)`, and of every recorded op alone when `ops` is given.
 
+    With `max_s` the end-to-end loop may stop early (see `time_calls`); every op is then timed as
+    many times as the block was, and `repeats` in the result says how many that is.
     `share` is a node's median over the sum of node medians, so shares sum to 1.
     """
     device = x.device
-    result = {"total": summarize(time_calls(lambda: module(x), warmup, repeats, device))}
+    samples = time_calls(lambda: module(x), warmup, repeats, device, max_s, min_repeats)
+    repeats = len(samples)
+    result = {"repeats": repeats, "total": summarize(samples)}
     if ops is None:
         return result
     nodes = [{"id": op.id, "op": op.op, **summarize(time_calls(op.call, warmup, repeats, device))}

@@ -352,12 +352,15 @@ def _timed(job: _Job, module: nn.Module, device: torch.device) -> dict:
         _refuse(job, cold_s)
     forward_s = timing.time_once(lambda: module(x), device)
     warmup, repeats = _plan(job, forward_s)
-    measured = timing.measure_block(module, x, warmup, repeats, ops if job.per_node else None)
+    # default repeats also stop at the time target, which a loaded machine would otherwise overrun
+    max_s = config.target_s if job.repeats is None else None
+    measured = timing.measure_block(module, x, warmup, repeats, ops if job.per_node else None,
+                                    max_s, config.min_repeats)
     dtype = next((p.dtype for p in module.parameters()), x.dtype)
     return {
         "device": job.device, "device_label": _label(job.device), "torch": torch.__version__,
         "threads": job.threads, "dtype": str(dtype).removeprefix("torch."),
-        "warmup": warmup, "repeats": repeats, **measured,
+        "warmup": warmup, **measured,
         "cached": False,
         "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": round(time.perf_counter() - started, 4),
