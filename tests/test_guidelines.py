@@ -415,9 +415,47 @@ def test_page_hands_its_data_as_json(client):
     html = response.text
     assert '<script type="application/json" id="page-data">' in html
     assert '<script type="module" src="/static/js/guidelines.js"></script>' in html
-    assert '<script src="/vendor/plotly.min.js"></script>' in html
+    assert '<script src="/vendor/plotly.min.js" defer></script>' in html
     # every script is either external or the JSON data block (CSP script-src 'self')
     for chunk in html.split("<script")[1:]:
         head = chunk.split(">", 1)[0]
         assert "src=" in head or 'type="application/json"' in head
     assert "script-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_concurrent_analyses_and_forward_passes():
+    """The page asks for four analyses at once while a measurement may run: fx tracing patches
+    nn.Module.__call__ process-wide, so traces must not disturb each other or other threads' modules."""
+    import threading
+
+    errors = []
+
+    def analyse(name):
+        try:
+            g = lab.GUIDELINES[name]
+            for spec in g.rows:
+                config = lab.row_config(g, spec, 2)
+                with torch.device("meta"):
+                    network = lab.build(g, config)
+                totals = describe(network, lab.input_shape(g, config, 1))["totals"]
+                assert totals["mac"] == expected_mac(name, config, 1)
+        except Exception as exc:  # noqa: BLE001 - collected and reported below
+            errors.append(f"{name}: {exc!r}")
+
+    def forward():
+        try:
+            net = torch.nn.Sequential(*(torch.nn.Conv2d(4, 4, 1) for _ in range(8))).eval()
+            x = torch.randn(1, 4, 4, 4)
+            with torch.inference_mode():
+                for _ in range(300):
+                    assert net(x).shape == (1, 4, 4, 4)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"forward: {exc!r}")
+
+    threads = [threading.Thread(target=analyse, args=(n,)) for n in lab.GUIDELINES for _ in range(2)]
+    threads.append(threading.Thread(target=forward))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

@@ -62,4 +62,6 @@ def guideline(name: Annotated[str, Path(description=f"The guideline: one of {NAM
 
 @router.get("/guidelines", include_in_schema=False, response_class=HTMLResponse)
 def guidelines_page(request: Request):
-    return templates.TemplateResponse(request, "guidelines.html", {"data_json": page_data(service.overview())})
+    overview = service.overview()
+    return templates.TemplateResponse(request, "guidelines.html",
+                                      {"overview": overview, "data_json": page_data(overview)})

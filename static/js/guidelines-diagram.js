@@ -1,9 +1,8 @@
 // One unit of a row as a small SVG: the server's layered layout (pos.x, pos.y), data flowing down.
 
 const SVG = "http://www.w3.org/2000/svg";
-const BOX_W = 112;
 const BOX_H = 24;
-const DX = 122;
+const CHAR_W = 6.2; // average width of a 10.5 px system-ui character
 const DY = 38;
 const PAD = 8;
 let serial = 0;
@@ -24,6 +23,8 @@ function nodeText(node) {
 
 export function unitDiagram(row, depth) {
   const nodes = row.unit.nodes;
+  const BOX_W = Math.max(96, Math.ceil(Math.max(...nodes.map((n) => nodeText(n).length)) * CHAR_W) + 14);
+  const DX = BOX_W + 10;
   const xs = nodes.map((n) => n.pos.x);
   const minX = Math.min(...xs);
   const maxX = Math.max(...xs);
