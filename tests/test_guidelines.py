@@ -95,6 +95,16 @@ def test_counts_equal_the_closed_forms(name, width_batch):
             assert row["totals"]["params"] * n * HW == row["totals"]["madds"], row["label"]
 
 
+def test_counts_on_random_widths_and_batches():
+    rng = random.Random(2018)
+    for _ in range(8):
+        name, width, n = rng.choice(list(lab.GUIDELINES)), rng.choice(WIDTHS), rng.randint(1, 64)
+        for row in lab.analyse(name, width, n):
+            assert row["input_shape"] == [n, row["input_shape"][1], 56, 56]
+            assert row["totals"]["mac"] == expected_mac(name, row["config"], n), (name, width, n)
+            assert row["totals"]["madds"] == expected_madds(name, row["config"], n), (name, width, n)
+
+
 def test_g4_params_and_counts_at_x1_by_hand():
     # 128 -> 32 (1x1), 32 -> 32 (3x3), 32 -> 128 (1x1): 4096 + 9216 + 4096 weights per unit
     rows = lab.analyse("g4", 1, 1)
@@ -421,6 +431,9 @@ def test_page_hands_its_data_as_json(client):
         head = chunk.split(">", 1)[0]
         assert "src=" in head or 'type="application/json"' in head
     assert "script-src 'self'" in response.headers["content-security-policy"]
+    # the choices the numbers rest on are on the page, not only in the API
+    assert "round(c1 / sqrt(n))" in html and "expands 4x" in html and "without BatchNorm" in html
+    assert "(32,32), (22,44), (13,78) and (9,108)" in html
 
 
 def test_concurrent_analyses_and_forward_passes():
@@ -459,3 +472,15 @@ def test_concurrent_analyses_and_forward_passes():
     for t in threads:
         t.join()
     assert errors == []
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_measures_on_cuda(client, narrow_g4):
+    data = client.get("/api/guidelines/g4?device=cuda:0&batch=8").json()
+    assert data["device"] == "cuda:0" and data["threads"] is None
+    for row in data["rows"]:
+        m = row["measured"]
+        assert m["device"] == "cuda:0" and 0 < m["p25_us"] <= m["median_us"] <= m["p75_us"]
+        assert m["images_per_s"] == pytest.approx(8 * m["batches_per_s"])
+    assert isinstance(data["ordering"]["reproduces"], bool)
