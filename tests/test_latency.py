@@ -101,6 +101,13 @@ def test_time_calls_stops_at_its_time_target_but_not_before_min_repeats():
     assert len(timing.time_calls(lambda: time.sleep(0.001), 0, 1000, cpu, max_s=0.0, min_repeats=4)) == 4
 
 
+def test_time_rounds_call_every_op_once_per_round_in_order():
+    calls = []
+    samples = timing.time_rounds([lambda: calls.append("a"), lambda: calls.append("b")], 2, 3,
+                                 torch.device("cpu"))
+    assert calls == ["a", "b"] * 5 and [len(s) for s in samples] == [3, 3]
+
+
 def test_recorded_ops_reproduce_the_forward_pass():
     """Each op is bound to the tensors it really received: replaying them in order gives the output."""
     _, config = blocks.resolve("shufflenet_v2_unit", {"height": 6, "width": 6, "stride": 2})
@@ -240,12 +247,31 @@ def test_slow_block_is_refused_naming_its_size(client, monkeypatch):
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "batch"]
 
 
-def test_default_repeats_adapt_to_the_block(monkeypatch):
+@pytest.mark.parametrize("forward_s,warmup,repeats", [
+    (1e-5, 100, 2000),  # both capped
+    (1e-3, 30, 300),  # 0.03 s of warm-up, 0.3 s of repeats
+    (0.05, 2, 10),  # at least 2 warm-up runs and 10 repeats
+    (0.3, 2, 10),  # 0.3 * ((2 + 10) * 2.5 + 2) = 9.6 s, inside the 10 s budget
+])
+def test_default_repeats_adapt_to_the_block(forward_s, warmup, repeats):
+    job = service._Job(lambda: None, [1, 64, 56, 56], "cpu", 1, None, None, True, 0, lambda: None)
+    assert service.config.budget_s == 10 and service._plan(job, forward_s) == (warmup, repeats)
+
+
+def test_default_repeats_are_refused_when_even_the_fewest_overrun():
+    job = service._Job(lambda: None, [1, 64, 56, 56], "cpu", 1, None, None, True, 0, lambda: None)
+    with pytest.raises(InvalidParameter) as err:
+        service._plan(job, 0.35)  # 0.35 * ((1 + 10) * 2.5 + 2) = 10.3 s
+    assert err.value.param == "height"
+
+
+def test_default_measurement_follows_its_plan(monkeypatch):
     pretend_forward_takes(monkeypatch, 0.001)
     report = service.latency_report("conv", {"height": 8, "width": 8})
-    target = round(service.config.target_s / 0.001)
-    assert report["repeats"] == min(service.config.max_auto_repeats, max(service.config.min_repeats, target))
-    assert report["warmup"] == round(service.config.warmup_s / 0.001)
+    assert report["warmup"] == 30
+    # the end-to-end loop also stops at its time target, so a loaded machine may give fewer
+    assert service.config.min_repeats <= report["repeats"] <= 300
+    assert all(n["median_us"] > 0 for n in report["nodes"])
 
 
 def test_huge_block_is_refused_from_its_madds_without_running(client, monkeypatch):

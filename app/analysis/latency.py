@@ -6,7 +6,8 @@ time) and has already put the block in `eval()`; every function here runs under
 
 Timing method (API.md, "How latency is measured"): warm-up calls, then `repeats` timed calls, each
 timed on its own; the report is the median and quartiles of those samples, never the mean, so a
-scheduler hiccup moves a quartile, not the headline number. On CPU each call is bracketed by
+scheduler hiccup moves a quartile, not the headline number. The block's ops are timed in rounds
+(`time_rounds`), every op once per round in forward order, with the same warm-up and repeats. On CPU each call is bracketed by
 `time.perf_counter()` (tens of nanoseconds of overhead). On CUDA each call is bracketed by a pair of
 CUDA events and the host synchronizes once after the loop before reading them, so no asynchronous
 launch is ever timed as if it had finished.
@@ -99,6 +100,44 @@ def _time_cuda(fn: Callable[[], Any], repeats: int, device: torch.device, deadli
                 break
         torch.cuda.synchronize(device)
         return [start.elapsed_time(end) / 1e3 for start, end in pairs]
+
+
+def time_rounds(fns: list[Callable[[], Any]], warmup: int, repeats: int, device: torch.device) -> list[list[float]]:
+    """Samples of every fn, taken in rounds: each round calls every fn once, in order, each timed alone.
+
+    Timing the ops of a block round by round, in forward order, means each op runs after the op
+    that precedes it in the block (as in a real pass, not after itself), and a change in machine
+    load while measuring touches every op alike instead of whichever op was being timed then.
+    """
+    with torch.inference_mode():
+        for _ in range(warmup):
+            for fn in fns:
+                fn()
+        if device.type == "cuda":
+            return _rounds_cuda(fns, repeats, device)
+        clock = time.perf_counter
+        samples: list[list[float]] = [[] for _ in fns]
+        for _ in range(repeats):
+            for fn, out in zip(fns, samples):
+                start = clock()
+                fn()
+                out.append(clock() - start)
+        return samples
+
+
+def _rounds_cuda(fns: list[Callable[[], Any]], repeats: int, device: torch.device) -> list[list[float]]:
+    with torch.cuda.device(device):
+        torch.cuda.synchronize(device)
+        pairs: list[list[tuple]] = [[] for _ in fns]
+        for _ in range(repeats):
+            for fn, out in zip(fns, pairs):
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                fn()
+                end.record()
+                out.append((start, end))
+        torch.cuda.synchronize(device)
+        return [[start.elapsed_time(end) / 1e3 for start, end in out] for out in pairs]
 
 
 def time_once(fn: Callable[[], Any], device: torch.device) -> float:
@@ -201,8 +240,8 @@ def measure_block(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int,
     result = {"repeats": repeats, "total": summarize(samples)}
     if ops is None:
         return result
-    nodes = [{"id": op.id, "op": op.op, **summarize(time_calls(op.call, warmup, repeats, device))}
-             for op in ops]
+    per_op = time_rounds([op.call for op in ops], warmup, repeats, device)
+    nodes = [{"id": op.id, "op": op.op, **summarize(samples)} for op, samples in zip(ops, per_op)]
     total = sum(n["median_us"] for n in nodes)
     by_op: dict[str, float] = {}
     for n in nodes:

@@ -362,6 +362,8 @@ def _timed(job: _Job, module: nn.Module, device: torch.device) -> dict:
         "threads": job.threads, "dtype": str(dtype).removeprefix("torch."),
         "warmup": warmup, **measured,
         "cached": False,
+        # how busy the machine was: other work on the CPUs slows every number in this report
+        "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": round(time.perf_counter() - started, 4),
     }
