@@ -119,7 +119,13 @@ let laterTimer = null;
 function scheduleLater() {
   clearTimeout(laterTimer);
   // one after the other: both make the server build and trace blocks
-  laterTimer = setTimeout(async () => { await loadSweep(); await loadReparam(); }, 250);
+  document.body.dataset.busy = "1";  // cleared when every view has caught up (tests wait on it)
+  laterTimer = setTimeout(async () => {
+    const shown = analysis;
+    await loadSweep();
+    await loadReparam();
+    if (shown === analysis) delete document.body.dataset.busy;
+  }, 250);
 }
 
 async function loadSweep() {
