@@ -96,9 +96,9 @@ export function curvesChart(el, xs, curves) {
 }
 
 export function heatmap(el, z, title) {
-  draw(el, [{ type: "heatmap", z, colorscale: "RdBu", reversescale: true, zmid: 0,
+  const flat = z.flat().filter((v) => v !== null);
+  const bound = Math.max(...flat.map(Math.abs), 1e-12);  // symmetric scale: white is zero
+  draw(el, [{ type: "heatmap", z, colorscale: "RdBu", zmin: -bound, zmax: bound, hoverongaps: false,
     hovertemplate: "row %{y}, col %{x}: %{z:.4f}<extra></extra>" }],
-  base(title, { height: 300, yaxis: { autorange: "reversed", scaleanchor: "x", constrain: "domain" }, xaxis: { constrain: "domain" }, margin: { l: 40, r: 16, t: 40, b: 40 } }));
+  base(title, { height: 300, yaxis: { autorange: "reversed", showgrid: false }, xaxis: { showgrid: false }, margin: { l: 40, r: 16, t: 40, b: 30 } }));
 }
-
-export { exact };

@@ -104,6 +104,11 @@ export function renderDiagram(container, analysis, { metric = "mac", latency = n
   svg.append(groupLayer);
 
   const edgeLayer = s("g", { class: "edges" });
+  const fanInCount = new Map(), fanOutCount = new Map();
+  for (const e of analysis.edges) {
+    fanInCount.set(e.target, (fanInCount.get(e.target) || 0) + 1);
+    fanOutCount.set(e.source, (fanOutCount.get(e.source) || 0) + 1);
+  }
   for (const { edge, points } of lay.edges) {
     const pts = points.map((p, i) => ({
       x: X(p.x),
@@ -112,8 +117,15 @@ export function renderDiagram(container, analysis, { metric = "mac", latency = n
     const e = s("g", { class: "edge", "data-source": edge.source, "data-target": edge.target });
     e.append(s("path", { d: curve(pts), fill: "none", stroke: "#7d889c", "stroke-width": 1.4, "marker-end": `url(#${id}-arrow)` }));
     if (!compact) {
+      // label where edges sharing an end are furthest apart: near the source of a fan-in,
+      // near the target of a fan-out (the curve's x follows a smoothstep between its ends)
       const a = pts[0], b = pts[1];
-      e.append(s("text", { x: (a.x + b.x) / 2 + 6, y: (a.y + b.y) / 2 + 4, "font-size": 10, fill: "#39414f", class: "edge-label" }, shape(edge.shape)));
+      const fanIn = fanInCount.get(edge.target) > 1, fanOut = fanOutCount.get(edge.source) > 1;
+      const t = fanIn && !fanOut ? 0.3 : fanOut && !fanIn ? 0.7 : 0.5;
+      const x = a.x + (b.x - a.x) * (3 * t * t - 2 * t * t * t), y = a.y + (b.y - a.y) * t;
+      const left = b.x < a.x - 1 && !fanIn;
+      e.append(s("text", { x: x + (left ? -6 : 6), y: y + 4, "text-anchor": left ? "end" : "start",
+        "font-size": 10, fill: "#39414f", class: "edge-label" }, shape(edge.shape)));
     }
     edgeLayer.append(e);
   }

@@ -74,9 +74,10 @@ export function renderReparam(container, report, { metric = "mac", onMeasure } =
       `Kernels ${k.shape.join("×")} (output × input per group × 3 × 3)${k.truncated ? `, first ${k.slice.out_channels[1]} outputs and ${k.slice.in_channels_per_group[1]} inputs shown` : ""}: each 3×3 cell is the kernel from input j (columns) to output o (rows). The fused kernel is the sum of the branches: the 1x1 lands on the centre, the identity on the diagonal.`);
     container.append(el("h3", {}, "Merged kernel"), note, grid);
     const parts = [["fused", k.fused], ...Object.entries(k.branches || {})];
-    for (const [name, part] of parts) {
-      const cell = el("div", { class: "chart kernel-chart", "data-kernel": name });
-      grid.append(cell);
+    // all cells in the grid first, so that each chart is drawn at its final width
+    const cells = parts.map(([name]) => grid.appendChild(el("div", { class: "chart kernel-chart", "data-kernel": name })));
+    for (const [i, [name, part]] of parts.entries()) {
+      const cell = cells[i];
       if (part) heatmap(cell, tile(part.weight), name === "fused" ? "Fused 3x3 (deploy)" : `${name} (BN folded)`);
       else cell.textContent = `${name}: absent here (no identity branch when stride is 2 or channels differ).`;
     }
