@@ -199,7 +199,7 @@ async function measure() {
     const report = await api.latency(kind, state.values, { device: state.device });
     if (shown !== analysis) return;
     latency = { report, map: lat.byNode(report) };
-    status("latency-status", `Measured on ${report.device_label || report.device} with ${report.threads ?? "?"} threads, ${report.warmup} warm-up and ${report.repeats} timed runs${report.cached ? " (cached)" : ""}.`);
+    status("latency-status", `Measured on ${report.device_label || report.device}: ${report.threads ?? "?"} threads, ${report.warmup} warm-up and ${report.repeats} timed runs, ${report.dtype || "float32"}${report.cached ? " (cached)" : ""}.`);
     latencyChart(role("latency-chart"), report);
     if (state.compare) {
       const conv = await api.latency("conv", convValues(), { device: state.device });

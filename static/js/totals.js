@@ -26,6 +26,7 @@ const ROWS = [
 
 function ratio(a, b) {
   if (!b) return "–";
+  if (!a) return "0";
   const r = a / b;
   return r >= 0.1 ? `${r.toFixed(2)}×` : `1/${(1 / r).toFixed(1)}`;
 }

@@ -166,6 +166,24 @@ def test_latency_measured_on_demand(page, console_errors, server_url, screenshot
     assert console_errors == []
 
 
+def test_compare_with_standard_convolution(page, server_url):
+    page.goto(f"{server_url}/blocks/depthwise_separable?in_channels=32&out_channels=64")
+    wait_ready(page)
+    page.check('input[name="compare"]')
+    assert "compare=1" in page.url
+    conv = api(page, f"{server_url}/api/blocks/conv?in_channels=32&out_channels=64&kernel_size=3")
+    block = api(page, f"{server_url}/api/blocks/depthwise_separable?in_channels=32&out_channels=64")
+    for key in ("params", "madds", "mac"):
+        row = page.locator(f'[data-role="compare"] tr[data-compare="{key}"] td')
+        row.first.wait_for()
+        assert row.nth(0).get_attribute("data-value") == str(block["totals"][key])
+        assert row.nth(1).get_attribute("data-value") == str(conv["totals"][key])
+    # MobileNet V1, Sec. 3.1: the depthwise-separable cost is 1/N + 1/k^2 of the standard conv's
+    ratio = block["totals"]["madds"] / conv["totals"]["madds"]
+    assert abs(ratio - (1 / 64 + 1 / 9)) < 1e-9
+    settle(page)
+
+
 class _HostPage(BaseHTTPRequestHandler):
     embed_url = ""
 
