@@ -80,6 +80,11 @@ function showRefusal(err) {
   const known = Object.keys(byParam).filter((k) => schema.some((p) => p.name === k));
   const message = err ? (known.length ? "" : err.message) : "";
   controls?.showErrors(err ? byParam : {});
+  if (err && !analysis && role("diagram")) {
+    role("diagram").textContent = known.length
+      ? `The server refused ${known.join(", ")}: see the message beside the control.`
+      : `The server refused this configuration: ${err.message}`;
+  }
   document.body.classList.toggle("stale", Boolean(err));
   const banner = role("errors");
   if (banner) {

@@ -76,6 +76,17 @@ def test_moving_groups_updates_mac_and_the_url(page, console_errors, server_url,
     assert [e for e in console_errors if "422" not in e] == []  # the refused g=5 request logs a 422
 
 
+def test_a_refused_url_shows_the_message_beside_the_control(page, server_url):
+    query = "in_channels=100&out_channels=116"
+    detail = page.request.get(f"{server_url}/api/blocks/shufflenet_v2_unit?{query}").json()["detail"][0]
+    page.goto(f"{server_url}/blocks/shufflenet_v2_unit?{query}")
+    error = page.locator(f'.control[data-param="{detail["loc"][1]}"] .control-error')
+    error.wait_for(state="visible")
+    assert error.inner_text() == detail["msg"]
+    assert "refused" in page.locator('[data-role="diagram"]').inner_text()
+    assert page.locator('input[type=range][name="in_channels"]').input_value() == "100"
+
+
 def test_slider_to_mac_latency_p95(page, server_url):
     """Moving the group slider updates MAC and the diagram within 150 ms at the 95th percentile."""
     page.goto(f"{server_url}/blocks/group_conv")
