@@ -1,15 +1,33 @@
 """The ASGI app: `uvicorn app.main:app`."""
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from . import __version__
 from .api import blocks, errors, guidelines, health, latency, pages, reparam, sweep, web
+from .registry import BLOCKS
+from .service import blocks as block_service
+
+
+def _warm_up() -> None:
+    """Analyse every kind at its defaults: fills the cache and pays PyTorch's first-use costs."""
+    for kind in BLOCKS:
+        block_service.analyse(kind, {})
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    await run_in_threadpool(_warm_up)
+    yield
 
 
 def create_app() -> FastAPI:
     app = FastAPI(
         title="BlockScope",
         version=__version__,
+        lifespan=lifespan,
         description="See inside the building blocks of efficient convolutional networks: graph, "
                     "shapes, parameters, multiply-adds, MAC (memory access cost) and measured latency.",
     )

@@ -4,7 +4,7 @@ import os
 from dataclasses import dataclass
 
 
-def _int_env(name: str, default: int) -> int:
+def int_env(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -19,13 +19,13 @@ def _int_env(name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class Settings:
-    max_channels: int = _int_env("BLOCKSCOPE_MAX_CHANNELS", 2048)
-    max_spatial: int = _int_env("BLOCKSCOPE_MAX_SPATIAL", 512)
-    max_batch: int = _int_env("BLOCKSCOPE_MAX_BATCH", 64)
+    max_channels: int = int_env("BLOCKSCOPE_MAX_CHANNELS", 2048)
+    max_spatial: int = int_env("BLOCKSCOPE_MAX_SPATIAL", 512)
+    max_batch: int = int_env("BLOCKSCOPE_MAX_BATCH", 64)
     # activations + parameters of one block, estimated on the meta device before allocating
-    max_memory_mb: int = _int_env("BLOCKSCOPE_MAX_MEMORY_MB", 1024)
-    analysis_cache_size: int = _int_env("BLOCKSCOPE_ANALYSIS_CACHE", 512)
-    cache_max_age_s: int = _int_env("BLOCKSCOPE_CACHE_MAX_AGE", 3600)
+    max_memory_mb: int = int_env("BLOCKSCOPE_MAX_MEMORY_MB", 1024)
+    analysis_cache_size: int = int_env("BLOCKSCOPE_ANALYSIS_CACHE", 512)
+    cache_max_age_s: int = int_env("BLOCKSCOPE_CACHE_MAX_AGE", 3600)
     frame_ancestors: str = os.environ.get("BLOCKSCOPE_FRAME_ANCESTORS", "*")
 
 

@@ -34,19 +34,21 @@ def median_time(fn, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--batch", type=int, default=1, help="batch size for every kind (default 1)")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, torchinfo {torchinfo.__version__}, {torch.get_num_threads()} threads, "
-          f"median of {args.repeats}")
+          f"batch {args.batch}, median of {args.repeats}")
     print(f"{'kind':22} {'torchinfo ms':>13} {'uncached ms':>12} {'cached ms':>10} {'uncached/ti':>12} {'cached/ti':>10}")
     worst_uncached = worst_cached = 0.0
     for kind, spec in BLOCKS.items():
-        config = spec.defaults()
+        values = {"batch": args.batch}
+        _, config = service.resolve(kind, values)
         module = service.build(kind, config)
         shape = service.input_shape(config)
 
         def uncached():
             service._cached.cache_clear()
-            service.analyse(kind, {})
+            service.analyse(kind, values)
 
         def info():
             with torch.inference_mode():
@@ -54,8 +56,8 @@ def main() -> None:
 
         t_info = median_time(info, args.repeats)
         t_uncached = median_time(uncached, args.repeats)
-        service.analyse(kind, {})
-        t_cached = median_time(lambda: service.analyse(kind, {}), args.repeats * 20)
+        service.analyse(kind, values)
+        t_cached = median_time(lambda: service.analyse(kind, values), args.repeats * 20)
         r_u, r_c = t_uncached / t_info, t_cached / t_info
         worst_uncached, worst_cached = max(worst_uncached, r_u), max(worst_cached, r_c)
         print(f"{kind:22} {t_info * 1e3:13.2f} {t_uncached * 1e3:12.2f} {t_cached * 1e3:10.4f} {r_u:12.3f} {r_c:10.4f}")

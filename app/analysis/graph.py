@@ -67,14 +67,33 @@ _SAME_SHAPE = (nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.Sigmoid, nn.Hardsigmoid, nn
                nn.ChannelShuffle, nn.Identity, nn.Dropout)
 
 
+_BROADCASTING = {operator.add, operator.mul, torch.add, torch.mul}
+
+
 class _ShapeRecorder(fx.Interpreter):
     """Shape propagation straight over the traced graph (no GraphModule code generation)."""
 
+    # Some meta kernels are slow Python decompositions (the first one also imports torch._dynamo,
+    # a second or more); where the output shape is a one-line rule, apply the rule instead.
+
     def call_module(self, target, args, kwargs):
         module = self.submodules[target]
-        if type(module) in _SAME_SHAPE and args[0].is_meta:
-            return args[0]
+        x = args[0]
+        if x.is_meta and type(module) in _SAME_SHAPE:
+            return x
+        if x.is_meta and type(module) is nn.AdaptiveAvgPool2d:
+            return torch.empty(*x.shape[:-2], *nn.modules.utils._pair(module.output_size), device="meta")
         return super().call_module(target, args, kwargs)
+
+    def call_function(self, target, args, kwargs):
+        if target in _BROADCASTING and all(isinstance(a, torch.Tensor) and a.is_meta for a in args):
+            return torch.empty(torch.broadcast_shapes(*(a.shape for a in args)), device="meta")
+        if target is torch.cat and all(t.is_meta for t in args[0]):
+            dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
+            shape = list(args[0][0].shape)
+            shape[dim] = sum(t.shape[dim] for t in args[0])
+            return torch.empty(shape, device="meta")
+        return super().call_function(target, args, kwargs)
 
     def run_node(self, n: fx.Node):
         out = super().run_node(n)
@@ -110,7 +129,7 @@ def _tensor_args(node: fx.Node) -> list[fx.Node]:
     return found
 
 
-def _classify(root: nn.Module, node: fx.Node):
+def classify(root: nn.Module, node: fx.Node):
     """(op name, owning module or None) for a node; op None means "fold into its input"."""
     if node.op == "call_module":
         module = root.get_submodule(node.target)
@@ -146,7 +165,7 @@ def describe(module: nn.Module, input_shape: list[int]) -> dict:
             continue
         if node.op in ("output", "get_attr"):
             continue
-        op, module_ = _classify(module, node)
+        op, module_ = classify(module, node)
         if op is None:
             # views with no work of their own: a piece of a chunk, or an identity
             parent = sources[node.args[0]]

@@ -157,7 +157,7 @@ def time_once(fn: Callable[[], Any], device: torch.device) -> float:
 def _op_name(gm: fx.GraphModule, node: fx.Node) -> str | None:
     """The analysis op of a node, or None for the views `describe()` folds away (getitem, Identity)."""
     try:
-        op, _ = graph._classify(gm, node)
+        op, _ = graph.classify(gm, node)
     except (TypeError, KeyError):
         # a module or function the analysis does not describe is still timed, under its own name
         if node.op == "call_module":

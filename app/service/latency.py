@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..analysis import latency as timing
-from ..settings import _int_env
+from ..settings import int_env
 from . import blocks
 from .errors import Busy, InvalidParameter
 
@@ -36,11 +36,11 @@ MAX_REPEATS = 10000
 @dataclass
 class LatencyConfig:
     """Tunables (environment variables documented in the README); tests may change them."""
-    ttl_s: int = _int_env("BLOCKSCOPE_LATENCY_TTL_S", 60)
-    cache_size: int = _int_env("BLOCKSCOPE_LATENCY_CACHE", 256)
+    ttl_s: int = int_env("BLOCKSCOPE_LATENCY_TTL_S", 60)
+    cache_size: int = int_env("BLOCKSCOPE_LATENCY_CACHE", 256)
     # measurements per device queued or running; one more is answered 429
-    max_queue: int = _int_env("BLOCKSCOPE_MAX_QUEUE", 8)
-    budget_s: int = _int_env("BLOCKSCOPE_MEASURE_BUDGET_S", 10)
+    max_queue: int = int_env("BLOCKSCOPE_MAX_QUEUE", 8)
+    budget_s: int = int_env("BLOCKSCOPE_MEASURE_BUDGET_S", 10)
     # Default repetition adapts to the block: enough timed end-to-end calls to fill `target_s`
     # (the per-node pass then takes about as long again), within these bounds.
     target_s: float = 0.3

@@ -11,14 +11,14 @@ from torch import nn
 
 from ..analysis.graph import describe
 from ..analysis.reparam import deploy, kernel_view, max_abs_diff, random_input
-from ..settings import _int_env, settings
+from ..settings import int_env, settings
 from . import latency
 from .blocks import ELEMENT_SIZE, analyse, build, input_shape, memory_estimate, resolve
 from .errors import Busy, InvalidParameter
 
 # Real forward passes cost time, not just memory: refuse blocks above this many multiply-adds
 # (about a second per pass on two CPU cores at the default).
-MAX_MADDS = _int_env("BLOCKSCOPE_MAX_REPARAM_MADDS", 10_000_000_000)
+MAX_MADDS = int_env("BLOCKSCOPE_MAX_REPARAM_MADDS", 10_000_000_000)
 # Weights held besides the block's own while deploying: the copy, and transient fused kernels.
 DEPLOY_COPIES = 3
 CACHE_SIZE = 128
