@@ -2,7 +2,6 @@
 checks would catch the classic mistakes."""
 
 import copy
-import random
 
 import pytest
 import torch
@@ -19,6 +18,8 @@ from app.service import blocks as blocks_service
 from app.service import reparam as service
 from app.service.errors import InvalidParameter
 
+from .configs import random_configs
+
 TOL = 1e-4
 
 
@@ -29,50 +30,11 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
-CHANNELS = {"in_channels", "out_channels", "bottleneck_width", "expanded_channels"}
-GROUPS = {"groups", "cardinality"}
-
-
-def _sample(spec, rng: random.Random) -> dict:
-    g = rng.choice([2, 3, 4])
-    values = {}
-    for p in spec.params:
-        if p.name in GROUPS:
-            values[p.name] = rng.choice([1, g, g, 2 * g])
-        elif p.name in CHANNELS:
-            values[p.name] = g * rng.randint(1, 6) * rng.choice([1, 2])
-        elif p.choices is not None:
-            values[p.name] = rng.choice(p.choices)
-        elif p.type == "boolean":
-            values[p.name] = rng.random() < 0.5
-        else:
-            values[p.name] = rng.randint(p.min, min(p.max, 8))
-    if "out_channels" in values and rng.random() < 0.4:
-        values["out_channels"] = values["in_channels"]
-    values.update(batch=rng.randint(1, 2), height=rng.randint(5, 12), width=rng.randint(5, 12),
-                  seed=rng.randint(0, 10_000))
-    return values
-
-
-def random_configs(kind: str, count: int) -> list[dict]:
-    """`count` distinct valid full configs of `kind` from a seeded generator."""
-    rng = random.Random(f"reparam-{kind}")
-    found = {}
-    for _ in range(count * 300):
-        try:
-            _, config = blocks_service.resolve(kind, _sample(BLOCKS[kind], rng))
-            blocks_service.analyse(kind, config)
-        except InvalidParameter:
-            continue
-        found[tuple(config.items())] = config
-        if len(found) == count:
-            return list(found.values())
-    raise AssertionError(f"could not sample {count} valid {kind} configs")
 
 
 SMALL = {"height": 7, "width": 6}
 CASES = [(kind, {**BLOCKS[kind].defaults(), **SMALL}) for kind in BLOCKS]
-CASES += [(kind, cfg) for kind in BLOCKS for cfg in random_configs(kind, 10)]
+CASES += [(kind, cfg) for kind in BLOCKS for cfg in random_configs(BLOCKS[kind], 10, seed=1)]
 # RepVGG's hard cases by hand: grouped identity, depthwise identity (in/groups = 1), stride 2, in != out
 REPVGG = [(8, 8, 1, 2), (12, 12, 1, 3), (6, 6, 1, 6), (8, 16, 2, 4), (6, 6, 2, 3), (6, 12, 1, 3)]
 CASES += [("repvgg_block", blocks_service.resolve("repvgg_block", {
