@@ -1,13 +1,15 @@
 // The JSON API client: one fetch per URL, answers kept in memory (analyses are pure functions of
-// the URL), errors turned into values the page can show next to the control that caused them.
+// the URL; measurements are not, and skip the cache), errors turned into values the page can show
+// next to the control that caused them.
 
 const cache = new Map();
 
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, retryAfter = null) {
     super(typeof detail === "string" ? detail : describe(detail));
     this.status = status;
     this.detail = detail;
+    this.retryAfter = retryAfter; // seconds, from a 429's Retry-After
   }
 
   // {param: message} for a 422 in FastAPI's shape
@@ -25,7 +27,7 @@ export class ApiError extends Error {
 }
 
 function describe(detail) {
-  if (Array.isArray(detail)) return detail.map((d) => `${(d.loc || []).slice(-1)[0]}: ${d.msg}`).join("; ");
+  if (Array.isArray(detail)) return detail.map((d) => `${(d.loc || []).slice(-1)[0] || "request"}: ${d.msg}`).join("; ");
   return String(detail ?? "request failed");
 }
 
@@ -49,17 +51,22 @@ async function fetchJSON(url, { signal } = {}) {
   try { body = await response.json(); } catch { body = null; }
   if (!response.ok) {
     const detail = body && body.detail !== undefined ? body.detail : `${response.status} ${response.statusText}`;
-    throw new ApiError(response.status, detail);
+    throw new ApiError(response.status, detail, Number(response.headers.get("Retry-After")) || null);
   }
   return body;
 }
 
 // Cached GET: concurrent and repeated requests for one URL share one answer (failures are not kept).
+// fresh: a measurement of the machine now, neither served from this cache nor kept in it.
 export function getJSON(url, { signal, fresh = false } = {}) {
-  if (!fresh && cache.has(url)) return cache.get(url);
+  if (fresh) return fetchJSON(url, { signal });
+  if (cache.has(url)) return cache.get(url);
   const promise = fetchJSON(url, { signal });
   cache.set(url, promise);
-  promise.catch(() => cache.delete(url));
+  const forget = () => { if (cache.get(url) === promise) cache.delete(url); };
+  // forgotten as soon as it is aborted, so that a new request for the URL does not get the abort
+  signal?.addEventListener("abort", forget);
+  promise.then(() => signal?.removeEventListener("abort", forget), forget);
   return promise;
 }
 

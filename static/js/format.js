@@ -1,20 +1,25 @@
 // Readable numbers and the words that explain them (the page always says what a number means).
 
-export function human(value) {
+// No value (null, undefined, not a number) reads as a dash, never "NaN" or a made-up zero.
+const missing = (value) => value == null || Number.isNaN(Number(value));
+
+export function human(value, decimals = 1) {
+  if (missing(value)) return "–";
   const v = Number(value);
   for (const [size, suffix] of [[1e9, "G"], [1e6, "M"], [1e3, "K"]]) {
-    if (Math.abs(v) >= size) return `${(v / size).toFixed(1)} ${suffix}`;
+    if (Math.abs(v) >= size) return `${(v / size).toFixed(decimals)} ${suffix}`;
   }
   return String(Math.round(v));
 }
 
-export const exact = (value) => Number(value).toLocaleString("en-US");
+export const exact = (value) => (missing(value) ? "–" : Number(value).toLocaleString("en-US"));
 
 export const shape = (dims) => (dims && dims.length ? dims.join("×") : "");
 
 export function micros(us) {
-  if (us == null || Number.isNaN(us)) return "–";
-  return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`;
+  if (missing(us)) return "–";
+  const v = Number(us);
+  return v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v.toFixed(1)} µs`;
 }
 
 export const METRICS = {

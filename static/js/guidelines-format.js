@@ -1,20 +1,11 @@
 // Readable numbers for the guideline lab: every exact count also appears in a tooltip or the API.
 
-export function human(value) {
-  if (value == null || Number.isNaN(Number(value))) return "–";
-  const v = Number(value);
-  for (const [size, suffix] of [[1e9, "G"], [1e6, "M"], [1e3, "K"]]) {
-    if (Math.abs(v) >= size) return `${(v / size).toFixed(2)} ${suffix}`;
-  }
-  return String(Math.round(v));
-}
+import { human as humanNumber } from "./format.js";
 
-export const exact = (value) => (value == null ? "–" : Number(value).toLocaleString("en-US"));
+export { exact, micros } from "./format.js";
 
-export function micros(us) {
-  if (us == null || Number.isNaN(us)) return "–";
-  return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`;
-}
+// The lab's counts are close to each other, so they get two decimals (1.23 M) where the explorer uses one.
+export const human = (value) => humanNumber(value, 2);
 
 export function rate(value) {
   if (value == null) return "–";

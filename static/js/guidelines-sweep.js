@@ -1,6 +1,7 @@
 // G2's slider: the group count moves, multiply-adds stay put, MAC rises (GET /api/guidelines/g2/sweep).
 
-import { ApiError, getJSON, sweepUrl } from "./guidelines-api.js";
+import { ApiError } from "./api.js";
+import * as api from "./guidelines-api.js";
 import { sweepChart } from "./guidelines-charts.js";
 import { human } from "./guidelines-format.js";
 
@@ -37,7 +38,7 @@ export function initSweep(root, getState, onChange) {
     }
     const mine = ++request;
     try {
-      const data = await getJSON(sweepUrl(Number(channelsInput.value), getState().batch));
+      const data = await api.sweep(Number(channelsInput.value), getState().batch);
       if (mine !== request) return;
       sweep = data;
       show();

@@ -1,6 +1,7 @@
 // The /guidelines page: draw each experiment from the page data, then measure them one by one.
 
-import { ApiError, getJSON, guidelineUrl } from "./guidelines-api.js";
+import { ApiError } from "./api.js";
+import * as api from "./guidelines-api.js";
 import { macChart, speedChart } from "./guidelines-charts.js";
 import { renderDiagrams } from "./guidelines-diagram.js";
 import { initSweep } from "./guidelines-sweep.js";
@@ -90,10 +91,10 @@ let controller = new AbortController();
 
 const sleep = (ms) => new Promise((resolve) => { window.setTimeout(resolve, ms); });
 
-async function fetchWithRetry(url, signal) {
+async function withRetry(request) {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      return await getJSON(url, { signal });
+      return await request();
     } catch (err) {
       // 429: the device queue is full; wait as the server asks, a few times
       if (!(err instanceof ApiError) || err.status !== 429 || attempt >= MAX_RETRIES) throw err;
@@ -104,7 +105,7 @@ async function fetchWithRetry(url, signal) {
 
 async function loadCounts(gen, signal) {
   await Promise.all(names.map(async (name) => {
-    const report = await getJSON(guidelineUrl(name, state, false), { signal });
+    const report = await api.report(name, state, false, { signal });
     if (gen === generation) {
       reports.set(name, report);
       render(name);
@@ -120,7 +121,8 @@ async function measure(name, gen, signal) {
   setBusy(name, true, tick());
   const timer = window.setInterval(() => setBusy(name, true, tick()), 200);
   try {
-    const report = await fetchWithRetry(guidelineUrl(name, state, true), signal);
+    const asked = state;
+    const report = await withRetry(() => api.report(name, asked, true, { signal }));
     if (gen !== generation) return false;
     reports.set(name, report);
     render(name);
