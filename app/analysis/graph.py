@@ -95,21 +95,64 @@ class _ShapeRecorder(fx.Interpreter):
             return torch.empty(shape, device="meta")
         return super().call_function(target, args, kwargs)
 
+    def __init__(self, module, graph):
+        super().__init__(module, graph=graph)
+        self.shapes: dict[fx.Node, list[int]] = {}
+
     def run_node(self, n: fx.Node):
         out = super().run_node(n)
         if isinstance(out, torch.Tensor):
-            n.meta["shape"] = list(out.shape)
+            self.shapes[n] = list(out.shape)
         return out
 
 
-def _propagate_shapes(module: nn.Module, input_shape: list[int]) -> fx.Graph:
-    graph = _PathTracer().trace(module)
+def _structure(module: nn.Module) -> tuple:
+    """What a block's traced graph depends on: its module tree and the plain attributes that steer
+    `forward` (a residual flag, the stride, an optional branch set to None) of every module whose
+    class is not PyTorch's own. Channel counts of PyTorch layers do not change the graph."""
+    key = []
+    for name, m in module.named_modules():
+        flags = ()
+        if not type(m).__module__.startswith("torch."):
+            flags = tuple(sorted((k, v) for k, v in vars(m).items()
+                                 if not k.startswith("_") and isinstance(v, (bool, int, float, str, type(None)))))
+        key.append((name, type(m), flags))
+    return tuple(key)
+
+
+def _graph_of(module: nn.Module) -> fx.Graph:
+    """The traced graph, shared by every block of the same structure (the slider's common case:
+    a new group count re-uses the graph, only shapes and counts are computed again)."""
+    structure = _structure(module)
+    try:
+        return _GRAPHS[structure]
+    except KeyError:
+        graph = _PathTracer().trace(module)
+        with _GRAPHS_LOCK:
+            _GRAPHS[structure] = graph
+            while len(_GRAPHS) > 256:
+                _GRAPHS.pop(next(iter(_GRAPHS)))
+        return graph
+
+
+_GRAPHS: dict[tuple, fx.Graph] = {}
+_GRAPHS_LOCK = threading.Lock()
+
+
+def clear_graph_cache() -> None:
+    with _GRAPHS_LOCK:
+        _GRAPHS.clear()
+
+
+def _propagate_shapes(module: nn.Module, input_shape: list[int]) -> tuple[fx.Graph, dict]:
+    graph = _graph_of(module)
     # Values are never needed, only shapes: a module without weights runs on the meta device.
     tensors = [*module.parameters(), *module.buffers()]
     device = tensors[0].device if tensors else torch.device("meta")
+    recorder = _ShapeRecorder(module, graph)
     with torch.inference_mode():
-        _ShapeRecorder(module, graph=graph).run(torch.empty(input_shape, device=device))
-    return graph
+        recorder.run(torch.empty(input_shape, device=device))
+    return graph, recorder.shapes
 
 
 @dataclass
@@ -117,10 +160,6 @@ class Source:
     """Where a value comes from: a node id and its shape (several values can share a node: chunk)."""
     node: str
     shape: list[int]
-
-
-def _shape(node: fx.Node) -> list[int]:
-    return node.meta["shape"]
 
 
 def _tensor_args(node: fx.Node) -> list[fx.Node]:
@@ -153,7 +192,7 @@ def describe(module: nn.Module, input_shape: list[int]) -> dict:
 
     Works on any device; on the meta device it allocates nothing, so it is safe for any size.
     """
-    graph = _propagate_shapes(module, input_shape)
+    graph, shapes = _propagate_shapes(module, input_shape)
 
     sources: dict[fx.Node, Source] = {}
     nodes: list[dict] = []
@@ -169,10 +208,10 @@ def describe(module: nn.Module, input_shape: list[int]) -> dict:
         if op is None:
             # views with no work of their own: a piece of a chunk, or an identity
             parent = sources[node.args[0]]
-            sources[node] = Source(parent.node, _shape(node))
+            sources[node] = Source(parent.node, shapes[node])
             continue
         inputs = [sources[a] for a in _tensor_args(node)]
-        out_shape = node.meta.get("shape")  # None for chunk, whose output is a tuple
+        out_shape = shapes.get(node)  # None for chunk, whose output is a tuple
         if module_ is not None:
             attrs, label = ops.module_attrs_and_label(op, module_)
             params = sum(p.numel() for p in module_.parameters())
