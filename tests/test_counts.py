@@ -179,3 +179,17 @@ def test_g2_widths_reproduce_the_papers_ordering():
     assert max(madds) / min(madds) < 1.03
     macs = [m for _, m in rows]
     assert macs == sorted(macs) and len(set(macs)) == 4
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reused_graphs_give_the_same_analysis_as_a_fresh_trace(kind):
+    """Graphs are shared between blocks of one structure; a fresh trace must agree on every config."""
+    from app.analysis.graph import clear_graph_cache
+
+    configs = [BLOCKS[kind].defaults(), *random_configs(BLOCKS[kind], 12, seed=2)]
+    warm = [service.describe_config(BLOCKS[kind], c) for c in configs]
+    fresh = []
+    for c in configs:
+        clear_graph_cache()
+        fresh.append(service.describe_config(BLOCKS[kind], c))
+    assert warm == fresh
