@@ -37,11 +37,12 @@ class Param:
 
 
 def channels(name: str, default: int, help: str) -> Param:
-    return Param(name, "integer", default, help, 1, settings.max_channels)
+    return integer(name, default, help, 1, settings.max_channels)
 
 
 def integer(name: str, default: int, help: str, lo: int, hi: int) -> Param:
-    return Param(name, "integer", default, help, lo, hi)
+    # A server limit below a default (BLOCKSCOPE_MAX_*) lowers the default with it.
+    return Param(name, "integer", min(default, hi), help, lo, hi)
 
 
 def choice(name: str, default, help: str, choices: tuple) -> Param:

@@ -53,7 +53,7 @@ def main() -> None:
         shape = service.input_shape(config)
 
         def uncached():
-            service._cached.cache_clear()
+            service.clear_cache()
             service.analyse(kind, values)
 
         def cold():

@@ -163,3 +163,30 @@ def test_routes_that_compute_run_in_the_threadpool():
     for route in app.routes:
         if getattr(route, "path", "").startswith("/api/"):
             assert not inspect.iscoroutinefunction(route.endpoint), route.path
+
+
+def test_the_server_starts_and_serves_with_limits_below_the_defaults():
+    """Limits under a default (BLOCKSCOPE_MAX_CHANNELS=128 < resnext's 256, MAX_SPATIAL=32 < 56)
+    lower the defaults; the start-up warm-up, the schema and every page still work."""
+    import os
+    import subprocess
+    import sys
+    script = """
+from fastapi.testclient import TestClient
+from app.main import app
+with TestClient(app) as c:
+    for b in c.get('/api/blocks').json():
+        for p in b['params']:
+            assert p['max'] is None or p['default'] <= p['max'], (b['kind'], p)
+        # clamped defaults can clash (240 -> 128 channels in 3 groups): a 422, never a 500
+        assert c.get('/api/blocks/' + b['kind']).status_code in (200, 422), b['kind']
+    assert c.get('/api/blocks/resnext_bottleneck').json()['config']['in_channels'] == 128
+    for page in ('/', '/blocks/resnext_bottleneck', '/guidelines'):
+        assert c.get(page).status_code == 200, page
+    assert c.get('/api/blocks/conv', params={'in_channels': 129}).status_code == 422
+print('ok')
+"""
+    env = {**os.environ, "BLOCKSCOPE_MAX_CHANNELS": "128", "BLOCKSCOPE_MAX_SPATIAL": "32"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]

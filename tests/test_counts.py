@@ -193,3 +193,26 @@ def test_reused_graphs_give_the_same_analysis_as_a_fresh_trace(kind):
         clear_graph_cache()
         fresh.append(service.describe_config(BLOCKS[kind], c))
     assert warm == fresh
+
+
+def test_graph_reuse_keys_on_the_flags_that_steer_forward():
+    """Two blocks that differ only in a (private or tuple) attribute read by forward get two graphs."""
+    from torch import nn
+
+    from app.analysis.graph import describe
+
+    class Unit(nn.Module):
+        def __init__(self, residual, order):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 1)
+            self._residual, self.order = residual, order
+
+        def forward(self, x):
+            y = self.conv(x)
+            if self._residual:
+                y = y + x
+            return y * x if self.order == ("conv", "mul") else y
+
+    ops_of = [[n["op"] for n in describe(Unit(r, o), [1, 4, 3, 3])["nodes"]]
+              for r, o in [(True, ()), (False, ()), (False, ("conv", "mul"))]]
+    assert ops_of == [["input", "conv2d", "add"], ["input", "conv2d"], ["input", "conv2d", "mul"]]

@@ -441,7 +441,9 @@ def test_concurrent_analyses_and_forward_passes():
     nn.Module.__call__ process-wide, so traces must not disturb each other or other threads' modules."""
     import threading
 
-    errors = []
+    from app.analysis.graph import trace
+
+    errors, traces = [], []
 
     def analyse(name):
         try:
@@ -450,6 +452,8 @@ def test_concurrent_analyses_and_forward_passes():
                 config = lab.row_config(g, spec, 2)
                 with torch.device("meta"):
                     network = lab.build(g, config)
+                for _ in range(3):  # always a real trace: describe() re-uses graphs it has seen
+                    traces.append(len(trace(network).graph.nodes))
                 totals = describe(network, lab.input_shape(g, config, 1))["totals"]
                 assert totals["mac"] == expected_mac(name, config, 1)
         except Exception as exc:  # noqa: BLE001 - collected and reported below
@@ -472,6 +476,7 @@ def test_concurrent_analyses_and_forward_passes():
     for t in threads:
         t.join()
     assert errors == []
+    assert len(traces) == 3 * 2 * sum(len(g.rows) for g in lab.GUIDELINES.values())
 
 
 @pytest.mark.cuda

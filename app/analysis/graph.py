@@ -106,6 +106,12 @@ class _ShapeRecorder(fx.Interpreter):
         return out
 
 
+def _plain(value) -> bool:
+    if isinstance(value, (tuple, list)):
+        return all(_plain(v) for v in value)
+    return isinstance(value, (bool, int, float, str, type(None)))
+
+
 def _structure(module: nn.Module) -> tuple:
     """What a block's traced graph depends on: its module tree and the plain attributes that steer
     `forward` (a residual flag, the stride, an optional branch set to None) of every module whose
@@ -114,8 +120,7 @@ def _structure(module: nn.Module) -> tuple:
     for name, m in module.named_modules():
         flags = ()
         if not type(m).__module__.startswith("torch."):
-            flags = tuple(sorted((k, v) for k, v in vars(m).items()
-                                 if not k.startswith("_") and isinstance(v, (bool, int, float, str, type(None)))))
+            flags = tuple(sorted((k, v) for k, v in vars(m).items() if _plain(v)))
         key.append((name, type(m), flags))
     return tuple(key)
 

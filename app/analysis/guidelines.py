@@ -132,10 +132,6 @@ GUIDELINES: dict[str, Guideline] = {g.name: g for g in (
 )}
 
 
-def guideline_names() -> list[str]:
-    return list(GUIDELINES)
-
-
 def row_config(guideline: Guideline, row: Row, width_multiplier: int) -> dict:
     """The unit's constructor arguments at this width (x2 and x4 multiply the channel counts)."""
     if guideline.derive is not None:

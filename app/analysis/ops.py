@@ -38,7 +38,7 @@ ACTIVATION_LABELS = {
 ELEMENTWISE = {"batch_norm", "add", "mul", "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d",
                *ACTIVATION_LABELS}
 # Views that copy nothing cost no memory access.
-VIEWS = {"chunk", "flatten", "input"}
+VIEWS = {"chunk", "flatten"}
 
 
 def numel(shape) -> int:

@@ -33,11 +33,6 @@ def _analysis(spec: BlockSpec, values: dict, request: Request) -> Response:
 add_block_routes(router, "", _analysis)
 
 
-@router.get("/api/blocks/{kind}", include_in_schema=False)
-def unknown_block(kind: str):
-    service.get_spec(kind)  # raises NotFound naming the kinds
-
-
 @router.get("/api/shuffle", tags=["blocks"], summary="Channel-shuffle permutation and its inverse")
 def shuffle(
     channels: Annotated[int, Query(ge=1, le=settings.max_channels, description="Channels C.")],

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Callable
 from fastapi import APIRouter, Query, Request
 
 from ..registry import BLOCKS, BlockSpec, Param
+from ..service.blocks import get_spec
 
 
 def _annotation(p: Param):
@@ -42,3 +43,10 @@ def add_block_routes(router: APIRouter, suffix: str, handler: Callable[..., Any]
                              summary=f"{spec.title}{suffix and ' ' + suffix.strip('/')}",
                              description=spec.summary, tags=["blocks"],
                              **route_kwargs)
+
+    def unknown_kind(kind: str):
+        get_spec(kind)  # raises NotFound naming the kinds
+
+    # Registered after the per-kind routes, so it only answers kinds that are not registered.
+    router.add_api_route(f"/api/blocks/{{kind}}{suffix}", unknown_kind, methods=["GET"],
+                         include_in_schema=False)

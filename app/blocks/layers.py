@@ -51,16 +51,16 @@ def seed_weights(module: nn.Module, seed: int) -> nn.Module:
             if m.weight.is_meta:
                 continue
             bound = 1.0 / math.sqrt(m.weight[0].numel())
-            m.weight.copy_(torch.rand(m.weight.shape, generator=gen) * 2 * bound - bound)
+            # in place: no temporaries the size of the weight
+            m.weight.uniform_(-bound, bound, generator=gen)
             if m.bias is not None:
-                m.bias.copy_(torch.rand(m.bias.shape, generator=gen) * 2 * bound - bound)
+                m.bias.uniform_(-bound, bound, generator=gen)
         elif isinstance(m, nn.modules.batchnorm._BatchNorm):
             if m.running_mean is None or m.running_mean.is_meta:
                 continue
-            c = m.num_features
-            m.running_mean.copy_(torch.rand(c, generator=gen) * 2 - 1)
-            m.running_var.copy_(torch.rand(c, generator=gen) * 1.5 + 0.5)
+            m.running_mean.uniform_(-1, 1, generator=gen)
+            m.running_var.uniform_(0.5, 2, generator=gen)
             if m.affine:
-                m.weight.copy_(torch.rand(c, generator=gen) + 0.5)
-                m.bias.copy_(torch.rand(c, generator=gen) - 0.5)
+                m.weight.uniform_(0.5, 1.5, generator=gen)
+                m.bias.uniform_(-0.5, 0.5, generator=gen)
     return module

@@ -1,6 +1,5 @@
 """Channel shuffle (ShuffleNet V1, Sec. 3.1): reshape (g, C/g), transpose, flatten."""
 
-import torch
 from torch import nn
 
 from .errors import require, require_divides
@@ -19,12 +18,6 @@ def inverse_permutation(permutation: list[int]) -> list[int]:
     for out_index, in_index in enumerate(permutation):
         inverse[in_index] = out_index
     return inverse
-
-
-def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
-    """The torchvision formulation, for reference; blocks use `nn.ChannelShuffle`."""
-    n, c, h, w = x.shape
-    return x.view(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
 
 
 class ChannelShuffleBlock(nn.Sequential):

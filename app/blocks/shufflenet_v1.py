@@ -28,8 +28,8 @@ class ShuffleNetV1Unit(nn.Module):
         self.stride = stride
         # 1x1 group conv into the bottleneck
         self.gconv1 = ConvNormAct(in_channels, mid, 1, groups=groups)
-        # shuffle so the next group conv sees channels from every group
-        self.shuffle = nn.ChannelShuffle(groups)
+        # shuffle so the next group conv sees channels from every group (nothing to mix when g = 1)
+        self.shuffle = nn.ChannelShuffle(groups) if groups > 1 else nn.Identity()
         # 3x3 depthwise, no ReLU after it (Sec. 3.2)
         self.dwconv = ConvNormAct(mid, mid, 3, stride, groups=mid, act=None)
         # 1x1 group conv out of the bottleneck, linear

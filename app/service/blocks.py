@@ -112,6 +112,10 @@ def _cached(kind: str, items: tuple) -> CachedAnalysis:
     return CachedAnalysis(data, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')
 
 
+def clear_cache() -> None:
+    _cached.cache_clear()
+
+
 def analyse(kind: str, values: dict) -> CachedAnalysis:
     """The BlockAnalysis of `kind` for these query values (cached; treat `data` as read-only)."""
     spec, config = resolve(kind, values)

@@ -232,5 +232,5 @@ def overview() -> dict:
         "width_multipliers": list(lab.WIDTH_MULTIPLIERS),
         "max_batch": settings.max_batch,
         "max_threads": latency.MAX_THREADS,
-        "sweep": sweep(128),
+        "sweep": sweep(min(128, settings.max_channels)),
     }
