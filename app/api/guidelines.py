@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from ..analysis.guidelines import GUIDELINES, WIDTH_MULTIPLIERS
 from ..service import guidelines as service
 from ..service.latency import MAX_THREADS
 from ..settings import settings
@@ -13,13 +12,13 @@ from .web import page_data, templates
 
 router = APIRouter()
 
-NAMES = ", ".join(GUIDELINES)
+NAMES = ", ".join(service.NAMES)
 
 Device = Annotated[str, Query(description="Where to measure: `cpu` or `cuda:N` (see /api/devices).")]
 WidthMultiplier = Annotated[int, Query(
-    description=f"Channel width multiplier, one of {', '.join(map(str, WIDTH_MULTIPLIERS))} (the paper's x1, x2, "
+    description=f"Channel width multiplier, one of {', '.join(map(str, service.WIDTH_MULTIPLIERS))} (the paper's x1, x2, "
                 "x4 columns); it multiplies every channel count of the experiment.",
-    json_schema_extra={"enum": list(WIDTH_MULTIPLIERS)})]
+    json_schema_extra={"enum": list(service.WIDTH_MULTIPLIERS)})]
 Batch = Annotated[int, Query(ge=1, le=settings.max_batch, description="Images per forward pass.")]
 Threads = Annotated[int | None, Query(ge=1, le=MAX_THREADS,
                                       description="CPU threads for the measurement (default: the server's).")]
@@ -29,8 +28,7 @@ Measure = Annotated[bool, Query(description="Time every row on the device; false
 
 @router.get("/api/guidelines", tags=["guidelines"], summary="The four ShuffleNet V2 guideline experiments")
 def list_guidelines() -> list[dict]:
-    return [{"name": g.name, "title": g.title, "rule": g.rule, "table": g.table,
-             "rows": [r.label for r in g.rows]} for g in GUIDELINES.values()]
+    return service.catalog()
 
 
 @router.get("/api/guidelines/g2/sweep", tags=["guidelines"],
@@ -51,8 +49,9 @@ def g2_sweep(
                         "whole ten-unit network, this server's median and quartiles with throughput, the "
                         "paper's GPU (batches/s) and ARM (images/s) figures where published, and speeds "
                         "relative to the first row; `ordering` says whether this machine keeps the paper's order.")
-def guideline(name: Annotated[str, Path(description=f"The guideline: one of {NAMES}.")], response: Response, device: Device = "cpu", width_multiplier: WidthMultiplier = 1,
-              batch: Batch = 1, threads: Threads = None, measure: Measure = True) -> dict:
+def guideline(name: Annotated[str, Path(description=f"The guideline: one of {NAMES}.")], response: Response,
+              device: Device = "cpu", width_multiplier: WidthMultiplier = 1, batch: Batch = 1,
+              threads: Threads = None, measure: Measure = True) -> dict:
     result = service.report(name, device=device, width_multiplier=width_multiplier, batch=batch,
                             threads=threads, measure=measure)
     # a measurement describes this machine now; the counts and the paper's figures never change

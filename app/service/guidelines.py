@@ -13,6 +13,15 @@ PAPER = "ShuffleNet V2 (Ma et al. 2018), Sec. 2"
 MAX_SWEEP_GROUPS = 16
 
 
+NAMES = tuple(lab.GUIDELINES)
+WIDTH_MULTIPLIERS = lab.WIDTH_MULTIPLIERS
+
+
+def catalog() -> list[dict]:
+    return [{"name": g.name, "title": g.title, "rule": g.rule, "table": g.table,
+             "rows": [r.label for r in g.rows]} for g in lab.GUIDELINES.values()]
+
+
 def get(name: str) -> lab.Guideline:
     try:
         return lab.GUIDELINES[name]
