@@ -1,6 +1,7 @@
 """Measured latency (API.md, "How latency is measured"): report shape, node ids, shares, the device
 queue, in-flight sharing, the TTL cache, the time budget and the 429 of a full queue."""
 
+import inspect
 import re
 import threading
 import time
@@ -169,10 +170,31 @@ def test_threads_are_set_while_measuring_and_restored(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(timing, "measure_block", spy)
-    before = torch.get_num_threads()
     report = service.latency_report("conv", {"height": 8, "width": 8}, threads=1, warmup=1, repeats=3)
     assert seen == [1] and report["threads"] == 1
-    assert torch.get_num_threads() == before
+    assert torch.get_num_threads() == service.DEFAULT_THREADS
+
+
+def _in_thread(fn):
+    out = []
+    thread = threading.Thread(target=lambda: out.append(fn()))
+    thread.start()
+    thread.join(30)
+    return out[0]
+
+
+def test_a_measurement_leaves_new_threads_at_the_start_up_count():
+    """With OpenMP a thread's set_num_threads is also the count new threads start with: restoring a
+    worker's stale "previous" count would make it every new thread's default."""
+    def worker():
+        torch.set_num_threads(1)  # a count left in this worker thread by earlier work
+        return service.latency_report("conv", {"height": 8, "width": 8}, threads=1, warmup=1, repeats=3)
+
+    try:
+        assert _in_thread(worker)["threads"] == 1
+        assert _in_thread(torch.get_num_threads) == service.DEFAULT_THREADS
+    finally:
+        torch.set_num_threads(service.DEFAULT_THREADS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,8 +253,8 @@ def test_too_many_repeats_is_refused_before_timing(client, monkeypatch):
     assert r.status_code == 422
     detail = r.json()["detail"][0]
     assert detail["loc"] == ["query", "repeats"] and "BLOCKSCOPE_MEASURE_BUDGET_S" in detail["msg"]
-    # 0.002 s * ((0 + r) * 2.5 + 2) <= 1 s  ->  r <= 199
-    assert "at most 198 fit" in detail["msg"] or "at most 199 fit" in detail["msg"]
+    # 0.002 s * ((1 + r) * 2.5 + 3) <= 1 s  ->  r <= 197.8 (one warm-up; three untimed passes)
+    assert "at most 196 fit" in detail["msg"] or "at most 197 fit" in detail["msg"]
     r = client.get("/api/blocks/conv/latency?height=8&width=8&repeats=1&warmup=1000")
     assert r.json()["detail"][0]["loc"] == ["query", "warmup"]
 
@@ -280,6 +302,41 @@ def test_huge_block_is_refused_from_its_madds_without_running(client, monkeypatc
     r = client.get("/api/blocks/conv/latency?in_channels=2048&out_channels=2048&kernel_size=7"
                    "&height=64&width=64")  # 860 G multiply-adds
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "height"]
+    # the time budget answers, not the memory limit (the analysis alone passes this block)
+    message = r.json()["detail"][0]["msg"]
+    assert "BLOCKSCOPE_MEASURE_BUDGET_S" in message and "BLOCKSCOPE_MAX_MEMORY_MB" not in message
+
+
+def test_end_to_end_is_timed_before_op_inputs_are_recorded(monkeypatch):
+    """Recorded inputs keep every activation alive: no end-to-end pass may run on top of them."""
+    events = []
+    real_record, real_calls = timing.record, timing.time_calls
+
+    def record(*args):
+        events.append("record")
+        return real_record(*args)
+
+    def time_calls(*args, **kwargs):
+        events.append("end-to-end")
+        return real_calls(*args, **kwargs)
+
+    monkeypatch.setattr(timing, "record", record)
+    monkeypatch.setattr(timing, "time_calls", time_calls)
+    report = service.latency_report("conv_bn", {"height": 8, "width": 8}, warmup=1, repeats=3)
+    assert events == ["end-to-end", "record"]
+    check_report(report, "conv_bn", {"height": 8, "width": 8})
+
+
+def test_a_measurement_needs_no_copy_of_the_weights(monkeypatch):
+    net = nn.Sequential(nn.Conv2d(8, 16, 3), nn.BatchNorm2d(16), nn.ReLU())
+    meta = timing.meta_copy(net)
+    assert all(t.is_meta for t in [*meta.parameters(), *meta.buffers()])
+    assert all(not t.is_meta for t in [*net.parameters(), *net.buffers()])
+    assert timing.cost_of(net, [1, 8, 6, 6]) == timing.cost_from_description(describe(net, [1, 8, 6, 6]))
+    # a block's own analysis gives the estimate: no module is copied to find its cost
+    monkeypatch.setattr(timing, "cost_of", lambda *a: pytest.fail("copied a module for its cost"))
+    service.latency_report("conv", {"height": 8, "width": 8}, warmup=1, repeats=3)
+    service.measure(("described",), net, [1, 8, 6, 6], warmup=1, repeats=3, description=describe(net, [1, 8, 6, 6]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,6 +447,39 @@ def test_full_queue_is_429_with_retry_after(client, monkeypatch):
     twin.join(10)
     assert [r.status_code for r in results] == [200, 200] and section.calls == 1
     assert client.get(f"/api/blocks/group_conv/latency?{SMALL}").status_code == 200
+
+
+def test_requests_sharing_a_measurement_are_bounded(client, monkeypatch):
+    """Each request waiting for an identical measurement holds a server thread: past a small multiple
+    of BLOCKSCOPE_MAX_QUEUE they are answered 429 too, instead of tying up every thread."""
+    monkeypatch.setattr(service.config, "max_queue", 1)
+    assert service.config.max_waiting_factor == 2  # so 2 requests may wait on this device
+    section = MeasuringSection(monkeypatch, until_released=True)
+    url = f"/api/blocks/conv/latency?{SMALL}"
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(client.get(url))) for _ in range(2)]
+    threads[0].start()
+    assert section.entered.wait(10)
+    threads[1].start()  # shares the running measurement
+    deadline = time.monotonic() + 10
+    while service._queues["cpu"].sharing < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    busy = client.get(url)  # a third identical request
+    section.release.set()
+    for t in threads:
+        t.join(10)
+    assert busy.status_code == 429 and int(busy.headers["retry-after"]) >= 1
+    assert "BLOCKSCOPE_MAX_QUEUE" in busy.json()["detail"]
+    assert [r.status_code for r in results] == [200, 200] and section.calls == 1
+    assert service._queues["cpu"].sharing == 0 and service._queues["cpu"].pending == 0
+
+
+def test_healthz_never_waits_for_a_worker_thread(client):
+    """Sync routes run in a bounded thread pool that measurements can fill; /healthz does no work."""
+    from app.api import health
+    [route] = [r for r in health.router.routes if r.path == "/healthz"]
+    assert inspect.iscoroutinefunction(route.endpoint)
+    assert client.get("/healthz").json() == {"status": "ok"}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,6 +2,9 @@
 checks would catch the classic mistakes."""
 
 import copy
+import threading
+import time
+import types
 
 import pytest
 import torch
@@ -15,6 +18,7 @@ from app.blocks.plain import ConvBN
 from app.blocks.repvgg import RepVGGBlock, identity_kernel
 from app.registry import BLOCKS
 from app.service import blocks as blocks_service
+from app.service import latency as latency_service
 from app.service import reparam as service
 from app.service.errors import InvalidParameter
 
@@ -25,11 +29,11 @@ TOL = 1e-4
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread():
-    """Tiny blocks run faster on one thread than waiting for a busy second core; restored after."""
-    previous = torch.get_num_threads()
+    """Tiny blocks run faster on one thread than waiting for a busy second core; afterwards the
+    start-up count is restored, as a measurement does (a thread's "previous" count may be stale)."""
     torch.set_num_threads(1)
     yield
-    torch.set_num_threads(previous)
+    torch.set_num_threads(latency_service.DEFAULT_THREADS)
 
 
 SMALL = {"height": 7, "width": 6}
@@ -75,8 +79,10 @@ def _bn_after_conv(graph: dict) -> list[str]:
 @pytest.mark.parametrize("kind, config", CASES, ids=IDS)
 def test_deploy_form_is_equivalent_and_fused(kind, config):
     report = service.report(kind, config).data
-    assert report["before"] == blocks_service.analyse(kind, config).data
     shape = blocks_service.input_shape(config)
+    # independent of the cached analysis: a real module built and described here
+    assert report["before"] == {"kind": kind, "config": config,
+                                **describe(blocks_service.build(kind, config), shape)}
 
     # independent check: our own input, both modules run here
     module = blocks_service.build(kind, config)
@@ -460,6 +466,80 @@ def _check_latency(body: dict, device: str):
     assert "batch_norm" in {n["op"] for n in latency["before"]["nodes"]}
     assert "batch_norm" not in {n["op"] for n in latency["after"]["nodes"]}
     assert latency["speedup"] == latency["before"]["total"]["median_us"] / latency["after"]["total"]["median_us"]
+
+
+def _fresh_config(seed: int) -> dict:
+    return {**SMALL, "seed": seed}
+
+
+def test_equivalence_passes_hold_the_cpu_like_a_measurement(monkeypatch):
+    """The real forward passes never overlap a CPU latency measurement."""
+    entered = threading.Event()
+    real = service.max_abs_diff
+
+    def spy(*args):
+        entered.set()
+        return real(*args)
+
+    monkeypatch.setattr(service, "max_abs_diff", spy)
+    worker = threading.Thread(target=lambda: service.report("conv_bn", _fresh_config(5151)))
+    with latency_service.device_lock("cpu"):
+        worker.start()
+        assert not entered.wait(0.5), "ran forward passes while the CPU was being measured"
+    worker.join(30)
+    assert entered.is_set()
+
+
+def test_measure_builds_one_block_at_a_time(monkeypatch):
+    config = _fresh_config(5252)
+    service.report("conv_bn", config)  # cached: measuring needs only the rebuild
+    built = threading.Event()
+    real = service.deploy_pair
+
+    def spy(*args):
+        built.set()
+        return real(*args)
+
+    monkeypatch.setattr(service, "deploy_pair", spy)
+    done = []
+    worker = threading.Thread(target=lambda: done.append(
+        service.report_with_latency("conv_bn", config, warmup=0, repeats=1)))
+    with service._compute_lock:  # another real build in progress
+        worker.start()
+        assert not built.wait(0.5), "built a second block while one was being built"
+    worker.join(30)
+    assert built.is_set() and done
+
+
+def test_speedup_never_divides_a_cached_number_by_a_fresh_one(monkeypatch):
+    """Both forms are measured together: they expire together, never one stale and one fresh."""
+    clock = [1000.0]
+    monkeypatch.setattr(latency_service, "time", types.SimpleNamespace(monotonic=lambda: clock[0],
+                                                                       perf_counter=time.perf_counter))
+    monkeypatch.setattr(latency_service.config, "ttl_s", 12)
+    real = latency_service.timing.measure_block
+
+    step = [5]
+
+    def slow(*args, **kwargs):  # in the first request each form's measurement takes 5 s on the clock
+        clock[0] += step[0]
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(latency_service.timing, "measure_block", slow)
+    config = _fresh_config(5353)
+    first = service.report_with_latency("conv_bn", config, warmup=0, repeats=1)["latency"]
+    assert not first["before"]["cached"] and not first["after"]["cached"]
+    step[0] = 0
+    clock[0] += 8  # past 12 s after the first form's measurement, within 12 s of the second's
+    again = service.report_with_latency("conv_bn", config, warmup=0, repeats=1)["latency"]
+    assert again["before"]["cached"] == again["after"]["cached"]
+    assert again["speedup"] == again["before"]["total"]["median_us"] / again["after"]["total"]["median_us"]
+
+
+def test_measuring_uses_the_analyses_for_its_cost(monkeypatch):
+    monkeypatch.setattr(latency_service.timing, "cost_of", lambda *a: pytest.fail("copied a module"))
+    body = service.report_with_latency("conv_bn", _fresh_config(5454), warmup=0, repeats=1)
+    assert body["latency"]["speedup"] > 0
 
 
 def test_measure_reports_both_forms_and_the_unadjusted_speedup(client):

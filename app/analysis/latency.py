@@ -14,6 +14,7 @@ launch is ever timed as if it had finished.
 """
 
 import copy
+import itertools
 import math
 import operator
 import time
@@ -225,11 +226,14 @@ def record(module: nn.Module, x: torch.Tensor) -> list[RecordedOp]:
 # the measurement
 
 
-def measure_block(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int,
-                  ops: list[RecordedOp] | None = None, max_s: float | None = None,
-                  min_repeats: int = 1) -> dict:
-    """End-to-end samples of `module(x)`, and of every recorded op alone when `ops` is given.
+def measure_block(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int, per_node: bool = False,
+                  max_s: float | None = None, min_repeats: int = 1) -> dict:
+    """End-to-end samples of `module(x)`, and with `per_node` of every op alone on its recorded inputs.
 
+    The end-to-end loop runs first and the ops' inputs are recorded only after it: recorded inputs
+    keep every activation of a pass alive, and a forward pass run meanwhile would need its own on
+    top, so at no point does the measurement hold more than one pass's activations (what the
+    analysis's memory estimate counts), plus one op's output at a time.
     With `max_s` the end-to-end loop may stop early (see `time_calls`); every op is then timed as
     many times as the block was, and `repeats` in the result says how many that is.
     `share` is a node's median over the sum of node medians, so shares sum to 1.
@@ -238,8 +242,9 @@ def measure_block(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int,
     samples = time_calls(lambda: module(x), warmup, repeats, device, max_s, min_repeats)
     repeats = len(samples)
     result = {"repeats": repeats, "total": summarize(samples)}
-    if ops is None:
+    if not per_node:
         return result
+    ops = record(module, x)
     per_op = time_rounds([op.call for op in ops], warmup, repeats, device)
     nodes = [{"id": op.id, "op": op.op, **summarize(samples)} for op, samples in zip(ops, per_op)]
     total = sum(n["median_us"] for n in nodes)
@@ -275,11 +280,22 @@ class Cost:
     nodes: int
 
 
+def meta_copy(module: nn.Module) -> nn.Module:
+    """`module` with every parameter and buffer replaced by a meta tensor: no weight is copied."""
+    memo: dict = {}
+    for t in itertools.chain(module.parameters(), module.buffers()):
+        meta = torch.empty_like(t, device="meta")
+        memo[id(t)] = nn.Parameter(meta, t.requires_grad) if isinstance(t, nn.Parameter) else meta
+    return copy.deepcopy(module, memo)
+
+
 def cost_of(module: nn.Module, input_shape: list[int]) -> Cost | None:
-    """madds, MAC bytes and op count of `module`, from its analysis on the meta device (no compute)."""
+    """madds, MAC bytes and op count of `module`, from its analysis on the meta device (no compute).
+
+    For a module whose `graph.describe` the caller already has, `cost_from_description` is cheaper.
+    """
     try:
-        meta = copy.deepcopy(module).to("meta")
-        description = graph.describe(meta, input_shape)
+        description = graph.describe(meta_copy(module), input_shape)
     except Exception:  # a module the analysis cannot trace: the timed run alone will guard it
         return None
     return cost_from_description(description)

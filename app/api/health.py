@@ -4,5 +4,6 @@ router = APIRouter()
 
 
 @router.get("/healthz", tags=["health"])
-def healthz() -> dict:
+async def healthz() -> dict:
+    # async: answered on the event loop, never queued behind requests holding worker threads
     return {"status": "ok"}

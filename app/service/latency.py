@@ -26,7 +26,8 @@ from ..settings import int_env
 from . import blocks
 from .errors import Busy, InvalidParameter
 
-# The thread count a request gets unless it asks; read once, before any request changes it.
+# The thread count a request gets unless it asks; read once, before any request changes it. Every
+# measurement that sets its own count restores this one afterwards (see `_threads`).
 DEFAULT_THREADS = torch.get_num_threads()
 MAX_THREADS = os.cpu_count() or 1
 MAX_WARMUP = 1000
@@ -40,6 +41,9 @@ class LatencyConfig:
     cache_size: int = int_env("BLOCKSCOPE_LATENCY_CACHE", 256)
     # measurements per device queued or running; one more is answered 429
     max_queue: int = int_env("BLOCKSCOPE_MAX_QUEUE", 8)
+    # requests per device blocked on a measurement (queued, running, or sharing an identical one)
+    # may be at most this many times max_queue: each holds a server thread while it waits
+    max_waiting_factor: int = 2
     budget_s: int = int_env("BLOCKSCOPE_MEASURE_BUDGET_S", 10)
     # Default repetition adapts to the block: enough timed end-to-end calls to fill `target_s`
     # (the per-node pass then takes about as long again), within these bounds.
@@ -110,7 +114,9 @@ def _check_counts(threads, warmup, repeats, device: str) -> int | None:
     if repeats is not None and not 1 <= repeats <= MAX_REPEATS:
         raise InvalidParameter("repeats", f"must be between 1 and {MAX_REPEATS}", repeats)
     if device != "cpu":
-        return None  # the CPU thread count is process-wide; a GPU measurement leaves it alone
+        # torch.set_num_threads is not ours to touch for a GPU: with OpenMP it sets the calling
+        # thread's count and the count threads started later begin with, whatever the device
+        return None
     return DEFAULT_THREADS if threads is None else threads
 
 
@@ -122,13 +128,17 @@ def _check_counts(threads, warmup, repeats, device: str) -> int | None:
 class _Device:
     lock: threading.Lock = field(default_factory=threading.Lock)  # the measuring section
     pending: int = 0  # measurements queued or running
+    sharing: int = 0  # requests waiting for an identical measurement that is queued or running
     recent_s: float = 1.0  # smoothed duration of one measurement, for Retry-After
+
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self.pending * self.recent_s))
 
 
 _state = threading.Lock()  # guards everything below (never held while measuring)
 _queues: dict[str, _Device] = {}
 _inflight: dict[tuple, Future] = {}
-_cache: "OrderedDict[tuple, tuple[float, dict]]" = OrderedDict()
+_cache: "OrderedDict[tuple, tuple[float, list[dict]]]" = OrderedDict()
 _rates: dict[tuple, tuple[timing.Rates, float]] = {}  # (device, threads) -> (rates, when)
 
 
@@ -137,7 +147,7 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def _cache_get(full_key: tuple) -> dict | None:
+def _cache_get(full_key: tuple) -> list[dict] | None:
     hit = _cache.get(full_key)
     if hit is None:
         return None
@@ -149,7 +159,7 @@ def _cache_get(full_key: tuple) -> dict | None:
     return result
 
 
-def _cache_put(full_key: tuple, result: dict) -> None:
+def _cache_put(full_key: tuple, result: list[dict]) -> None:
     _cache[full_key] = (time.monotonic() + config.ttl_s, result)
     _cache.move_to_end(full_key)
     while len(_cache) > config.cache_size:
@@ -169,36 +179,68 @@ class _Job:
     cost: Callable[[], timing.Cost | None]  # madds and MAC, computed only if a measurement runs
 
 
-def _measure(key: tuple, job: _Job) -> dict:
+def _queue(device: str) -> _Device:
+    with _state:
+        return _queues.setdefault(device, _Device())
+
+
+@contextmanager
+def device_lock(device: str):
+    """Hold `device` as a measurement does: nothing else measured on it runs meanwhile.
+
+    Other heavy real work on a device (e.g. the reparameterization's equivalence passes on the
+    CPU) runs under this, so it never overlaps a measurement and makes its numbers dishonest.
+    Not re-entrant: never call `measure` while holding it.
+    """
+    with _queue(check_device(device)).lock:
+        yield
+
+
+def _measure(key: tuple, jobs: list[_Job]) -> list[dict]:
+    """Measure `jobs` (same device and settings) in one section, sharing and caching them as one."""
+    job = jobs[0]
     full_key = (key, job.device, job.threads, job.warmup, job.repeats, job.per_node, job.seed)
     with _state:
         hit = _cache_get(full_key)
         if hit is not None:
-            return {**copy.deepcopy(hit), "cached": True}
+            return [{**copy.deepcopy(r), "cached": True} for r in hit]
+        queue = _queues.setdefault(job.device, _Device())
         future = _inflight.get(full_key)
         owner = future is None
+        if owner and queue.pending >= config.max_queue:
+            retry = queue.retry_after()
+            raise Busy(f"{queue.pending} measurements are queued or running on {job.device} "
+                       f"(BLOCKSCOPE_MAX_QUEUE={config.max_queue}); try again in {retry} s", retry)
+        # every request below waits in a server thread: bound them all, sharers included
+        waiting = queue.pending + queue.sharing
+        if waiting >= config.max_waiting_factor * config.max_queue:
+            retry = queue.retry_after()
+            raise Busy(f"{waiting} requests are waiting for measurements on {job.device} "
+                       f"(BLOCKSCOPE_MAX_QUEUE={config.max_queue}); try again in {retry} s", retry)
         if owner:
-            queue = _queues.setdefault(job.device, _Device())
-            if queue.pending >= config.max_queue:
-                retry = max(1, math.ceil(queue.pending * queue.recent_s))
-                raise Busy(f"{queue.pending} measurements are queued or running on {job.device} "
-                           f"(BLOCKSCOPE_MAX_QUEUE={config.max_queue}); try again in {retry} s", retry)
             future = _inflight[full_key] = Future()
             queue.pending += 1
+        else:
+            queue.sharing += 1
     if not owner:  # an identical request is being measured: share its result
-        return copy.deepcopy(future.result())
+        try:
+            return copy.deepcopy(future.result())
+        finally:
+            with _state:
+                queue.sharing -= 1
     try:
-        cost = job.cost()
-        _check_prior(job, cost)  # refuse hopeless configurations before queueing for the device
+        costs = [j.cost() for j in jobs]
+        for j, cost in zip(jobs, costs):
+            _check_prior(j, cost)  # refuse hopeless configurations before queueing for the device
         with queue.lock:
             started = time.perf_counter()
-            result = _measure_now(job, cost)
+            results = [_measure_now(j, cost) for j, cost in zip(jobs, costs)]
             elapsed = time.perf_counter() - started
         with _state:
             queue.recent_s = 0.7 * queue.recent_s + 0.3 * elapsed
-            _cache_put(full_key, result)
-        future.set_result(result)
-        return copy.deepcopy(result)
+            _cache_put(full_key, results)
+        future.set_result(results)
+        return copy.deepcopy(results)
     except BaseException as exc:
         future.set_exception(exc)
         raise
@@ -214,15 +256,21 @@ def _measure(key: tuple, job: _Job) -> dict:
 
 @contextmanager
 def _threads(threads: int | None):
+    """Run with `threads` CPU threads, then go back to DEFAULT_THREADS.
+
+    With OpenMP, torch.set_num_threads sets the calling thread's count and also the count every
+    thread started later begins with. Restoring this thread's "previous" count could therefore make
+    a stale, lower count (say 1, left by an earlier measurement) the default of every new thread;
+    restoring the start-up count keeps the process default what it was at start-up.
+    """
     if threads is None:
         yield
         return
-    previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         yield
     finally:
-        torch.set_num_threads(previous)
+        torch.set_num_threads(DEFAULT_THREADS)
 
 
 RECALIBRATE_S = 300.0
@@ -254,14 +302,19 @@ def _size_param(input_shape: list[int]) -> str:
 PER_NODE_FACTOR = 2.5  # the per-node pass costs about one more forward, plus a call per op
 
 
+def _untimed(per_node: bool) -> int:
+    """Untimed passes: a cold one, one timed once for the plan, and the pass recording op inputs."""
+    return 3 if per_node else 2
+
+
 def _need_s(forward_s: float, warmup: int, repeats: int, per_node: bool) -> float:
-    """Seconds a measurement takes: two untimed passes, then warm-up and repeats (per node too)."""
-    return forward_s * ((warmup + repeats) * (PER_NODE_FACTOR if per_node else 1.0) + 2)
+    """Seconds a measurement takes: the untimed passes, then warm-up and repeats (per node too)."""
+    return forward_s * ((warmup + repeats) * (PER_NODE_FACTOR if per_node else 1.0) + _untimed(per_node))
 
 
 def _max_repeats(forward_s: float, warmup: int, per_node: bool) -> int:
     per_run = forward_s * (PER_NODE_FACTOR if per_node else 1.0)
-    return math.floor((config.budget_s - 2 * forward_s) / per_run) - warmup
+    return math.floor((config.budget_s - _untimed(per_node) * forward_s) / per_run) - warmup
 
 
 def _refuse(job: _Job, forward_s: float) -> None:
@@ -344,18 +397,15 @@ def _timed(job: _Job, module: nn.Module, device: torch.device) -> dict:
     gen = torch.Generator().manual_seed(job.seed)
     x = torch.randn(job.input_shape, generator=gen).to(device)
     started = time.perf_counter()
-    ops: list[timing.RecordedOp] = []
-    # the first (cold) pass records every op's inputs when per-node timing is wanted
-    first = (lambda: ops.extend(timing.record(module, x))) if job.per_node else (lambda: module(x))
-    cold_s = timing.time_once(first, device)
+    cold_s = timing.time_once(lambda: module(x), device)
     if cold_s > config.budget_s / 2:  # hopeless: do not spend a second pass finding out exactly
         _refuse(job, cold_s)
     forward_s = timing.time_once(lambda: module(x), device)
     warmup, repeats = _plan(job, forward_s)
     # default repeats also stop at the time target, which a loaded machine would otherwise overrun
     max_s = config.target_s if job.repeats is None else None
-    measured = timing.measure_block(module, x, warmup, repeats, ops if job.per_node else None,
-                                    max_s, config.min_repeats)
+    # end to end first, per node after: see `timing.measure_block` on memory
+    measured = timing.measure_block(module, x, warmup, repeats, job.per_node, max_s, config.min_repeats)
     dtype = next((p.dtype for p in module.parameters()), x.dtype)
     return {
         "device": job.device, "device_label": _label(job.device), "torch": torch.__version__,
@@ -373,21 +423,43 @@ def _timed(job: _Job, module: nn.Module, device: torch.device) -> dict:
 # public interface
 
 
+def _cost(module: nn.Module, input_shape: list[int], description: dict | None) -> Callable[[], timing.Cost | None]:
+    if description is not None:
+        return lambda: timing.cost_from_description(description)
+    return lambda: timing.cost_of(module, input_shape)
+
+
 def measure(key: tuple, module: nn.Module, input_shape: list[int], *, device: str = "cpu",
             threads: int | None = None, warmup: int | None = None, repeats: int | None = None,
-            per_node: bool = True, seed: int = 0) -> dict:
+            per_node: bool = True, seed: int = 0, description: dict | None = None) -> dict:
     """Latency of `module` on a seeded random input of `input_shape`, through the device queue.
 
     `key` identifies the module (e.g. kind and config); results are cached under it plus device,
     threads, warm-up, repeats and `per_node` for BLOCKSCOPE_LATENCY_TTL_S seconds. The module is
     timed in eval mode (its training flag is restored afterwards) and never moved: a copy is made
-    when it lives on another device.
+    when it lives on another device. `description`, the module's `graph.describe` when the caller
+    has it, gives the cost estimate checked against the time budget before anything runs.
+    """
+    return measure_forms(key, {"": (module, description)}, input_shape, device=device, threads=threads,
+                         warmup=warmup, repeats=repeats, per_node=per_node, seed=seed)[""]
+
+
+def measure_forms(key: tuple, forms: dict[str, tuple[nn.Module, dict | None]], input_shape: list[int], *,
+                  device: str = "cpu", threads: int | None = None, warmup: int | None = None,
+                  repeats: int | None = None, per_node: bool = True, seed: int = 0) -> dict[str, dict]:
+    """`measure` for several modules taking the same input (name -> (module, description or None)).
+
+    They are measured one after the other in one hold of the device, then shared and cached as
+    one result: the reports always come from the same measurement, all fresh or all cached, so
+    numbers compared across them (e.g. a speedup) are never a stale one over a fresh one. Each
+    module gets the time budget on its own.
     """
     device = check_device(device)
     threads = _check_counts(threads, warmup, repeats, device)
-    job = _Job(lambda: module, list(input_shape), device, threads, warmup, repeats, per_node, seed,
-               lambda: timing.cost_of(module, list(input_shape)))
-    return _measure(tuple(key), job)
+    shape = list(input_shape)
+    jobs = [_Job((lambda m=module: m), shape, device, threads, warmup, repeats, per_node, seed,
+                 _cost(module, shape, description)) for module, description in forms.values()]
+    return dict(zip(forms, _measure((tuple(key), tuple(forms)), jobs)))
 
 
 def latency_report(kind: str, values: dict, *, device: str = "cpu", threads: int | None = None,
@@ -400,5 +472,5 @@ def latency_report(kind: str, values: dict, *, device: str = "cpu", threads: int
     config_ = data["config"]
     job = _Job(lambda: blocks.build(kind, config_, device), list(data["input_shape"]), device, threads,
                warmup, repeats, True, config_["seed"], lambda: timing.cost_from_description(data))
-    report = _measure(("block", kind, tuple(config_.items())), job)
+    [report] = _measure(("block", kind, tuple(config_.items())), [job])
     return {"kind": kind, "config": dict(config_), **report}

@@ -35,10 +35,14 @@ class CachedReparam:
 
 _cache: "OrderedDict[tuple, CachedReparam]" = OrderedDict()
 _cache_lock = threading.Lock()
-_compute_lock = threading.Lock()  # one real build at a time bounds memory to one block's budget
+# One real build at a time (reports and measure=true alike), so building takes at most one block's
+# budget at once. Builds and equivalence passes also hold the CPU as a latency measurement does
+# (`latency.device_lock`), so they never run during, and skew, a CPU measurement.
+_compute_lock = threading.Lock()
 _waiting = 0
 _waiting_lock = threading.Lock()
-# measure=true holds both forms in memory while it waits for the device: bound how many do
+# measure=true keeps both built forms alive while they wait for the device and are measured:
+# besides the one build in progress, at most MAX_MEASURING built pairs are held
 MAX_MEASURING = 2
 _measuring = threading.BoundedSemaphore(MAX_MEASURING)
 
@@ -68,9 +72,11 @@ def _check_limits(before: dict, config: dict) -> None:
 
 
 def deploy_pair(kind: str, config: dict) -> tuple[nn.Module, nn.Module, list[str]]:
-    """The seeded training-time block and its deploy-time copy (call only after `analyse` passed)."""
-    module = build(kind, config)
-    deployed, fused = deploy(module)
+    """The seeded training-time block and its deploy-time copy (call only after `analyse` passed,
+    holding `_compute_lock`; it builds on the CPU, under the CPU's device lock)."""
+    with latency.device_lock("cpu"):
+        module = build(kind, config)
+        deployed, fused = deploy(module)
     return module, deployed, fused
 
 
@@ -78,7 +84,8 @@ def compute(kind: str, config: dict, before: dict) -> dict:
     """The ReparamReport without latency: a pure function of (kind, config)."""
     shape = input_shape(config)
     module, deployed, fused = deploy_pair(kind, config)
-    diff = max_abs_diff(module, deployed, random_input(shape, config["seed"]))
+    with latency.device_lock("cpu"):  # real forward passes of both forms
+        diff = max_abs_diff(module, deployed, random_input(shape, config["seed"]))
     kernel = kernel_view(module)
     del module
     # shapes and counts need no real tensors: describe the deployed copy moved to the meta device
@@ -123,24 +130,31 @@ def report(kind: str, values: dict) -> CachedReparam:
 def report_with_latency(kind: str, values: dict, *, device: str = "cpu", threads: int | None = None,
                         warmup: int | None = None, repeats: int | None = None) -> dict:
     """The ReparamReport plus the latency of both forms, measured the way the latency endpoint
-    measures (same queue, same method); speedup = before median / after median."""
+    measures (same queue, same method); speedup = before median / after median.
+
+    Both forms are measured in one hold of the device and cached as one result
+    (`latency.measure_forms`), so the speedup always divides two numbers of the same freshness:
+    both measured now, or both from the same earlier measurement (then both say `cached`).
+    """
     result = report(kind, values)  # 404/422 first, and the equivalence is proven before timing
     latency.check_device(device)  # an unknown device is a 422 before any module is built
-    config = result.data["config"]
+    data = result.data
+    config = data["config"]
     shape = input_shape(config)
     items = tuple(config.items())
     if not _measuring.acquire(blocking=False):
         raise Busy(f"{MAX_MEASURING} reparameterization measurements are already running; try again shortly", 5)
     try:
-        module, deployed, _ = deploy_pair(kind, config)
-        reports = {}
-        for name, form in (("before", module), ("after", deployed)):
-            measured = latency.measure(("reparam", kind, items, name), form, shape, device=device,
-                                       threads=threads, warmup=warmup, repeats=repeats, seed=config["seed"])
-            reports[name] = {"kind": kind, "config": config, **measured}
+        with _compute_lock:  # one real build at a time, as for reports
+            module, deployed, _ = deploy_pair(kind, config)
+        forms = {"before": (module, data["before"]), "after": (deployed, data["after"])}
+        measured = latency.measure_forms(("reparam", kind, items), forms, shape, device=device,
+                                         threads=threads, warmup=warmup, repeats=repeats, seed=config["seed"])
+        del module, deployed, forms
+        reports = {name: {"kind": kind, "config": config, **m} for name, m in measured.items()}
     finally:
         _measuring.release()
     # reported as measured, never adjusted: on a CPU fusing can gain little or even lose
     after_us = reports["after"]["total"]["median_us"]
     speedup = reports["before"]["total"]["median_us"] / after_us if after_us > 0 else None
-    return {**result.data, "latency": {**reports, "speedup": speedup}}
+    return {**data, "latency": {**reports, "speedup": speedup}}
