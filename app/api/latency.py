@@ -7,7 +7,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..registry import BlockSpec
-from ..service import blocks as blocks_service
 from ..service import latency as service
 from .query import add_block_routes
 
@@ -43,11 +42,6 @@ def _latency(spec: BlockSpec, values: dict, request: Request, device: str, threa
 
 
 add_block_routes(router, "/latency", _latency, extra=MEASUREMENT_PARAMS)
-
-
-@router.get("/api/blocks/{kind}/latency", include_in_schema=False)
-def unknown_block_latency(kind: str):
-    blocks_service.get_spec(kind)  # raises NotFound naming the kinds
 
 
 @router.get("/api/devices", tags=["latency"], summary="Devices this server can measure latency on")

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from ..registry import BlockSpec
-from ..service import blocks as blocks_service
 from ..service import reparam as service
 from .blocks import cacheable
 from .latency import MEASUREMENT_PARAMS
@@ -35,8 +34,3 @@ def _reparam(spec: BlockSpec, values: dict, request: Request, measure: bool, dev
 
 
 add_block_routes(router, "/reparam", _reparam, extra=EXTRA)
-
-
-@router.get("/api/blocks/{kind}/reparam", include_in_schema=False)
-def unknown_block(kind: str):
-    blocks_service.get_spec(kind)  # raises NotFound naming the kinds

@@ -72,11 +72,16 @@ def memory_estimate(description: dict) -> int:
     return elements * ELEMENT_SIZE
 
 
+def size_param(batch: int) -> str:
+    """The parameter a size refusal names: the batch when there is one, else the input height."""
+    return "batch" if batch > 1 else "height"
+
+
 def check_memory(description: dict, config: dict) -> None:
     need = memory_estimate(description)
     limit = settings.max_memory_mb * 2**20
     if need > limit:
-        param = "batch" if config["batch"] > 1 else "height"
+        param = size_param(config["batch"])
         raise InvalidParameter(
             param,
             f"this configuration needs about {need / 2**20:.0f} MiB for its weights and activations, over "

@@ -295,10 +295,6 @@ def _device_rates(device: str, threads: int | None) -> timing.Rates:
     return best
 
 
-def _size_param(input_shape: list[int]) -> str:
-    return "batch" if input_shape[0] > 1 else "height"
-
-
 PER_NODE_FACTOR = 2.5  # the per-node pass costs about one more forward, plus a call per op
 
 
@@ -333,7 +329,7 @@ def _refuse(job: _Job, forward_s: float) -> None:
     if job.warmup is not None and job.warmup > 0 and _max_repeats(forward_s, 0, job.per_node) >= repeats:
         raise InvalidParameter("warmup", f"{warmup} warm-up runs of a {forward_s * 1e3:.1f} ms block {over}; "
                                          "use fewer", warmup)
-    param = _size_param(job.input_shape)
+    param = blocks.size_param(job.input_shape[0])
     raise InvalidParameter(param, f"one pass of this block takes about {forward_s * 1e3:.0f} ms on {job.device}, "
                                   f"so measuring it {over}; reduce batch, height/width or the channel counts",
                            job.input_shape[0] if param == "batch" else job.input_shape[2])
@@ -388,7 +384,7 @@ def _measure_now(job: _Job, cost: timing.Cost | None) -> dict:
             finally:
                 module.train(training)
         except torch.cuda.OutOfMemoryError:
-            param = _size_param(job.input_shape)
+            param = blocks.size_param(job.input_shape[0])
             raise InvalidParameter(param, f"the block does not fit in {job.device}'s memory; reduce batch, "
                                           "height/width or the channel counts") from None
 

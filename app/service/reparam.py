@@ -13,7 +13,7 @@ from ..analysis.graph import describe
 from ..analysis.reparam import deploy, kernel_view, max_abs_diff, random_input
 from ..settings import int_env, settings
 from . import latency
-from .blocks import ELEMENT_SIZE, analyse, build, input_shape, memory_estimate, resolve
+from .blocks import ELEMENT_SIZE, analyse, build, input_shape, memory_estimate, resolve, size_param
 from .errors import Busy, InvalidParameter
 
 # Real forward passes cost time, not just memory: refuse blocks above this many multiply-adds
@@ -60,13 +60,13 @@ def _check_limits(before: dict, config: dict) -> None:
     limit = settings.max_memory_mb * 2**20
     if need > limit:
         param = "in_channels" if (DEPLOY_COPIES + 1) * weights > limit / 2 else \
-            "batch" if config["batch"] > 1 else "height"
+            size_param(config["batch"])
         _refuse(param, config, f"reparameterizing this block needs about {need / 2**20:.0f} MiB (the "
                                f"block, its deploy-time copy and the fused kernels), over the server's limit "
                                f"of {settings.max_memory_mb} MiB (BLOCKSCOPE_MAX_MEMORY_MB)")
     madds = before["totals"]["madds"]
     if madds > MAX_MADDS:
-        _refuse("batch" if config["batch"] > 1 else "height", config,
+        _refuse(size_param(config["batch"]), config,
                 f"checking the reparameterization runs this block for real, and its {madds:,} multiply-adds "
                 f"are over the server's limit of {MAX_MADDS:,} (BLOCKSCOPE_MAX_REPARAM_MADDS)")
 
