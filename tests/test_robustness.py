@@ -20,8 +20,9 @@ def lenient():
 
 def _routes():
     for path, item in TestClient(app).get("/openapi.json").json()["paths"].items():
-        if "get" in item and "{" not in path:
-            yield path, [q["name"] for q in item["get"].get("parameters", [])]
+        if "get" in item:
+            names = [q["name"] for q in item["get"].get("parameters", []) if q["in"] == "query"]
+            yield path.replace("{name}", "g2"), names
 
 
 @pytest.mark.parametrize("path,params", list(_routes()), ids=lambda v: v if isinstance(v, str) else "")
