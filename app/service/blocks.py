@@ -103,25 +103,28 @@ def describe_config(spec: BlockSpec, config: dict) -> dict:
 
 
 @dataclass(frozen=True)
-class CachedAnalysis:
+class Cached:
+    """A JSON answer kept for re-use: the data, its serialised body and the body's ETag."""
     data: dict
     body: bytes
     etag: str
 
+    @classmethod
+    def of(cls, data: dict) -> "Cached":
+        body = json.dumps(data, separators=(",", ":")).encode()
+        return cls(data, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')
+
 
 @lru_cache(maxsize=settings.analysis_cache_size)
-def _cached(kind: str, items: tuple) -> CachedAnalysis:
-    spec = get_spec(kind)
-    data = describe_config(spec, dict(items))
-    body = json.dumps(data, separators=(",", ":")).encode()
-    return CachedAnalysis(data, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')
+def _cached(kind: str, items: tuple) -> Cached:
+    return Cached.of(describe_config(get_spec(kind), dict(items)))
 
 
 def clear_cache() -> None:
     _cached.cache_clear()
 
 
-def analyse(kind: str, values: dict) -> CachedAnalysis:
+def analyse(kind: str, values: dict) -> Cached:
     """The BlockAnalysis of `kind` for these query values (cached; treat `data` as read-only)."""
     spec, config = resolve(kind, values)
     return _cached(spec.kind, tuple(config.items()))

@@ -1,11 +1,8 @@
 """ReparamReport: the training-time and deploy-time analyses of a block, their equivalence, and
 optionally the latency of both forms."""
 
-import hashlib
-import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 
 from torch import nn
 
@@ -13,7 +10,7 @@ from ..analysis.graph import describe
 from ..analysis.reparam import deploy, kernel_view, max_abs_diff, random_input
 from ..settings import int_env, settings
 from . import latency
-from .blocks import ELEMENT_SIZE, analyse, build, input_shape, memory_estimate, resolve, size_param
+from .blocks import ELEMENT_SIZE, Cached, analyse, build, input_shape, memory_estimate, resolve, size_param
 from .errors import Busy, InvalidParameter
 
 # Real forward passes cost time, not just memory: refuse blocks above this many multiply-adds
@@ -26,14 +23,7 @@ CACHE_SIZE = 128
 MAX_WAITING = 8
 
 
-@dataclass(frozen=True)
-class CachedReparam:
-    data: dict
-    body: bytes
-    etag: str
-
-
-_cache: "OrderedDict[tuple, CachedReparam]" = OrderedDict()
+_cache: "OrderedDict[tuple, Cached]" = OrderedDict()
 _cache_lock = threading.Lock()
 # One real build at a time (reports and measure=true alike), so building takes at most one block's
 # budget at once. Builds and equivalence passes also hold the CPU as a latency measurement does
@@ -94,7 +84,7 @@ def compute(kind: str, config: dict, before: dict) -> dict:
             "max_abs_diff": diff, "fused": fused, "kernel": kernel}
 
 
-def report(kind: str, values: dict) -> CachedReparam:
+def report(kind: str, values: dict) -> Cached:
     """The cached ReparamReport of `kind` for these query values (treat `data` as read-only)."""
     global _waiting
     spec, config = resolve(kind, values)
@@ -115,8 +105,7 @@ def report(kind: str, values: dict) -> CachedReparam:
                 hit = _cache.get(key)
             if hit is None:
                 data = compute(spec.kind, config, before)
-                body = json.dumps(data, separators=(",", ":")).encode()
-                hit = CachedReparam(data, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')
+                hit = Cached.of(data)
                 with _cache_lock:
                     _cache[key] = hit
                     while len(_cache) > CACHE_SIZE:
