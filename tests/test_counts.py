@@ -85,6 +85,22 @@ def test_node_counts_sum_to_totals(kind, config):
         assert sum(n[key] for n in a["nodes"]) == t[key]
     assert sum(n["params"] for n in a["nodes"]) == t["params"]
     assert t["mac_bytes"] == 4 * t["mac"]
+    # and the totals against a recomputation from the real forward pass's own shapes
+    module = service.build(kind, config)
+    x = torch.randn(service.input_shape(config))
+    real = real_shapes(module, x)
+    mac = elementwise = 0
+    for n in a["nodes"][1:]:
+        if n["op"] in ("chunk", "flatten"):
+            continue
+        out = torch.Size(real[n["id"]]).numel()
+        reads = sum(torch.Size(real.get(i, a["input_shape"])).numel() if i != "x" else x.numel()
+                    for i in n["inputs"])
+        if any(next(m for m in a["nodes"] if m["id"] == i)["op"] == "chunk" for i in n["inputs"]):
+            reads = sum(torch.Size(s).numel() for s in n["input_shapes"])  # pieces of a split
+        mac += reads + out + n["params"]
+        elementwise += out if n["op"] not in ("conv2d", "cat", "channel_shuffle", "linear") else 0
+    assert (t["mac"], t["elementwise"]) == (mac, elementwise)
 
 
 @pytest.mark.parametrize("kind,config", CASES, ids=IDS)
