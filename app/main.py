@@ -1,24 +1,23 @@
 """The ASGI app: `uvicorn app.main:app`."""
 
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from . import __version__
 from .api import blocks, errors, guidelines, health, latency, pages, reparam, sweep, web
+from .errors import InvalidParameter
 from .registry import BLOCKS
-from .service import blocks as block_service
-from .service.errors import InvalidParameter
+from .service.blocks import analyse
 
 
 def _warm_up() -> None:
     """Analyse every kind at its defaults: fills the cache and pays PyTorch's first-use costs."""
     for kind in BLOCKS:
-        try:
-            block_service.analyse(kind, {})
-        except InvalidParameter:  # a server limit below a default: that kind warms on first use
-            pass
+        # a server limit below a default: that kind warms on first use
+        with suppress(InvalidParameter):
+            analyse(kind, {})
 
 
 @asynccontextmanager
@@ -37,8 +36,11 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     web.install(app)
-    # Per-kind sub-routes (latency, reparam) before the catch-all /api/blocks/{kind}.
-    for module in (health, latency, reparam, sweep, blocks, guidelines, pages):
+    # Per-kind routes are built now, from the settings in force; sub-routes (latency, reparam,
+    # sweep) before the catch-all /api/blocks/{kind}.
+    for module in (latency, reparam, sweep, blocks):
+        app.include_router(module.block_routes())
+    for module in (health, latency, blocks, guidelines, pages):
         app.include_router(module.router)
     return app
 

@@ -4,8 +4,9 @@ The API, the pages, the forms and the tests all iterate `BLOCKS`; adding a kind 
 plus one entry here.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 
@@ -17,32 +18,54 @@ from .blocks.shuffle import ChannelShuffleBlock
 from .blocks.shufflenet_v1 import ShuffleNetV1Unit
 from .blocks.shufflenet_v2 import ShuffleNetV2Unit
 from .blocks.squeeze_excitation import SqueezeExcitationBlock
-from .settings import settings
+from .config import get_settings
+from .errors import InvalidParameter
+from .schemas import BlockSchema, ParamSchema
 
 
 @dataclass(frozen=True)
 class Param:
+    """One block parameter. `hi` is a number or the name of a setting (read when used, so the
+    server's limits are never frozen at import)."""
     name: str
     type: str  # "integer" | "boolean" | "string"
-    default: Any
+    preferred: Any  # the default when the server's limit allows it
     help: str
     min: int | None = None
-    max: int | None = None
+    hi: int | str | None = None
     choices: tuple | None = None
 
-    def schema(self) -> dict:
-        return {"name": self.name, "type": self.type, "default": self.default, "min": self.min,
-                "max": self.max, "choices": list(self.choices) if self.choices else None,
-                "help": self.help}
+    @property
+    def max(self) -> int | None:
+        return getattr(get_settings(), self.hi) if isinstance(self.hi, str) else self.hi
+
+    @property
+    def default(self) -> Any:
+        # A server limit below the preferred default lowers the default with it.
+        return self.preferred if self.max is None else min(self.preferred, self.max)
+
+    def check(self, value) -> None:
+        """Raise InvalidParameter naming this parameter when `value` is not allowed."""
+        if self.choices is not None and value not in self.choices:
+            raise InvalidParameter(self.name, f"{self.name}={value!r} is not allowed; choose one of "
+                                              f"{', '.join(map(str, self.choices))}", value)
+        if self.min is not None and value < self.min:
+            raise InvalidParameter(self.name, f"must be at least {self.min}", value)
+        if self.max is not None and value > self.max:
+            where = " on this server" if isinstance(self.hi, str) else ""
+            raise InvalidParameter(self.name, f"must be at most {self.max}{where}", value)
+
+    def schema(self) -> ParamSchema:
+        return ParamSchema(name=self.name, type=self.type, default=self.default, min=self.min, max=self.max,
+                           choices=list(self.choices) if self.choices else None, help=self.help)
 
 
 def channels(name: str, default: int, help: str) -> Param:
-    return integer(name, default, help, 1, settings.max_channels)
+    return integer(name, default, help, 1, "max_channels")
 
 
-def integer(name: str, default: int, help: str, lo: int, hi: int) -> Param:
-    # A server limit below a default (BLOCKSCOPE_MAX_*) lowers the default with it.
-    return Param(name, "integer", min(default, hi), help, lo, hi)
+def integer(name: str, default: int, help: str, lo: int, hi: int | str) -> Param:
+    return Param(name, "integer", default, help, lo, hi)
 
 
 def choice(name: str, default, help: str, choices: tuple) -> Param:
@@ -60,11 +83,11 @@ OUT = "Output channels C_out."
 STRIDE = choice("stride", 1, "Spatial stride: 2 halves height and width.", (1, 2))
 GROUPS_HELP = "Number of groups: each group of C_in/g input channels feeds only its own C_out/g outputs."
 
-# Parameters every block takes (API.md).
+# Parameters every block takes.
 COMMON = (
-    integer("batch", 1, "Batch size N.", 1, settings.max_batch),
-    integer("height", 56, "Input height H.", 1, settings.max_spatial),
-    integer("width", 56, "Input width W.", 1, settings.max_spatial),
+    integer("batch", 1, "Batch size N.", 1, "max_batch"),
+    integer("height", 56, "Input height H.", 1, "max_spatial"),
+    integer("width", 56, "Input width W.", 1, "max_spatial"),
     integer("seed", 0, "Seed for the weights, the BatchNorm statistics and random inputs.", 0, 2**31 - 1),
 )
 
@@ -92,10 +115,10 @@ class BlockSpec:
         """Build the block from a full config (block parameters plus the common ones)."""
         return self.builder(**{p.name: config[p.name] for p in self.params})
 
-    def describe(self) -> dict:
-        return {"kind": self.kind, "title": self.title, "paper": self.paper, "summary": self.summary,
-                "formula": self.formula, "group_param": self.group_param,
-                "params": [p.schema() for p in self.all_params]}
+    def schema(self) -> BlockSchema:
+        return BlockSchema(kind=self.kind, title=self.title, paper=self.paper, summary=self.summary,
+                           formula=self.formula, group_param=self.group_param,
+                           params=[p.schema() for p in self.all_params])
 
 
 BLOCK_LIST = [
@@ -113,7 +136,7 @@ BLOCK_LIST = [
         "Splitting the channels into g groups that do not talk to each other divides parameters and "
         "multiply-adds by g. ShuffleNet V2's G2 warns that memory access cost does not fall as fast.",
         (channels("in_channels", 64, IN), channels("out_channels", 64, OUT),
-         integer("groups", 4, GROUPS_HELP, 1, settings.max_channels),
+         integer("groups", 4, GROUPS_HELP, 1, "max_channels"),
          choice("kernel_size", 3, "Kernel size k (k x k).", (1, 3, 5, 7)), STRIDE),
         lambda **kw: ConvBlock(**kw),
         group_param="groups",
@@ -125,7 +148,7 @@ BLOCK_LIST = [
         "implemented as one group convolution. More paths at the same cost beat going deeper or wider.",
         (channels("in_channels", 256, IN),
          channels("bottleneck_width", 128, "Width of the grouped 3x3 convolution."),
-         integer("cardinality", 32, "Number of paths (groups of the 3x3 convolution).", 1, settings.max_channels),
+         integer("cardinality", 32, "Number of paths (groups of the 3x3 convolution).", 1, "max_channels"),
          channels("out_channels", 256, OUT), STRIDE),
         lambda **kw: ResNeXtBottleneck(**kw),
         group_param="cardinality",
@@ -136,7 +159,7 @@ BLOCK_LIST = [
         "Stacked group convolutions never let information cross between groups. A channel shuffle "
         "(reshape to g x C/g, transpose, flatten) hands every group a slice of every other group.",
         (channels("in_channels", 16, "Channels C."),
-         integer("groups", 4, "Number of groups g; must divide the channels.", 1, settings.max_channels)),
+         integer("groups", 4, "Number of groups g; must divide the channels.", 1, "max_channels")),
         lambda **kw: ChannelShuffleBlock(**kw),
         group_param="groups",
         formula="perm[i] = (i mod g) (C/g) + floor(i / g)",
@@ -146,7 +169,7 @@ BLOCK_LIST = [
         "A bottleneck whose 1x1 convolutions are grouped, with a channel shuffle between them so the "
         "groups exchange information. Strided units concatenate an average-pooled shortcut.",
         (channels("in_channels", 240, IN), channels("out_channels", 240, OUT),
-         integer("groups", 3, GROUPS_HELP, 1, settings.max_channels), STRIDE),
+         integer("groups", 3, GROUPS_HELP, 1, "max_channels"), STRIDE),
         lambda **kw: ShuffleNetV1Unit(**kw),
         group_param="groups",
         formula="bottleneck m = C_out / 4; 1x1 GConv multiply-adds = hw C m / g",
@@ -172,10 +195,12 @@ BLOCK_LIST = [
     BlockSpec(
         "squeeze_excitation", "Squeeze-and-excitation", "SENet (Hu et al. 2018)",
         "Pool each channel to one number, pass the vector through a small bottleneck MLP, and "
-        "reweight the channels with the resulting gate. It adds about 2C^2/r parameters and almost no multiply-adds.",
+        "reweight the channels with the resulting gate. It adds about 2C^2/r parameters and almost no "
+        "multiply-adds.",
         (channels("in_channels", 64, "Channels C."),
          integer("reduction", 16, "Reduction ratio r: the squeeze width is max(1, C // r).", 1, 256),
-         choice("gate", "sigmoid", "Gate function (MobileNet V3 uses hardsigmoid).", ("sigmoid", "hardsigmoid"))),
+         choice("gate", "sigmoid", "Gate function (MobileNet V3 uses hardsigmoid).",
+                ("sigmoid", "hardsigmoid"))),
         lambda **kw: SqueezeExcitationBlock(**kw),
         formula="extra params = 2 C s + s + C with s = C // r (about 2C^2/r)",
     ),
@@ -204,7 +229,8 @@ BLOCK_LIST = [
     BlockSpec(
         "shufflenet_v2_unit", "ShuffleNet V2 unit", "ShuffleNet V2 (Ma et al. 2018)",
         "Split the channels in half, pass one half through equal-width 1x1 and depthwise convolutions "
-        "and the other through untouched, concatenate and shuffle. It follows G1-G4: equal widths, no group convs, one path, few elementwise ops.",
+        "and the other through untouched, concatenate and shuffle. It follows G1-G4: equal widths, no "
+        "group convs, one path, few elementwise ops.",
         (channels("in_channels", 116, IN), channels("out_channels", 116, OUT), STRIDE),
         lambda **kw: ShuffleNetV2Unit(**kw),
         formula="branch width b = C_out / 2; shuffle with g = 2",
@@ -214,7 +240,7 @@ BLOCK_LIST = [
         "Train with 3x3, 1x1 and identity branches summed, then merge them into a single 3x3 "
         "convolution for inference. The deployed network is a plain stack of 3x3 convs and ReLUs.",
         (channels("in_channels", 64, IN), channels("out_channels", 64, OUT), STRIDE,
-         integer("groups", 1, GROUPS_HELP, 1, settings.max_channels)),
+         integer("groups", 1, GROUPS_HELP, 1, "max_channels")),
         lambda **kw: RepVGGBlock(**kw),
         group_param="groups",
         formula="deploy params = 9 C_in C_out / g + C_out",
@@ -225,7 +251,7 @@ BLOCK_LIST = [
         "convolution's weights and bias. The fused conv computes the same output with one op instead of two.",
         (channels("in_channels", 64, IN), channels("out_channels", 64, OUT),
          choice("kernel_size", 3, "Kernel size k.", (1, 3, 5, 7)), STRIDE,
-         integer("groups", 1, GROUPS_HELP, 1, settings.max_channels)),
+         integer("groups", 1, GROUPS_HELP, 1, "max_channels")),
         lambda **kw: ConvBN(**kw),
         group_param="groups",
         formula="W' = W gamma / sqrt(var + eps); b' = beta + (b - mean) gamma / sqrt(var + eps)",

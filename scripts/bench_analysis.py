@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-import torchinfo  # noqa: E402
+import torch
+import torchinfo
 
-from app.analysis.graph import clear_graph_cache  # noqa: E402
-from app.registry import BLOCKS  # noqa: E402
-from app.service import blocks as service  # noqa: E402
+from app import cache
+from app.registry import BLOCKS
+from app.service import blocks as service
 
 
 def median_time(fn, repeats: int) -> float:
@@ -34,6 +34,36 @@ def median_time(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def bench_kind(kind: str, batch: int, repeats: int) -> tuple[float, float, float]:
+    """Print one kind's row; return its cold, uncached and cached times over torchinfo's."""
+    values = {"batch": batch}
+    _, config = service.resolve(kind, values)
+    module = service.build(kind, config)
+    shape = service.input_shape(config)
+
+    def uncached():
+        cache.named("analyses").clear()  # traced graphs stay: a new config of a known structure
+        service.analyse(kind, values)
+
+    def cold():
+        cache.clear_all()  # nothing kept: trace and analyse from scratch
+        service.analyse(kind, values)
+
+    def info():
+        with torch.inference_mode():
+            torchinfo.summary(module, input_size=shape, verbose=0)
+
+    t_info = median_time(info, repeats)
+    t_cold = median_time(cold, repeats)
+    t_uncached = median_time(uncached, repeats)
+    service.analyse(kind, values)
+    t_cached = median_time(lambda: service.analyse(kind, values), repeats * 20)
+    r_0, r_u, r_c = t_cold / t_info, t_uncached / t_info, t_cached / t_info
+    print(f"{kind:22} {t_info * 1e3:13.2f} {t_cold * 1e3:8.2f} {t_uncached * 1e3:12.2f} "
+          f"{t_cached * 1e3:10.4f} {r_0:8.3f} {r_u:12.3f} {r_c:10.4f}")
+    return r_0, r_u, r_c
 
 
 def main() -> None:
@@ -46,34 +76,10 @@ def main() -> None:
     print(f"{'kind':22} {'torchinfo ms':>13} {'cold ms':>8} {'uncached ms':>12} {'cached ms':>10} "
           f"{'cold/ti':>8} {'uncached/ti':>12} {'cached/ti':>10}")
     worst_cold = worst_uncached = worst_cached = 0.0
-    for kind, spec in BLOCKS.items():
-        values = {"batch": args.batch}
-        _, config = service.resolve(kind, values)
-        module = service.build(kind, config)
-        shape = service.input_shape(config)
-
-        def uncached():
-            service.clear_cache()
-            service.analyse(kind, values)
-
-        def cold():
-            clear_graph_cache()
-            uncached()
-
-        def info():
-            with torch.inference_mode():
-                torchinfo.summary(module, input_size=shape, verbose=0)
-
-        t_info = median_time(info, args.repeats)
-        t_cold = median_time(cold, args.repeats)
-        t_uncached = median_time(uncached, args.repeats)
-        service.analyse(kind, values)
-        t_cached = median_time(lambda: service.analyse(kind, values), args.repeats * 20)
-        r_0, r_u, r_c = t_cold / t_info, t_uncached / t_info, t_cached / t_info
+    for kind in BLOCKS:
+        r_0, r_u, r_c = bench_kind(kind, args.batch, args.repeats)
         worst_cold = max(worst_cold, r_0)
         worst_uncached, worst_cached = max(worst_uncached, r_u), max(worst_cached, r_c)
-        print(f"{kind:22} {t_info * 1e3:13.2f} {t_cold * 1e3:8.2f} {t_uncached * 1e3:12.2f} {t_cached * 1e3:10.4f} "
-              f"{r_0:8.3f} {r_u:12.3f} {r_c:10.4f}")
     print(f"worst ratio: cold {worst_cold:.3f}, uncached {worst_uncached:.3f} (target <= 1.0), "
           f"cached {worst_cached:.4f} (target <= 0.1)")
 

@@ -22,9 +22,12 @@ from torch.utils import benchmark
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.registry import BLOCKS  # noqa: E402
-from app.service import blocks  # noqa: E402
-from app.service import latency  # noqa: E402
+from app.registry import BLOCKS
+from app.schemas import LatencyReport
+from app.service import (
+    blocks,
+    latency,
+)
 
 
 def timer_median_us(kind: str, device: str, threads: int) -> float:
@@ -38,7 +41,7 @@ def timer_median_us(kind: str, device: str, threads: int) -> float:
         return timer.blocked_autorange(min_run_time=0.3).median * 1e6
 
 
-def blockscope(kind: str, device: str, threads: int | None) -> tuple[dict, float]:
+def blockscope(kind: str, device: str, threads: int | None) -> tuple[LatencyReport, float]:
     latency.clear_cache()
     start = time.perf_counter()
     report = latency.latency_report(kind, {}, device=device, threads=threads)
@@ -57,7 +60,7 @@ def main() -> None:
     device = latency.check_device(args.device)
     threads = args.threads if device == "cpu" else None
 
-    print(f"device {device} ({dict((d['name'], d['label']) for d in latency.devices())[device]}), "
+    print(f"device {device} ({dict((d.name, d.label) for d in latency.devices())[device]}), "
           f"torch {torch.__version__}, threads {threads}, load average {os.getloadavg()[0]:.2f}")
     blockscope(args.kinds[0], device, threads)  # calibration and first-use costs, not measured below
     header = (f"{'kind':22s} {'BlockScope us':>13s} {'Timer us':>10s} {'ratio':>6s} {'sum nodes us':>12s} "
@@ -73,10 +76,10 @@ def main() -> None:
         analysis_s = time.perf_counter() - start
         for _ in range(args.rounds):  # alternate, so that drift in machine load hits both alike
             report, seconds = blockscope(kind, device, threads)
-            ours.append(report["total"]["median_us"])
-            sums.append(report["sum_of_nodes_us"])
+            ours.append(report.total.median_us)
+            sums.append(report.sum_of_nodes_us)
             wall.append(seconds)
-            reps.append(report["repeats"])
+            reps.append(report.repeats)
             theirs.append(timer_median_us(kind, device, threads or 1))
         e2e, ref, nodes = statistics.median(ours), statistics.median(theirs), statistics.median(sums)
         ratios.append(e2e / ref)
@@ -86,12 +89,13 @@ def main() -> None:
     print(f"ratios within 0.9-1.1: {sum(0.9 <= r <= 1.1 for r in ratios)}/{len(ratios)}; "
           f"slowest uncached measurement {max(walls):.2f} s")
 
-    medians = [blockscope(args.stability_kind, device, threads)[0]["total"]["median_us"]
+    medians = [blockscope(args.stability_kind, device, threads)[0].total.median_us
                for _ in range(args.stability_runs)]
     mom = statistics.median(medians)
     worst = max(abs(m - mom) / mom for m in medians)
     print(f"\n{args.stability_runs} uncached measurements of {args.stability_kind}: median of medians "
-          f"{mom:.1f} us, range {min(medians):.1f}-{max(medians):.1f} us, largest deviation {worst * 100:.1f}% "
+          f"{mom:.1f} us, range {min(medians):.1f}-{max(medians):.1f} us, "
+          f"largest deviation {worst * 100:.1f}% "
           f"(target 5%)")
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 

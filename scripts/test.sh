@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up (if needed) and run the whole test suite, browser tests included.
+# Set up (if needed) and run the whole test suite: the linters, then every test, browser tests included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test,bench
@@ -10,4 +10,7 @@ if [ ! -x /usr/bin/chromium ]; then
         echo "Chromium (/usr/bin/chromium) is missing: install Debian's 'chromium' package for the browser tests." >&2
     fi
 fi
+echo "ruff: lint the Python code"
+.venv/bin/ruff check app tests scripts
+bash scripts/lint-js.sh
 exec .venv/bin/python -m pytest "$@"

@@ -2,9 +2,9 @@
 
 import random
 
+from app.errors import InvalidParameter
 from app.registry import BlockSpec
-from app.service.blocks import describe_config, resolve
-from app.service.errors import InvalidParameter
+from app.service.blocks import analyse_config, resolve
 
 CHANNEL_PARAMS = {"in_channels", "out_channels", "bottleneck_width", "expanded_channels"}
 GROUP_PARAMS = {"groups", "cardinality"}
@@ -39,7 +39,7 @@ def random_configs(spec: BlockSpec, count: int, seed: int = 0) -> list[dict]:
     for _ in range(count * 200):
         try:
             _, config = resolve(spec.kind, _sample(spec, rng))
-            describe_config(spec, config)
+            analyse_config(spec, config)
         except InvalidParameter:
             continue
         found[tuple(config.items())] = config

@@ -1,9 +1,31 @@
+"""Fixtures every test may use: a client of the app, and settings changed for one test."""
+
+from contextlib import ExitStack
+
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import app
+from app.cache import clear_all
+from app.config import Settings, use_settings
+from app.main import app, create_app
 
 
 @pytest.fixture(scope="session")
 def client() -> TestClient:
     return TestClient(app)
+
+
+@pytest.fixture
+def configure():
+    """`configure(**changes)` changes settings until the test ends, and returns a client of an app
+    built under them (per-kind routes document the bounds in force). Caches are emptied before and
+    after, so no answer computed under other settings is served."""
+    with ExitStack() as stack:
+        def apply(**changes) -> TestClient:
+            clear_all()
+            settings: Settings = stack.enter_context(use_settings(**changes))
+            assert all(getattr(settings, k) == v for k, v in changes.items())
+            return TestClient(create_app())
+        yield apply
+        stack.close()
+        clear_all()

@@ -1,4 +1,5 @@
-"""Closed-form parameter counts per kind, written from BLOCKS.md independently of the blocks."""
+"""Closed-form parameter counts per kind, written from the papers and docs/blocks.md, independently of
+the blocks."""
 
 
 def bn(c):

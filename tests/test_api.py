@@ -1,14 +1,15 @@
-"""The HTTP contract of API.md for analyses: listing, schema, shuffle, errors, caching."""
+"""The HTTP contract for analyses (docs/api.md): listing, schema, shuffle, errors, caching."""
 
 import random
-import string
 
 import pytest
 import torch
 from torch import nn
 
+from app.config import get_settings
 from app.registry import BLOCKS
-from app.settings import settings
+
+settings = get_settings()
 
 
 def test_healthz(client):
@@ -118,7 +119,8 @@ def test_memory_budget_is_checked_before_allocating(client):
     r = client.get("/api/blocks/conv?in_channels=2048&out_channels=2048&height=512&width=512")
     assert r.status_code == 422
     msg = r.json()["detail"][0]["msg"]
-    assert "BLOCKSCOPE_MAX_MEMORY_MB" in msg and f"{settings.max_memory_mb} MiB" in msg
+    assert f"{settings.max_memory_mb} MiB" in msg and "smaller" in msg
+    assert "BLOCKSCOPE" not in msg  # a student cannot act on an environment variable
 
 
 def test_unknown_kind_is_404_listing_the_kinds(client):
@@ -127,27 +129,10 @@ def test_unknown_kind_is_404_listing_the_kinds(client):
     assert all(kind in r.json()["detail"] for kind in BLOCKS)
 
 
-def test_junk_never_gives_a_500(client):
-    rng = random.Random(7)
-    junk = ["", "-1", "0", "1e9", "nan", "inf", "3.5", "true", "%00", "𝔁", "9" * 40,
-            "".join(rng.choices(string.printable, k=12))]
-    for kind, spec in BLOCKS.items():
-        for p in spec.all_params:
-            for value in rng.sample(junk, 4):
-                r = client.get(f"/api/blocks/{kind}", params={p.name: value})
-                assert r.status_code in (200, 422), (kind, p.name, value, r.text)
-    for _ in range(60):
-        spec = rng.choice(list(BLOCKS.values()))
-        params = {p.name: rng.choice([p.default, rng.randint(-5, 5000)]) for p in spec.all_params
-                  if p.type == "integer"}
-        r = client.get(f"/api/blocks/{spec.kind}", params=params)
-        assert r.status_code in (200, 422), (spec.kind, params, r.text)
-
-
 def test_analyses_are_cacheable_with_an_etag(client):
     r = client.get("/api/blocks/shufflenet_v2_unit?stride=2&in_channels=24&out_channels=116")
     assert r.status_code == 200
-    assert r.headers["cache-control"] == f"public, max-age={settings.cache_max_age_s}"
+    assert r.headers["cache-control"] == f"public, max-age={settings.cache_max_age}"
     etag = r.headers["etag"]
     again = client.get("/api/blocks/shufflenet_v2_unit?out_channels=116&in_channels=24&stride=2",
                        headers={"If-None-Match": etag})
@@ -159,34 +144,52 @@ def test_analyses_are_cacheable_with_an_etag(client):
 def test_routes_that_compute_run_in_the_threadpool():
     """CPU-heavy routes are plain `def`, so they never block the event loop."""
     import inspect
+
     from app.main import app
     for route in app.routes:
         if getattr(route, "path", "").startswith("/api/"):
             assert not inspect.iscoroutinefunction(route.endpoint), route.path
 
 
-def test_the_server_starts_and_serves_with_limits_below_the_defaults():
-    """Limits under a default (BLOCKSCOPE_MAX_CHANNELS=128 < resnext's 256, MAX_SPATIAL=32 < 56)
-    lower the defaults; the start-up warm-up, the schema and every page still work."""
-    import os
-    import subprocess
-    import sys
-    script = """
-from fastapi.testclient import TestClient
-from app.main import app
-with TestClient(app) as c:
-    for b in c.get('/api/blocks').json():
-        for p in b['params']:
-            assert p['max'] is None or p['default'] <= p['max'], (b['kind'], p)
-        # clamped defaults can clash (240 -> 128 channels in 3 groups): a 422, never a 500
-        assert c.get('/api/blocks/' + b['kind']).status_code in (200, 422), b['kind']
-    assert c.get('/api/blocks/resnext_bottleneck').json()['config']['in_channels'] == 128
-    for page in ('/', '/blocks/resnext_bottleneck', '/guidelines'):
-        assert c.get(page).status_code == 200, page
-    assert c.get('/api/blocks/conv', params={'in_channels': 129}).status_code == 422
-print('ok')
-"""
-    env = {**os.environ, "BLOCKSCOPE_MAX_CHANNELS": "128", "BLOCKSCOPE_MAX_SPATIAL": "32"}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                          timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)))
-    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
+def test_the_server_starts_and_serves_with_limits_below_the_defaults(configure):
+    """Limits under a default (max_channels=128 < resnext's 256, max_spatial=32 < 56) lower the
+    defaults; the start-up warm-up, the schema and every page still work."""
+    with configure(max_channels=128, max_spatial=32) as c:  # entering runs the start-up warm-up
+        for b in c.get("/api/blocks").json():
+            for p in b["params"]:
+                assert p["max"] is None or p["default"] <= p["max"], (b["kind"], p)
+            # clamped defaults can clash (240 -> 128 channels in 3 groups): a 422, never a 500
+            assert c.get("/api/blocks/" + b["kind"]).status_code in (200, 422), b["kind"]
+        assert c.get("/api/blocks/resnext_bottleneck").json()["config"]["in_channels"] == 128
+        for page in ("/", "/blocks/resnext_bottleneck", "/guidelines"):
+            assert c.get(page).status_code == 200, page
+        assert c.get("/api/blocks/conv", params={"in_channels": 129}).status_code == 422
+        max_channels = c.get("/openapi.json").json()["paths"]["/api/blocks/conv"]["get"]["parameters"]
+        assert {p["name"]: p["schema"].get("maximum") for p in max_channels}["in_channels"] == 128
+
+
+def test_openapi_documents_a_response_schema_for_every_json_route(client):
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            content = op["responses"]["200"].get("content", {})
+            assert "application/json" in content, (method, path)
+            schema = content["application/json"]["schema"]
+            ref = schema.get("$ref") or schema.get("items", {}).get("$ref")
+            assert ref, (method, path, schema)  # a named model, not a bare object
+            assert schemas[ref.rsplit("/", 1)[1]]["properties"], (method, path)
+    for name in ("Analysis", "Node", "Edge", "Totals", "LatencyReport", "ReparamReport", "GuidelineReport"):
+        assert name in schemas
+
+
+def test_every_json_answer_matches_its_documented_model(client):
+    from app import schemas
+    for url, model in [("/api/blocks/shufflenet_v1_unit", schemas.Analysis),
+                       ("/api/blocks/repvgg_block/reparam?height=8&width=8", schemas.ReparamReport),
+                       ("/api/blocks/group_conv/sweep", schemas.Sweep),
+                       ("/api/guidelines/g3?measure=false", schemas.GuidelineReport),
+                       ("/api/guidelines/g2/sweep", schemas.G2Sweep),
+                       ("/api/shuffle?channels=12&groups=3", schemas.ShufflePermutation)]:
+        body = client.get(url).json()
+        assert model.model_validate(body).model_dump(mode="json") == body, url

@@ -1,4 +1,4 @@
-"""Every number of every registered kind, against independent computations (BLOCKS.md, "The numbers")."""
+"""Every number of every registered kind, against independent computations (docs/numbers.md)."""
 
 import pytest
 import torch
@@ -19,7 +19,7 @@ IDS = [f"{kind}-{i % 13}" for i, (kind, _) in enumerate(CASES)]
 
 
 def analysis(kind, config):
-    return service.analyse(kind, config).data
+    return service.analyse(kind, config).data.model_dump()
 
 
 def real_shapes(module, x) -> dict[str, list[int]]:
@@ -90,13 +90,14 @@ def test_node_counts_sum_to_totals(kind, config):
     x = torch.randn(service.input_shape(config))
     real = real_shapes(module, x)
     mac = elementwise = 0
+    op_of = {n["id"]: n["op"] for n in a["nodes"]}
     for n in a["nodes"][1:]:
         if n["op"] in ("chunk", "flatten"):
             continue
         out = torch.Size(real[n["id"]]).numel()
         reads = sum(torch.Size(real.get(i, a["input_shape"])).numel() if i != "x" else x.numel()
                     for i in n["inputs"])
-        if any(next(m for m in a["nodes"] if m["id"] == i)["op"] == "chunk" for i in n["inputs"]):
+        if any(op_of[i] == "chunk" for i in n["inputs"]):
             reads = sum(torch.Size(s).numel() for s in n["input_shapes"])  # pieces of a split
         mac += reads + out + n["params"]
         elementwise += out if n["op"] not in ("conv2d", "cat", "channel_shuffle", "linear") else 0
@@ -158,12 +159,13 @@ def test_mac_of_1x1_group_conv_is_the_closed_form(seed):
 
 
 def test_api_example_figures():
-    """The group_conv example in API.md, to the element."""
+    """The group_conv example of docs/api.md, to the element."""
     a = analysis("group_conv", {})
     assert a["totals"] == {"params": 9344, "madds": 28901376, "mac": 1213568, "mac_bytes": 4854272,
                            "elementwise": 401408}
     conv = a["nodes"][1]
-    assert (conv["id"], conv["label"], conv["mac"], conv["params"]) == ("conv", "3x3 GConv, g=4", 410624, 9216)
+    assert (conv["id"], conv["label"], conv["mac"], conv["params"]) == \
+        ("conv", "3x3 GConv, g=4", 410624, 9216)
 
 
 def conv_pair_mac(c1, c2, g=1, hw=56 * 56):
@@ -200,14 +202,14 @@ def test_g2_widths_reproduce_the_papers_ordering():
 @pytest.mark.parametrize("kind", KINDS)
 def test_reused_graphs_give_the_same_analysis_as_a_fresh_trace(kind):
     """Graphs are shared between blocks of one structure; a fresh trace must agree on every config."""
-    from app.analysis.graph import clear_graph_cache
+    from app.cache import clear_all
 
     configs = [BLOCKS[kind].defaults(), *random_configs(BLOCKS[kind], 12, seed=2)]
-    warm = [service.describe_config(BLOCKS[kind], c) for c in configs]
+    warm = [service.analyse_config(BLOCKS[kind], c) for c in configs]
     fresh = []
     for c in configs:
-        clear_graph_cache()
-        fresh.append(service.describe_config(BLOCKS[kind], c))
+        clear_all()
+        fresh.append(service.analyse_config(BLOCKS[kind], c))
     assert warm == fresh
 
 
@@ -215,7 +217,7 @@ def test_graph_reuse_keys_on_the_flags_that_steer_forward():
     """Two blocks that differ only in a (private or tuple) attribute read by forward get two graphs."""
     from torch import nn
 
-    from app.analysis.graph import describe
+    from app.analysis.graph import analyse_graph
 
     class Unit(nn.Module):
         def __init__(self, residual, order):
@@ -229,6 +231,6 @@ def test_graph_reuse_keys_on_the_flags_that_steer_forward():
                 y = y + x
             return y * x if self.order == ("conv", "mul") else y
 
-    ops_of = [[n["op"] for n in describe(Unit(r, o), [1, 4, 3, 3])["nodes"]]
+    ops_of = [[n.op for n in analyse_graph(Unit(r, o), [1, 4, 3, 3]).nodes]
               for r, o in [(True, ()), (False, ()), (False, ("conv", "mul"))]]
     assert ops_of == [["input", "conv2d", "add"], ["input", "conv2d"], ["input", "conv2d", "mul"]]

@@ -7,23 +7,45 @@ import dataclasses
 import itertools
 import math
 import random
+from types import SimpleNamespace
 
 import pytest
 import torch
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
-from app.analysis import guidelines as lab
-from app.analysis.graph import describe
+from app.analysis.graph import analyse_graph
+from app.analysis.memory import peak_activation_elements
 from app.blocks.guidelines import GroupConv1x1, stack
+from app.guideline_catalogue import GUIDELINES
+from app.schemas import Measurement, Timing
 from app.service import guidelines as service
 from app.service import latency
+
+
+def analysed_rows(name: str, width: int, batch: int) -> list[dict]:
+    """Each row's config, whole-network totals and peak activations, through the service's analysis."""
+    guideline = GUIDELINES[name]
+    return [{"config": guideline.row_config(row, width), "input_shape": graph.input_shape,
+             "totals": graph.totals.model_dump(), "peak_activation_elements": peak_activation_elements(graph)}
+            for row, (graph, _) in zip(guideline.rows, service.analyse(guideline, width, batch), strict=True)]
+
+
+def describe(module, shape) -> dict:
+    return analyse_graph(module, shape).model_dump()
+
+
+def report(name: str, **kwargs) -> dict:
+    return service.report(name, **kwargs).model_dump()
 
 HW = 56 * 56
 DEPTH = 10
 WIDTHS = (1, 2, 4)
 
-# BLOCKS.md, "Published figures to check against", transcribed: (label, x1 config, GPU batches/s, ARM images/s)
+# The papers' Tables 1-4 (docs/blocks.md, "The guideline lab's structures"), transcribed:
+# (label, x1 config, GPU batches/s, ARM images/s)
 BLOCKS_MD = {
     "g1": [("1:1", (128, 128), 1480, 76.2), ("1:2", (90, 180), 1296, 72.9),
            ("1:6", (52, 312), 876, 69.1), ("1:12", (36, 432), 748, 57.6)],
@@ -44,7 +66,7 @@ def conv1x1_mac(c1, c2, g=1, n=1):
 
 
 def expected_mac(name: str, config: dict, n: int) -> int:
-    """MAC of the whole ten-unit network, from the closed forms (BLOCKS.md: reads + writes + weights)."""
+    """MAC of the whole ten-unit network, from the closed forms (reads + writes + weights)."""
     if name == "g1":
         c1, c2 = config["c1"], config["c2"]
         unit = conv1x1_mac(c1, c2, 1, n) + conv1x1_mac(c2, c1, 1, n)
@@ -85,10 +107,10 @@ def width_batch(request):
 
 # --- counts --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", list(lab.GUIDELINES))
+@pytest.mark.parametrize("name", list(GUIDELINES))
 def test_counts_equal_the_closed_forms(name, width_batch):
     width, n = width_batch
-    for row in lab.analyse(name, width, n):
+    for row in analysed_rows(name, width, n):
         assert row["totals"]["mac"] == expected_mac(name, row["config"], n), row["label"]
         assert row["totals"]["madds"] == expected_madds(name, row["config"], n), row["label"]
         if name != "g4":  # only 1x1 convs: each weight is used once per pixel of each image
@@ -98,8 +120,8 @@ def test_counts_equal_the_closed_forms(name, width_batch):
 def test_counts_on_random_widths_and_batches():
     rng = random.Random(2018)
     for _ in range(8):
-        name, width, n = rng.choice(list(lab.GUIDELINES)), rng.choice(WIDTHS), rng.randint(1, 64)
-        for row in lab.analyse(name, width, n):
+        name, width, n = rng.choice(list(GUIDELINES)), rng.choice(WIDTHS), rng.randint(1, 64)
+        for row in analysed_rows(name, width, n):
             assert row["input_shape"] == [n, row["input_shape"][1], 56, 56]
             assert row["totals"]["mac"] == expected_mac(name, row["config"], n), (name, width, n)
             assert row["totals"]["madds"] == expected_madds(name, row["config"], n), (name, width, n)
@@ -107,7 +129,7 @@ def test_counts_on_random_widths_and_batches():
 
 def test_g4_params_and_counts_at_x1_by_hand():
     # 128 -> 32 (1x1), 32 -> 32 (3x3), 32 -> 128 (1x1): 4096 + 9216 + 4096 weights per unit
-    rows = lab.analyse("g4", 1, 1)
+    rows = analysed_rows("g4", 1, 1)
     assert [r["totals"]["params"] for r in rows] == [10 * 17408] * 4
     assert rows[0]["totals"]["madds"] == 10 * HW * 17408
     # ReLU + shortcut: convs 10*(HW*160 + 4096 + HW*64 + 9216 + HW*160 + 4096), relus 10*HW*(64+64+256),
@@ -115,12 +137,12 @@ def test_g4_params_and_counts_at_x1_by_hand():
     assert rows[0]["totals"]["mac"] == 10 * (HW * 384 + 17408) + 10 * HW * 384 + 10 * HW * 384
 
 
-@pytest.mark.parametrize("name", list(lab.GUIDELINES))
+@pytest.mark.parametrize("name", list(GUIDELINES))
 def test_madds_match_flop_counter(name):
-    guideline = lab.GUIDELINES[name]
-    for spec, row in zip(guideline.rows, lab.analyse(name, 2, 2)):
+    guideline = GUIDELINES[name]
+    for spec, row in zip(guideline.rows, analysed_rows(name, 2, 2), strict=True):
         with torch.device("meta"):
-            network = lab.build(guideline, row["config"])
+            network = guideline.build(row["config"])
             x = torch.empty(row["input_shape"])
         with FlopCounterMode(display=False) as counter:
             network(x)
@@ -131,22 +153,22 @@ def test_madds_match_flop_counter(name):
 def test_madds_equal_across_rows(name, tolerance, width_batch):
     # G1's own channel pairs differ by up to 5.1% (36 x 432 = 15552 vs 128^2 = 16384)
     width, n = width_batch
-    madds = [r["totals"]["madds"] for r in lab.analyse(name, width, n)]
+    madds = [r["totals"]["madds"] for r in analysed_rows(name, width, n)]
     assert max(madds) / min(madds) - 1 <= tolerance
-    assert service.report(name, width_multiplier=width, batch=n, measure=False)["madds_spread"] == \
+    assert report(name, width_multiplier=width, batch=n, measure=False)["madds_spread"] == \
         pytest.approx(max(madds) / min(madds) - 1)
 
 
 @pytest.mark.parametrize("name", ["g1", "g2"])
 def test_mac_strictly_rises_down_the_table(name, width_batch):
     width, n = width_batch
-    mac = [r["totals"]["mac"] for r in lab.analyse(name, width, n)]
-    assert all(a < b for a, b in zip(mac, mac[1:])), mac
+    mac = [r["totals"]["mac"] for r in analysed_rows(name, width, n)]
+    assert all(a < b for a, b in itertools.pairwise(mac)), mac
 
 
 def test_g1_rows_respect_the_lower_bound_with_equality_at_one_to_one(width_batch):
     width, n = width_batch
-    rows = service.report("g1", width_multiplier=width, batch=n, measure=False)["rows"]
+    rows = report("g1", width_multiplier=width, batch=n, measure=False)["rows"]
     for row in rows:
         c1, c2 = row["config"]["c1"], row["config"]["c2"]
         b = n * HW * c1 * c2
@@ -159,35 +181,35 @@ def test_g1_rows_respect_the_lower_bound_with_equality_at_one_to_one(width_batch
 
 def test_g3_widths_follow_the_derivation():
     for width in WIDTHS:
-        rows = lab.analyse("g3", width, 1)
+        rows = analysed_rows("g3", width, 1)
         c1 = 128 * width
         for row in rows:
             k = row["config"]["fragments"]
             c = row["config"]["channels"]
             # the nearest integer to c1 / sqrt(k): k c^2 closest to c1^2 among integers
             assert abs(c - c1 / math.sqrt(k)) <= 0.5
-    assert [r["config"]["channels"] for r in lab.analyse("g3", 1, 1)] == [128, 91, 64, 91, 64]
-    text = service.report("g3", measure=False)["derivation"]
+    assert [r["config"]["channels"] for r in analysed_rows("g3", 1, 1)] == [128, 91, 64, 91, 64]
+    text = report("g3", measure=False)["derivation"]
     assert "sqrt(n)" in text and "91" in text and "64" in text
 
 
 def test_peak_activation_by_hand():
-    rows = lab.analyse("g4", 1, 1)
+    rows = analysed_rows("g4", 1, 1)
     # shortcut: x (128) stays alive to the add; conv3 out (128) and add out (128) coexist with it
     assert rows[0]["peak_activation_elements"] == 384 * HW
     # no shortcut, no ReLU: a conv's input and output at most, 128 + 32
     assert rows[3]["peak_activation_elements"] == 160 * HW
-    assert lab.analyse("g1", 1, 2)[0]["peak_activation_elements"] == 2 * 256 * HW
+    assert analysed_rows("g1", 1, 2)[0]["peak_activation_elements"] == 2 * 256 * HW
 
 
-# --- rows and paper figures against BLOCKS.md ----------------------------------------------------
+# --- rows and paper figures against the paper's tables ----------------------------------------------------
 
 @pytest.mark.parametrize("name", list(BLOCKS_MD))
-def test_rows_and_paper_figures_match_blocks_md(name, client):
+def test_rows_and_paper_figures_match_the_paper(name, client):
     data = client.get(f"/api/guidelines/{name}?measure=false").json()
     expected = BLOCKS_MD[name]
     assert [r["label"] for r in data["rows"]] == [e[0] for e in expected]
-    for row, (label, config, gpu, arm) in zip(data["rows"], expected):
+    for row, (label, config, gpu, arm) in zip(data["rows"], expected, strict=True):
         assert row["paper"]["gpu"] == gpu and row["paper"]["arm"] == arm, label
         assert row["paper"]["gpu_unit"] == "batches/s" and row["paper"]["arm_unit"] == "images/s"
         if name == "g1":
@@ -236,23 +258,30 @@ def test_relative_paper_speeds(client):
 # --- the verdict ---------------------------------------------------------------------------------
 
 def _rows(paper, medians, spread=0.01):
-    return [{"label": f"r{i}", "paper": {"gpu": p},
-             "measured": {"median_us": m, "p25_us": m * (1 - spread), "p75_us": m * (1 + spread)}}
-            for i, (p, m) in enumerate(zip(paper, medians))]
+    return [SimpleNamespace(label=f"r{i}", paper=SimpleNamespace(gpu=p), measured=SimpleNamespace(
+                median_us=m, p25_us=m * (1 - spread), p75_us=m * (1 + spread)))
+            for i, (p, m) in enumerate(zip(paper, medians, strict=True))]
+
+
+def ordering(rows) -> dict:
+    return service.ordering(rows).model_dump()
 
 
 def test_ordering_reproduced_and_not():
-    same = service.ordering(_rows([300, 200, 100], [1.0, 2.0, 3.0]), "test cpu")
+    same = ordering(_rows([300, 200, 100], [1.0, 2.0, 3.0]))
     assert same["reproduces"] is True and same["agreeing_pairs"] == same["pairs"] == 3
-    assert same["statement"].startswith("Reproduced") and "r0 > r1 > r2" in same["statement"]
-    flipped = service.ordering(_rows([300, 200, 100], [1.0, 3.0, 2.0]), "test cpu")
+    assert same["paper"] == same["measured"] == ["r0", "r1", "r2"] and same["reversed"] == []
+    flipped = ordering(_rows([300, 200, 100], [1.0, 3.0, 2.0]))
     assert flipped["reproduces"] is False and flipped["agreeing_pairs"] == 2
     assert flipped["measured"] == ["r0", "r2", "r1"]
     assert flipped["reversed"] == [{"paper_faster": "r1", "measured_faster": "r2", "by": pytest.approx(0.5),
                                     "within_noise": False}]
-    assert flipped["statement"].startswith("Not reproduced") and "r2 is 50.0% faster than r1" in flipped["statement"]
-    close = service.ordering(_rows([300, 200], [2.02, 2.0], spread=0.05), None)
-    assert close["reversed"][0]["within_noise"] is True and "noise" in close["statement"]
+    close = ordering(_rows([300, 200], [2.02, 2.0], spread=0.05))
+    assert close["reversed"][0]["within_noise"] is True
+    unmeasured = ordering([SimpleNamespace(label="a", paper=SimpleNamespace(gpu=2), measured=None),
+                           SimpleNamespace(label="b", paper=SimpleNamespace(gpu=3), measured=None)])
+    assert unmeasured["paper"] == ["b", "a"] and unmeasured["measured"] is None
+    assert unmeasured["reproduces"] is None and unmeasured["pairs"] == 0
 
 
 @hsettings(max_examples=60, deadline=None)
@@ -260,7 +289,7 @@ def test_ordering_reproduced_and_not():
 def test_ordering_counts_inversions(perm, medians):
     paper = [1000 - 10 * i for i in range(5)]  # the paper ranks r0 > r1 > ... > r4
     medians = [sorted(medians)[p] for p in perm]
-    result = service.ordering(_rows(paper, medians), None)
+    result = ordering(_rows(paper, medians))
     inversions = sum(1 for i, j in itertools.combinations(range(5), 2) if medians[i] > medians[j])
     assert result["pairs"] == 10 and result["agreeing_pairs"] == 10 - inversions
     assert result["reproduces"] is (inversions == 0)
@@ -276,14 +305,14 @@ def test_sweep_holds_madds_while_mac_rises(client):
     assert data["selected"] == points[7] and points[7]["channels"] == 360
     assert all(p["channels"] % p["groups"] == 0 for p in points)
     assert all(abs(p["madds"] / data["target_madds"] - 1) <= 0.035 for p in points)
-    assert all(a["mac"] < b["mac"] for a, b in zip(points, points[1:]))
+    assert all(a["mac"] < b["mac"] for a, b in itertools.pairwise(points))
 
 
 def test_sweep_points_equal_the_traced_network():
     rng = random.Random(6)
     for _ in range(6):
         channels, batch = rng.randint(16, 512), rng.randint(1, 4)
-        for point in rng.sample(service.sweep(channels, batch=batch)["points"], 3):
+        for point in rng.sample(service.sweep(channels, batch=batch).model_dump()["points"], 3):
             with torch.device("meta"):
                 network = stack(GroupConv1x1, channels=point["channels"], groups=point["groups"])
             totals = describe(network, [batch, point["channels"], 56, 56])["totals"]
@@ -317,8 +346,8 @@ def test_bad_parameters_are_422_naming_them(client, query, param):
     assert response.json()["detail"][0]["loc"] == ["query", param]
 
 
-def test_memory_budget_is_422(client, monkeypatch):
-    monkeypatch.setattr(service, "settings", dataclasses.replace(service.settings, max_memory_mb=20))
+def test_memory_budget_is_422(configure, monkeypatch):
+    client = configure(max_memory_mb=20)
     calls = []
     monkeypatch.setattr(latency, "measure", lambda *a, **k: calls.append(a))
     big = client.get("/api/guidelines/g1?width_multiplier=4&batch=2")
@@ -332,13 +361,14 @@ def test_memory_budget_is_422(client, monkeypatch):
 
 def fake_measure(calls, medians):
     def measure(key, module, input_shape, *, device="cpu", threads=None, warmup=None, repeats=None,
-                per_node=True, seed=0):
+                per_node=True, seed=0, graph=None):
         calls.append({"key": key, "module": module, "input_shape": input_shape, "device": device,
-                      "threads": threads, "per_node": per_node})
+                      "threads": threads, "per_node": per_node, "graph": graph})
         m = medians[key[-1]]
-        return {"total": {"median_us": m, "p25_us": m * 0.9, "p75_us": m * 1.1}, "device": device,
-                "device_label": "fake cpu", "threads": threads or 2, "warmup": 2, "repeats": 10,
-                "cached": False, "measured_at": "2026-01-01T00:00:00Z"}
+        return Measurement(total=Timing(median_us=m, p25_us=m * 0.9, p75_us=m * 1.1), device=device,
+                           device_label="fake cpu", torch=torch.__version__, threads=threads or 2,
+                           dtype="float32", warmup=2, repeats=10, cached=False, load_average=None,
+                           measured_at="2026-01-01T00:00:00Z", duration_s=0.01)
     return measure
 
 
@@ -351,7 +381,7 @@ def test_each_row_measured_once_with_its_own_network(client, monkeypatch):
     data = response.json()
     assert [c["key"] for c in calls] == [("guideline", "g2", 1, 2, label) for label in medians]
     assert all(c["per_node"] is False and c["threads"] == 1 and c["device"] == "cpu" for c in calls)
-    for call, row in zip(calls, data["rows"]):
+    for call, row in zip(calls, data["rows"], strict=True):
         assert call["input_shape"] == [2, row["config"]["channels"], 56, 56]
         convs = [m for m in call["module"].modules() if isinstance(m, torch.nn.Conv2d)]
         assert len(convs) == 10 and {c.groups for c in convs} == {row["config"]["groups"]}
@@ -359,15 +389,19 @@ def test_each_row_measured_once_with_its_own_network(client, monkeypatch):
     rows = data["rows"]
     assert rows[1]["measured"]["batches_per_s"] == pytest.approx(1e6 / 150)
     assert rows[1]["measured"]["images_per_s"] == pytest.approx(2e6 / 150)
-    assert [r["relative_speed"]["measured"] for r in rows] == pytest.approx([1, 100 / 150, 100 / 140, 100 / 400])
+    assert [r["relative_speed"]["measured"] for r in rows] == \
+        pytest.approx([1, 100 / 150, 100 / 140, 100 / 400])
     assert data["ordering"]["reproduces"] is False
     assert data["ordering"]["measured"] == ["g=1", "g=4", "g=2", "g=8"]
-    assert "g=4 is 7.1% faster than g=2" in data["ordering"]["statement"]
+    assert data["ordering"]["reversed"] == [{"paper_faster": "g=2", "measured_faster": "g=4",
+                                             "by": pytest.approx(150 / 140 - 1), "within_noise": True}]
+    # the estimate came from the row's own analysis, not from a copy of the network
+    assert all(c["graph"].totals.madds == r["madds"] for c, r in zip(calls, rows, strict=True))
 
 
 def test_response_shape(client, monkeypatch):
     monkeypatch.setattr(latency, "measure", fake_measure([], {s.label: 100.0 + i for i, s in
-                                                              enumerate(lab.GUIDELINES["g3"].rows)}))
+                                                              enumerate(GUIDELINES["g3"].rows)}))
     data = client.get("/api/guidelines/g3").json()
     for key in ("guideline", "title", "rule", "paper", "width_multiplier", "batch", "device", "device_label",
                 "decisions", "paper_notes", "derivation", "rows", "ordering", "units", "madds_spread"):
@@ -384,22 +418,16 @@ def test_response_shape(client, monkeypatch):
 
 
 @pytest.fixture
-def narrow_g4(monkeypatch):
+def narrow_g4(monkeypatch, configure):
     """G4 at bottleneck width 2, so that a real measurement of all four rows takes a blink."""
-    g4 = lab.GUIDELINES["g4"]
+    g4 = GUIDELINES["g4"]
     rows = tuple(dataclasses.replace(r, config={**r.config, "bottleneck_channels": 2}) for r in g4.rows)
-    monkeypatch.setitem(lab.GUIDELINES, "g4", dataclasses.replace(g4, rows=rows))
-    monkeypatch.setattr(latency.config, "min_repeats", 5)
-    monkeypatch.setattr(latency.config, "target_s", 0.001)
-    monkeypatch.setattr(latency.config, "warmup_s", 0.0)
-    lab._analyse.cache_clear()
-    latency.clear_cache()
-    yield
-    lab._analyse.cache_clear()
-    latency.clear_cache()
+    monkeypatch.setitem(GUIDELINES, "g4", dataclasses.replace(g4, rows=rows))
+    return configure(min_repeats=5, measure_target_s=0.001, measure_warmup_s=1e-6)
 
 
-def test_real_measurement_on_cpu(client, narrow_g4):
+def test_real_measurement_on_cpu(narrow_g4):
+    client = narrow_g4
     data = client.get("/api/guidelines/g4?threads=1").json()
     assert [r["input_shape"] for r in data["rows"]] == [[1, 8, 56, 56]] * 4
     for row in data["rows"]:
@@ -447,16 +475,16 @@ def test_concurrent_analyses_and_forward_passes():
 
     def analyse(name):
         try:
-            g = lab.GUIDELINES[name]
+            g = GUIDELINES[name]
             for spec in g.rows:
-                config = lab.row_config(g, spec, 2)
+                config = g.row_config(spec, 2)
                 with torch.device("meta"):
-                    network = lab.build(g, config)
-                for _ in range(3):  # always a real trace: describe() re-uses graphs it has seen
+                    network = g.build(config)
+                for _ in range(3):  # always a real trace: analyse_graph() re-uses graphs it has seen
                     traces.append(len(trace(network).graph.nodes))
-                totals = describe(network, lab.input_shape(g, config, 1))["totals"]
+                totals = describe(network, g.input_shape(config, 1))["totals"]
                 assert totals["mac"] == expected_mac(name, config, 1)
-        except Exception as exc:  # noqa: BLE001 - collected and reported below
+        except Exception as exc:
             errors.append(f"{name}: {exc!r}")
 
     def forward():
@@ -466,22 +494,23 @@ def test_concurrent_analyses_and_forward_passes():
             with torch.inference_mode():
                 for _ in range(300):
                     assert net(x).shape == (1, 4, 4, 4)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append(f"forward: {exc!r}")
 
-    threads = [threading.Thread(target=analyse, args=(n,)) for n in lab.GUIDELINES for _ in range(2)]
+    threads = [threading.Thread(target=analyse, args=(n,)) for n in GUIDELINES for _ in range(2)]
     threads.append(threading.Thread(target=forward))
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert errors == []
-    assert len(traces) == 3 * 2 * sum(len(g.rows) for g in lab.GUIDELINES.values())
+    assert len(traces) == 3 * 2 * sum(len(g.rows) for g in GUIDELINES.values())
 
 
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_measures_on_cuda(client, narrow_g4):
+def test_measures_on_cuda(narrow_g4):
+    client = narrow_g4
     data = client.get("/api/guidelines/g4?device=cuda:0&batch=8").json()
     assert data["device"] == "cuda:0" and data["threads"] is None
     for row in data["rows"]:

@@ -1,4 +1,4 @@
-"""Measured latency (API.md, "How latency is measured"): report shape, node ids, shares, the device
+"""Measured latency (docs/design.md, "Measuring latency"): report shape, node ids, shares, the device
 queue, in-flight sharing, the TTL cache, the time budget and the 429 of a full queue."""
 
 import inspect
@@ -12,11 +12,12 @@ import torch
 from torch import nn
 
 from app.analysis import latency as timing
-from app.analysis.graph import describe
+from app.analysis.graph import analyse_graph
+from app.config import get_settings
+from app.errors import InvalidParameter
 from app.registry import BLOCKS
 from app.service import blocks
 from app.service import latency as service
-from app.service.errors import InvalidParameter
 
 from .configs import random_configs
 
@@ -33,14 +34,20 @@ def fresh_cache():
 
 
 def analysis_ids(kind: str, values: dict) -> list[str]:
-    return [n["id"] for n in blocks.analyse(kind, values).data["nodes"] if n["op"] != "input"]
+    return [n.id for n in blocks.analyse(kind, values).data.nodes if n.op != "input"]
+
+
+def describe(module, shape) -> dict:
+    return analyse_graph(module, shape).model_dump()
 
 
 def check_stats(stats: dict) -> None:
     assert 0 < stats["p25_us"] <= stats["median_us"] <= stats["p75_us"]
 
 
-def check_report(report: dict, kind: str, values: dict) -> None:
+def check_report(report, kind: str, values: dict) -> None:
+    if not isinstance(report, dict):
+        report = report.model_dump()
     assert [n["id"] for n in report["nodes"]] == analysis_ids(kind, values)
     check_stats(report["total"])
     for node in report["nodes"]:
@@ -63,9 +70,9 @@ def test_report_for_every_kind(client, kind):
     assert r.status_code == 200, r.text
     assert r.headers["cache-control"] == "no-store"
     report = r.json()
-    expected_config = blocks.analyse(kind, {"height": 8, "width": 8}).data["config"]
+    expected_config = blocks.analyse(kind, {"height": 8, "width": 8}).data.config
     assert report["kind"] == kind and report["config"] == expected_config
-    assert report["device"] == "cpu" and report["device_label"] == service.devices()[0]["label"]
+    assert report["device"] == "cpu" and report["device_label"] == service.devices()[0].label
     assert report["torch"] == torch.__version__ and report["dtype"] == "float32"
     assert (report["threads"], report["warmup"], report["repeats"]) == (service.DEFAULT_THREADS, 1, 3)
     assert report["cached"] is False
@@ -115,8 +122,8 @@ def test_recorded_ops_reproduce_the_forward_pass():
     module = blocks.build("shufflenet_v2_unit", config)
     x = torch.randn(blocks.input_shape(config))
     ops = timing.record(module, x)
-    description = blocks.analyse("shufflenet_v2_unit", config).data
-    shapes = {n["id"]: n["output_shape"] for n in description["nodes"]}
+    analysis = blocks.analyse("shufflenet_v2_unit", config).data
+    shapes = {n.id: n.output_shape for n in analysis.nodes}
     with torch.inference_mode():
         outputs = {op.id: op.call() for op in ops}
         expected = module(x)
@@ -140,14 +147,15 @@ def test_elementwise_ops_are_timed_like_convs(client):
 def test_measure_module_end_to_end_only():
     net = nn.Sequential(nn.Conv2d(8, 8, 1), nn.ReLU(), nn.Conv2d(8, 8, 1)).train()
     report = service.measure(("stack", 2), net, [1, 8, 6, 6], warmup=1, repeats=3, per_node=False)
-    assert "nodes" not in report and "sum_of_nodes_us" not in report
+    report = report.model_dump()
+    assert report["nodes"] is None and report["sum_of_nodes_us"] is None
     check_stats(report["total"])
     assert net.training  # the caller's module keeps its mode
     again = service.measure(("stack", 2), net, [1, 8, 6, 6], warmup=1, repeats=3, per_node=False)
-    assert again["cached"] is True and again["measured_at"] == report["measured_at"]
+    assert again.cached is True and again.measured_at == report["measured_at"]
     per_node = service.measure(("stack", 2), net, [1, 8, 6, 6], warmup=1, repeats=3)
-    assert per_node["cached"] is False
-    assert [n["id"] for n in per_node["nodes"]] == [
+    assert per_node.cached is False
+    assert [n.id for n in per_node.nodes] == [
         n["id"] for n in describe(net, [1, 8, 6, 6])["nodes"] if n["op"] != "input"]
 
 
@@ -155,7 +163,8 @@ def test_measure_checks_its_arguments():
     net = nn.Conv2d(4, 4, 1)
     for kwargs, param in [({"device": "tpu"}, "device"), ({"threads": 0}, "threads"),
                           ({"threads": service.MAX_THREADS + 1}, "threads"), ({"warmup": -1}, "warmup"),
-                          ({"repeats": 0}, "repeats"), ({"repeats": service.MAX_REPEATS + 1}, "repeats")]:
+                          ({"repeats": 0}, "repeats"),
+                          ({"repeats": get_settings().max_repeats + 1}, "repeats")]:
         with pytest.raises(InvalidParameter) as err:
             service.measure(("bad",), net, [1, 4, 4, 4], **kwargs)
         assert err.value.param == param
@@ -171,7 +180,7 @@ def test_threads_are_set_while_measuring_and_restored(monkeypatch):
 
     monkeypatch.setattr(timing, "measure_block", spy)
     report = service.latency_report("conv", {"height": 8, "width": 8}, threads=1, warmup=1, repeats=3)
-    assert seen == [1] and report["threads"] == 1
+    assert seen == [1] and report.threads == 1
     assert torch.get_num_threads() == service.DEFAULT_THREADS
 
 
@@ -191,7 +200,7 @@ def test_a_measurement_leaves_new_threads_at_the_start_up_count():
         return service.latency_report("conv", {"height": 8, "width": 8}, threads=1, warmup=1, repeats=3)
 
     try:
-        assert _in_thread(worker)["threads"] == 1
+        assert _in_thread(worker).threads == 1
         assert _in_thread(torch.get_num_threads) == service.DEFAULT_THREADS
     finally:
         torch.set_num_threads(service.DEFAULT_THREADS)
@@ -211,8 +220,8 @@ def test_unknown_device_is_422_naming_the_devices(client):
 
 @pytest.mark.parametrize("query,param", [
     ("threads=0", "threads"), (f"threads={service.MAX_THREADS + 1}", "threads"), ("warmup=-1", "warmup"),
-    (f"warmup={service.MAX_WARMUP + 1}", "warmup"), ("repeats=0", "repeats"),
-    (f"repeats={service.MAX_REPEATS + 1}", "repeats"), ("repeats=many", "repeats"),
+    (f"warmup={get_settings().max_warmup + 1}", "warmup"), ("repeats=0", "repeats"),
+    (f"repeats={get_settings().max_repeats + 1}", "repeats"), ("repeats=many", "repeats"),
     ("groups=5", "groups"), ("height=0", "height"),
 ])
 def test_bad_parameters_are_422_naming_them(client, query, param):
@@ -240,27 +249,27 @@ def test_devices(client):
 
 
 def pretend_forward_takes(monkeypatch, seconds: float):
-    """Every timed single pass reports `seconds`; the madds-based prior check is set aside."""
+    """Every timed single pass reports `seconds` (the madds-based estimate before it, from the CPU's
+    real throughput, lets these tiny blocks through)."""
     monkeypatch.setattr(timing, "time_once", lambda fn, device: seconds)
-    monkeypatch.setattr(service, "_check_prior", lambda job, cost: None)
 
 
-def test_too_many_repeats_is_refused_before_timing(client, monkeypatch):
-    monkeypatch.setattr(service.config, "budget_s", 1)
+def test_too_many_repeats_is_refused_before_timing(configure, monkeypatch):
+    client = configure(measure_budget_s=1)
     pretend_forward_takes(monkeypatch, 0.002)
     monkeypatch.setattr(timing, "measure_block", lambda *a, **k: pytest.fail("measured over budget"))
     r = client.get("/api/blocks/conv/latency?height=8&width=8&repeats=5000")
     assert r.status_code == 422
     detail = r.json()["detail"][0]
-    assert detail["loc"] == ["query", "repeats"] and "BLOCKSCOPE_MEASURE_BUDGET_S" in detail["msg"]
+    assert detail["loc"] == ["query", "repeats"] and "1 s one measurement may take" in detail["msg"]
     # 0.002 s * ((1 + r) * 2.5 + 3) <= 1 s  ->  r <= 197.8 (one warm-up; three untimed passes)
     assert "at most 196 fit" in detail["msg"] or "at most 197 fit" in detail["msg"]
     r = client.get("/api/blocks/conv/latency?height=8&width=8&repeats=1&warmup=1000")
     assert r.json()["detail"][0]["loc"] == ["query", "warmup"]
 
 
-def test_slow_block_is_refused_naming_its_size(client, monkeypatch):
-    monkeypatch.setattr(service.config, "budget_s", 1)
+def test_slow_block_is_refused_naming_its_size(configure, monkeypatch):
+    client = configure(measure_budget_s=1)
     pretend_forward_takes(monkeypatch, 0.5)
     monkeypatch.setattr(timing, "measure_block", lambda *a, **k: pytest.fail("measured over budget"))
     r = client.get("/api/blocks/conv/latency?height=8&width=8")
@@ -276,23 +285,22 @@ def test_slow_block_is_refused_naming_its_size(client, monkeypatch):
     (0.3, 2, 10),  # 0.3 * ((2 + 10) * 2.5 + 2) = 9.6 s, inside the 10 s budget
 ])
 def test_default_repeats_adapt_to_the_block(forward_s, warmup, repeats):
-    job = service._Job(lambda: None, [1, 64, 56, 56], "cpu", 1, None, None, True, 0, lambda: None)
-    assert service.config.budget_s == 10 and service._plan(job, forward_s) == (warmup, repeats)
+    assert get_settings().measure_budget_s == 10
+    assert service.plan(forward_s, [1, 64, 56, 56]) == (warmup, repeats)
 
 
 def test_default_repeats_are_refused_when_even_the_fewest_overrun():
-    job = service._Job(lambda: None, [1, 64, 56, 56], "cpu", 1, None, None, True, 0, lambda: None)
     with pytest.raises(InvalidParameter) as err:
-        service._plan(job, 0.35)  # 0.35 * ((1 + 10) * 2.5 + 2) = 10.3 s
+        service.plan(0.35, [1, 64, 56, 56])  # 0.35 * ((1 + 10) * 2.5 + 2) = 10.3 s
     assert err.value.param == "height"
 
 
 def test_default_measurement_follows_its_plan(monkeypatch):
     pretend_forward_takes(monkeypatch, 0.001)
-    report = service.latency_report("conv", {"height": 8, "width": 8})
+    report = service.latency_report("conv", {"height": 8, "width": 8}).model_dump()
     assert report["warmup"] == 30
     # the end-to-end loop also stops at its time target, so a loaded machine may give fewer
-    assert service.config.min_repeats <= report["repeats"] <= 300
+    assert get_settings().min_repeats <= report["repeats"] <= 300
     assert all(n["median_us"] > 0 for n in report["nodes"])
 
 
@@ -304,7 +312,7 @@ def test_huge_block_is_refused_from_its_madds_without_running(client, monkeypatc
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "height"]
     # the time budget answers, not the memory limit (the analysis alone passes this block)
     message = r.json()["detail"][0]["msg"]
-    assert "BLOCKSCOPE_MEASURE_BUDGET_S" in message and "BLOCKSCOPE_MAX_MEMORY_MB" not in message
+    assert "one measurement may take" in message and "MiB" not in message
 
 
 def test_end_to_end_is_timed_before_op_inputs_are_recorded(monkeypatch):
@@ -332,11 +340,12 @@ def test_a_measurement_needs_no_copy_of_the_weights(monkeypatch):
     meta = timing.meta_copy(net)
     assert all(t.is_meta for t in [*meta.parameters(), *meta.buffers()])
     assert all(not t.is_meta for t in [*net.parameters(), *net.buffers()])
-    assert timing.cost_of(net, [1, 8, 6, 6]) == timing.cost_from_description(describe(net, [1, 8, 6, 6]))
+    assert timing.cost_of(net, [1, 8, 6, 6]) == timing.cost_from_graph(analyse_graph(net, [1, 8, 6, 6]))
     # a block's own analysis gives the estimate: no module is copied to find its cost
     monkeypatch.setattr(timing, "cost_of", lambda *a: pytest.fail("copied a module for its cost"))
     service.latency_report("conv", {"height": 8, "width": 8}, warmup=1, repeats=3)
-    service.measure(("described",), net, [1, 8, 6, 6], warmup=1, repeats=3, description=describe(net, [1, 8, 6, 6]))
+    service.measure(("analysed",), net, [1, 8, 6, 6], warmup=1, repeats=3,
+                    graph=analyse_graph(net, [1, 8, 6, 6]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,14 +361,14 @@ def test_second_request_is_cached(client):
     assert other["cached"] is (service.DEFAULT_THREADS == 1)
 
 
-def test_cache_entries_expire(client, monkeypatch):
-    monkeypatch.setattr(service.config, "ttl_s", 0)
+def test_cache_entries_expire(configure):
+    client = configure(latency_ttl_s=1e-9)
     client.get(f"/api/blocks/conv/latency?{SMALL}")
     assert client.get(f"/api/blocks/conv/latency?{SMALL}").json()["cached"] is False
 
 
-def test_cache_is_bounded(client, monkeypatch):
-    monkeypatch.setattr(service.config, "cache_size", 2)
+def test_cache_is_bounded(configure):
+    client = configure(latency_cache=2)
     for h in (5, 6, 7):
         client.get(f"/api/blocks/conv/latency?height={h}&width=8&warmup=1&repeats=3")
     assert client.get("/api/blocks/conv/latency?height=7&width=8&warmup=1&repeats=3").json()["cached"]
@@ -371,7 +380,8 @@ def test_cache_is_bounded(client, monkeypatch):
 
 
 class MeasuringSection:
-    """Wraps the measuring section: counts entries, the most at once, and can hold it open."""
+    """Wraps the timing inside the measuring section (`measure_block`, which only a measurement that
+    holds its device calls): counts entries, the most at once, and can hold it open."""
 
     def __init__(self, monkeypatch, hold_s: float = 0.0, until_released: bool = False):
         self.lock = threading.Lock()
@@ -379,7 +389,7 @@ class MeasuringSection:
         self.entered = threading.Event()
         self.release = threading.Event()
         self.hold_s = hold_s
-        real = service._measure_now
+        real = timing.measure_block
 
         def wrapped(*args, **kwargs):
             with self.lock:
@@ -396,7 +406,7 @@ class MeasuringSection:
                 with self.lock:
                     self.inside -= 1
 
-        monkeypatch.setattr(service, "_measure_now", wrapped)
+        monkeypatch.setattr(timing, "measure_block", wrapped)
 
 
 def in_parallel(client, urls: list[str]) -> list:
@@ -430,8 +440,8 @@ def test_identical_requests_share_one_measurement(client, monkeypatch):
     assert len({r.json()["total"]["median_us"] for r in responses}) == 1
 
 
-def test_full_queue_is_429_with_retry_after(client, monkeypatch):
-    monkeypatch.setattr(service.config, "max_queue", 1)
+def test_full_queue_is_429_with_retry_after(configure, monkeypatch):
+    client = configure(max_queue=1)
     section = MeasuringSection(monkeypatch, until_released=True)
     slow = threading.Thread(target=lambda: results.append(client.get(f"/api/blocks/conv/latency?{SMALL}")))
     twin = threading.Thread(target=lambda: results.append(client.get(f"/api/blocks/conv/latency?{SMALL}")))
@@ -441,7 +451,7 @@ def test_full_queue_is_429_with_retry_after(client, monkeypatch):
     twin.start()  # identical to the running one: it waits for that result, it is not queued
     busy = client.get(f"/api/blocks/group_conv/latency?{SMALL}")
     assert busy.status_code == 429
-    assert int(busy.headers["retry-after"]) >= 1 and "BLOCKSCOPE_MAX_QUEUE" in busy.json()["detail"]
+    assert int(busy.headers["retry-after"]) >= 1 and "queued or running" in busy.json()["detail"]
     section.release.set()
     slow.join(10)
     twin.join(10)
@@ -449,11 +459,10 @@ def test_full_queue_is_429_with_retry_after(client, monkeypatch):
     assert client.get(f"/api/blocks/group_conv/latency?{SMALL}").status_code == 200
 
 
-def test_requests_sharing_a_measurement_are_bounded(client, monkeypatch):
+def test_requests_sharing_a_measurement_are_bounded(configure, monkeypatch):
     """Each request waiting for an identical measurement holds a server thread: past a small multiple
-    of BLOCKSCOPE_MAX_QUEUE they are answered 429 too, instead of tying up every thread."""
-    monkeypatch.setattr(service.config, "max_queue", 1)
-    assert service.config.max_waiting_factor == 2  # so 2 requests may wait on this device
+    of `max_queue` they are answered 429 too, instead of tying up every thread."""
+    client = configure(max_queue=1, max_waiting_factor=2)  # so 2 requests may wait on this device
     section = MeasuringSection(monkeypatch, until_released=True)
     url = f"/api/blocks/conv/latency?{SMALL}"
     results = []
@@ -462,16 +471,16 @@ def test_requests_sharing_a_measurement_are_bounded(client, monkeypatch):
     assert section.entered.wait(10)
     threads[1].start()  # shares the running measurement
     deadline = time.monotonic() + 10
-    while service._queues["cpu"].sharing < 1 and time.monotonic() < deadline:
+    while service.queue_state("cpu")["sharing"] < 1 and time.monotonic() < deadline:
         time.sleep(0.01)
     busy = client.get(url)  # a third identical request
     section.release.set()
     for t in threads:
         t.join(10)
     assert busy.status_code == 429 and int(busy.headers["retry-after"]) >= 1
-    assert "BLOCKSCOPE_MAX_QUEUE" in busy.json()["detail"]
+    assert "requests are waiting" in busy.json()["detail"]
     assert [r.status_code for r in results] == [200, 200] and section.calls == 1
-    assert service._queues["cpu"].sharing == 0 and service._queues["cpu"].pending == 0
+    assert service.queue_state("cpu") == {"jobs": 0, "sharing": 0}
 
 
 def test_healthz_never_waits_for_a_worker_thread(client):
@@ -503,8 +512,8 @@ def test_cuda_report(client, kind):
 def test_cuda_measure_leaves_the_callers_module_on_cpu():
     net = nn.Sequential(nn.Conv2d(8, 8, 1), nn.ReLU())
     report = service.measure(("cuda-stack",), net, [1, 8, 16, 16], device="cuda", warmup=1, repeats=3)
-    assert report["device"] == "cuda:0" and next(net.parameters()).device.type == "cpu"
-    check_stats(report["total"])
+    assert report.device == "cuda:0" and next(net.parameters()).device.type == "cpu"
+    check_stats(report.total.model_dump())
 
 
 @pytest.mark.cuda

@@ -1,4 +1,5 @@
-"""The HTML pages: status codes, the CSP, escaping of reflected query values, 404s, Plotly from its package."""
+"""The HTML pages: status codes, the CSP, escaping of reflected query values, 404s, Plotly from its
+package."""
 
 import json
 import re
@@ -27,7 +28,7 @@ def test_gallery_lists_every_block_in_registry_order_with_default_numbers(client
     kinds = re.findall(r'<li class="card" data-kind="([a-z0-9_]+)"', r.text)
     assert kinds == list(BLOCKS)
     for kind in BLOCKS:
-        totals = service.analyse(kind, {}).data["totals"]
+        totals = service.analyse(kind, {}).data.model_dump()["totals"]
         card = r.text.split(f'data-kind="{kind}"', 1)[1].split("</li>", 1)[0]
         for key in ("params", "madds", "mac"):
             assert f'data-total="{key}" data-value="{totals[key]}">{human(totals[key])}<' in card
@@ -126,40 +127,3 @@ def test_static_modules_are_served_as_javascript(client):
                                          (4_100_000, "4.1 M"), (2_500_000_000, "2.5 G")])
 def test_human_numbers(value, text):
     assert human(value) == text
-
-
-def test_sweep_fixed_channels_matches_single_analyses(client):
-    r = client.get("/api/blocks/group_conv/sweep?in_channels=24&out_channels=36&groups=3&height=7&width=7")
-    assert r.status_code == 200
-    sw = r.json()
-    assert sw["param"] == "groups" and sw["current"] == 3
-    assert [p["g"] for p in sw["fixed_channels"]] == [1, 2, 3, 4, 6, 12]  # divisors of gcd(24, 36)
-    for p in sw["fixed_channels"]:
-        one = client.get(f"/api/blocks/group_conv?in_channels=24&out_channels=36&groups={p['g']}&height=7&width=7").json()
-        assert {k: p[k] for k in ("params", "madds", "mac")} == {k: one["totals"][k] for k in ("params", "madds", "mac")}
-        # 3x3 conv, padding 1: multiply-adds = 49 * 36 * (24 / g) * 9
-        assert p["madds"] == 49 * 36 * (24 // p["g"]) * 9
-
-
-def test_sweep_fixed_madds_holds_multiply_adds_and_shows_mac_rising(client):
-    sw = client.get("/api/blocks/group_conv/sweep?kernel_size=1").json()
-    target = sw["fixed_madds"]["target_madds"]
-    points = sw["fixed_madds"]["points"]
-    assert [p["g"] for p in points] == [1, 2, 4, 8, 16, 32]
-    for p in points:
-        assert abs(p["madds"] - target) / target < 0.15
-        c = p["channels"]["in_channels"]
-        assert c % p["g"] == 0
-        # ShuffleNet V2 eq. (2) for a 1x1 group conv plus BN and ReLU on its output
-        hw = 56 * 56
-        conv_mac = hw * (c + c) + c * c // p["g"]
-        assert p["mac"] == conv_mac + (2 * hw * c + 2 * c) + 2 * hw * c
-    macs = [p["mac"] for p in points]
-    assert macs == sorted(macs)  # G2: more groups at equal multiply-adds cost more memory traffic
-
-
-def test_sweep_refusals(client):
-    assert client.get("/api/blocks/conv/sweep").status_code == 404
-    r = client.get("/api/blocks/group_conv/sweep?groups=5")
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "groups"]
-    assert client.get("/api/blocks/channel_shuffle/sweep").json()["fixed_madds"]["points"] == []

@@ -1,9 +1,9 @@
-"""The blocks assembled into whole torchvision networks reproduce the published totals (BLOCKS.md)."""
+"""The blocks assembled into whole torchvision networks reproduce the published totals."""
 
 import pytest
 import torch
 
-from app.analysis.graph import describe
+from app.analysis.graph import analyse_graph
 
 from . import networks
 
@@ -21,7 +21,7 @@ def test_whole_network_matches_published_figures(name):
     build, params, madds = PUBLISHED[name]
     with torch.device("meta"):
         net = build().eval()
-    a = describe(net, [1, 3, 224, 224])
+    a = analyse_graph(net, [1, 3, 224, 224]).model_dump()
     assert a["output_shape"] == [1, 1000]
     assert a["totals"]["params"] == params
     if madds is not None:

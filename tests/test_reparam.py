@@ -1,30 +1,38 @@
-"""Reparameterization (BLOCKS.md, "Reparameterization"): every kind's deploy form is equivalent, and the
-checks would catch the classic mistakes."""
+"""Reparameterization (docs/numbers.md, "Reparameterization"): every kind's deploy form is equivalent,
+and the checks would catch the classic mistakes."""
 
 import copy
 import threading
-import time
-import types
 
 import pytest
 import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_conv_bn_weights
 
-from app.analysis.graph import describe
+from app import cache
+from app.analysis.graph import analyse_graph
 from app.analysis.reparam import deploy, fuse_conv_bn
 from app.blocks.layers import seed_weights
 from app.blocks.plain import ConvBN
 from app.blocks.repvgg import RepVGGBlock, identity_kernel
+from app.config import get_settings
+from app.errors import Busy, InvalidParameter
 from app.registry import BLOCKS
 from app.service import blocks as blocks_service
 from app.service import latency as latency_service
 from app.service import reparam as service
-from app.service.errors import InvalidParameter
 
 from .configs import random_configs
 
 TOL = 1e-4
+
+
+def describe(module, shape) -> dict:
+    return analyse_graph(module, shape).model_dump()
+
+
+def report_of(kind: str, values: dict) -> dict:
+    return service.report(kind, values).data.model_dump()
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -77,8 +85,8 @@ def _bn_after_conv(graph: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("kind, config", CASES, ids=IDS)
-def test_deploy_form_is_equivalent_and_fused(kind, config):
-    report = service.report(kind, config).data
+def test_deploy_form_is_equivalent(kind, config):
+    report = report_of(kind, config)
     shape = blocks_service.input_shape(config)
     # independent of the cached analysis: a real module built and described here
     assert report["before"] == {"kind": kind, "config": config,
@@ -96,51 +104,66 @@ def test_deploy_form_is_equivalent_and_fused(kind, config):
     assert fused == report["fused"]
 
     after, before = report["after"], report["before"]
-    assert _bn_after_conv(after) == []
     # every BN in these blocks follows a conv or is RepVGG's identity branch: none survives
-    assert [n for n in after["nodes"] if n["op"] == "batch_norm"] == []
+    assert _bn_after_conv(after) == [] and [n for n in after["nodes"] if n["op"] == "batch_norm"] == []
     assert after["output_shape"] == before["output_shape"]
-    bn_channels = sum(n["attrs"]["num_features"] for n in before["nodes"] if n["op"] == "batch_norm")
-    if kind == "repvgg_block":
-        i, o, g = config["in_channels"], config["out_channels"], config["groups"]
-        assert [n["op"] for n in after["nodes"]] == ["input", "conv2d", "relu"]
-        assert after["totals"]["params"] == 9 * i * o // g + o
-        assert len(fused) == 1 and fused[0].endswith("-> rbr_reparam")
-        assert ("rbr_identity" in fused[0]) == (config["stride"] == 1 and i == o)
-    else:
-        # a BN's gamma and beta (2 C) become the conv's bias (C)
-        assert after["totals"]["params"] == before["totals"]["params"] - bn_channels
-        # one "conv + bn -> conv" line per conv -> BN edge of the training-time graph
-        nodes = {n["id"]: n for n in before["nodes"]}
-        expected = [f"{nodes[n['inputs'][0]]['module']} + {n['module']} -> {nodes[n['inputs'][0]]['module']}"
-                    for n in before["nodes"] if n["op"] == "batch_norm"]
-        assert fused == expected and len(fused) == len(_bn_after_conv(before))
-        # fusing removes BN nodes, nothing else; multiply-adds are unchanged
-        assert after["totals"]["madds"] == before["totals"]["madds"]
-        assert len(after["nodes"]) == len(before["nodes"]) - len(fused)
-    # the meta-device description equals a real CPU description of the deployed module
+    # the meta-device analysis equals a real CPU analysis of the deployed module
     real = describe(deployed, shape)
     assert real["totals"] == after["totals"]
     assert [(n["id"], n["op"], n["output_shape"]) for n in real["nodes"]] == \
            [(n["id"], n["op"], n["output_shape"]) for n in after["nodes"]]
 
 
+REPVGG_CASES = [(k, c) for k, c in CASES if k == "repvgg_block"]
+FOLD_CASES = [(k, c) for k, c in CASES if k != "repvgg_block"]
+
+
+@pytest.mark.parametrize("kind, config", REPVGG_CASES, ids=[f"repvgg-{i}" for i in range(len(REPVGG_CASES))])
+def test_repvgg_merges_its_branches_into_one_conv(kind, config):
+    report = report_of(kind, config)
+    after, fused = report["after"], report["fused"]
+    i, o, g = config["in_channels"], config["out_channels"], config["groups"]
+    assert [n["op"] for n in after["nodes"]] == ["input", "conv2d", "relu"]
+    assert after["totals"]["params"] == 9 * i * o // g + o
+    assert len(fused) == 1 and fused[0].endswith("-> rbr_reparam")
+    assert ("rbr_identity" in fused[0]) == (config["stride"] == 1 and i == o)
+
+
+@pytest.mark.parametrize("kind, config", FOLD_CASES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(FOLD_CASES)])
+def test_every_bn_folds_into_the_conv_before_it(kind, config):
+    report = report_of(kind, config)
+    after, before, fused = report["after"], report["before"], report["fused"]
+    bn_channels = sum(n["attrs"]["num_features"] for n in before["nodes"] if n["op"] == "batch_norm")
+    # a BN's gamma and beta (2 C) become the conv's bias (C)
+    assert after["totals"]["params"] == before["totals"]["params"] - bn_channels
+    # one "conv + bn -> conv" line per conv -> BN edge of the training-time graph
+    nodes = {n["id"]: n for n in before["nodes"]}
+    expected = [f"{nodes[n['inputs'][0]]['module']} + {n['module']} -> {nodes[n['inputs'][0]]['module']}"
+                for n in before["nodes"] if n["op"] == "batch_norm"]
+    assert fused == expected and len(fused) == len(_bn_after_conv(before))
+    # fusing removes BN nodes, nothing else; multiply-adds are unchanged
+    assert after["totals"]["madds"] == before["totals"]["madds"]
+    assert len(after["nodes"]) == len(before["nodes"]) - len(fused)
+
+
 def test_fused_lines_read_as_documented():
-    conv_bn = service.report("conv_bn", SMALL).data
+    conv_bn = report_of("conv_bn", SMALL)
     assert conv_bn["fused"] == ["conv + bn -> conv"]
     assert [n["op"] for n in conv_bn["after"]["nodes"]] == ["input", "conv2d"]
     assert conv_bn["after"]["nodes"][1]["attrs"]["bias"] is True
-    rep = service.report("repvgg_block", SMALL).data
-    assert rep["fused"] == ["rbr_dense.conv + rbr_dense.bn + rbr_1x1.conv + rbr_1x1.bn + rbr_identity -> rbr_reparam"]
-    strided = service.report("repvgg_block", {**SMALL, "stride": 2}).data
+    rep = report_of("repvgg_block", SMALL)
+    assert rep["fused"] == ["rbr_dense.conv + rbr_dense.bn + rbr_1x1.conv + rbr_1x1.bn + rbr_identity"
+                            " -> rbr_reparam"]
+    strided = report_of("repvgg_block", {**SMALL, "stride": 2})
     assert strided["fused"] == ["rbr_dense.conv + rbr_dense.bn + rbr_1x1.conv + rbr_1x1.bn -> rbr_reparam"]
     # nothing to fuse in a block without BatchNorm
-    assert service.report("squeeze_excitation", SMALL).data["fused"] == []
-    assert service.report("channel_shuffle", SMALL).data["max_abs_diff"] == 0.0
+    assert report_of("squeeze_excitation", SMALL)["fused"] == []
+    assert report_of("channel_shuffle", SMALL)["max_abs_diff"] == 0.0
 
 
 def test_seeded_batchnorms_are_not_the_identity():
-    """A fresh BN is the identity and proves nothing (RepVGG tools/verify.py): every block's BNs are seeded."""
+    """A fresh BN is the identity and proves nothing (RepVGG tools/verify.py): every block's BNs are
+    seeded."""
     for kind in BLOCKS:
         module = blocks_service.build(kind, {**BLOCKS[kind].defaults(), **SMALL})
         for bn in (m for m in module.modules() if isinstance(m, nn.BatchNorm2d)):
@@ -262,7 +285,8 @@ def test_mistake_identity_kernel_of_a_grouped_block():
 
     def deployed(identity):
         bn = block.rbr_identity
-        k, b = fuse_conv_bn_weights(identity, None, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
+        k, b = fuse_conv_bn_weights(identity, None, bn.running_mean, bn.running_var, bn.eps, bn.weight,
+                                    bn.bias)
         parts = block.branch_kernel_bias()
         kernel = parts["rbr_dense"][0] + parts["rbr_1x1"][0] + k
         return _Deployed(_merged(block, kernel, parts["rbr_dense"][1] + parts["rbr_1x1"][1] + b))
@@ -288,7 +312,7 @@ def test_mistake_a_fresh_batchnorm_proves_nothing():
 
 def test_repvgg_kernel_view_shows_each_branch():
     config = {**SMALL, "in_channels": 8, "out_channels": 8, "groups": 2}
-    report = service.report("repvgg_block", config).data
+    report = report_of("repvgg_block", config)
     view = report["kernel"]
     assert view["shape"] == [8, 4, 3, 3] and view["groups"] == 2 and not view["truncated"]
     assert view["slice"] == {"out_channels": [0, 8], "in_channels_per_group": [0, 4]}
@@ -312,17 +336,17 @@ def test_repvgg_kernel_view_shows_each_branch():
             if j == i % 4:
                 expected[1, 1] = scale[i]
             assert torch.allclose(ident[i, j], expected, atol=1e-6), (i, j)
-    strided = service.report("repvgg_block", {**config, "stride": 2}).data["kernel"]
+    strided = report_of("repvgg_block", {**config, "stride": 2})["kernel"]
     assert strided["branches"]["rbr_identity"] is None
 
 
 def test_kernel_view_is_bounded_for_large_blocks():
     config = {"in_channels": 64, "out_channels": 32, "height": 5, "width": 5}
-    view = service.report("repvgg_block", config).data["kernel"]
+    view = report_of("repvgg_block", config)["kernel"]
     assert view["shape"] == [32, 64, 3, 3] and view["truncated"]
     assert view["slice"] == {"out_channels": [0, 8], "in_channels_per_group": [0, 8]}
     assert torch.tensor(view["fused"]["weight"]).shape == (8, 8, 3, 3)
-    assert service.report("conv_bn", SMALL).data["kernel"] is None
+    assert report_of("conv_bn", SMALL)["kernel"] is None
 
 
 def test_repvgg_reparameterize_verb_in_place_and_idempotent():
@@ -357,11 +381,11 @@ def test_conv_with_two_consumers_is_not_fused():
 # ---- service limits and the cache
 
 
-def test_compute_limit_is_a_422_naming_the_parameter(monkeypatch):
-    monkeypatch.setattr(service, "MAX_MADDS", 1000)
+def test_compute_limit_is_a_422_naming_the_parameter(configure):
+    configure(max_reparam_madds=1000)
     with pytest.raises(InvalidParameter) as err:
         service.report("conv", {"height": 9, "width": 9, "seed": 77})
-    assert err.value.param == "height" and "BLOCKSCOPE_MAX_REPARAM_MADDS" in err.value.message
+    assert err.value.param == "height" and "1,000 this server allows" in err.value.message
     with pytest.raises(InvalidParameter) as err:
         service.report("conv", {"height": 9, "width": 9, "batch": 3, "seed": 77})
     assert err.value.param == "batch"
@@ -373,15 +397,33 @@ def test_deploy_copy_counts_against_the_memory_budget(monkeypatch):
     blocks_service.analyse("conv", config)
     with pytest.raises(InvalidParameter) as err:
         service.report("conv", config)
-    assert err.value.param == "in_channels" and "BLOCKSCOPE_MAX_MEMORY_MB" in err.value.message
+    assert err.value.param == "in_channels" and f"{get_settings().max_memory_mb} MiB" in err.value.message
 
 
-def test_measuring_is_bounded(monkeypatch):
-    import threading
-    monkeypatch.setattr(service, "_measuring", threading.BoundedSemaphore(1))
-    service._measuring.acquire()
-    with pytest.raises(service.Busy):
-        service.report_with_latency("conv_bn", {**SMALL, "seed": 9}, repeats=1, warmup=0)
+def test_measuring_is_bounded(configure, monkeypatch):
+    """Each measure=true request holds both built forms: past the limit the next is refused at once."""
+    configure(reparam_max_measuring=1)
+    service.report("conv_bn", {**SMALL, "seed": 9})  # the equivalence is proven: only measuring is left
+    entered, release = threading.Event(), threading.Event()
+    real = latency_service.timing.measure_block
+
+    def held(*args, **kwargs):
+        entered.set()
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(latency_service.timing, "measure_block", held)
+    worker = threading.Thread(target=lambda: service.report_with_latency("conv_bn", {**SMALL, "seed": 8},
+                                                                         repeats=1, warmup=0))
+    worker.start()
+    try:
+        assert entered.wait(10)
+        with pytest.raises(Busy) as err:
+            service.report_with_latency("conv_bn", {**SMALL, "seed": 9}, repeats=1, warmup=0)
+        assert err.value.retry_after >= 1
+    finally:
+        release.set()
+        worker.join(30)
 
 
 @pytest.mark.parametrize("kind, values", [
@@ -392,7 +434,7 @@ def test_measuring_is_bounded(monkeypatch):
 ])
 def test_wide_blocks_stay_equivalent(kind, values):
     """Float32 error grows with the fan-in; wide blocks still stay below 1e-4."""
-    report = service.report(kind, {**values, "height": 6, "width": 6, "seed": 3}).data
+    report = report_of(kind, {**values, "height": 6, "width": 6, "seed": 3})
     assert 0 < report["max_abs_diff"] < TOL
 
 
@@ -411,7 +453,7 @@ def test_reports_are_cached(monkeypatch):
     first = service.report("conv_bn", config)
     monkeypatch.setattr(service, "compute", lambda *a: pytest.fail("recomputed a cached report"))
     assert service.report("conv_bn", config) is first
-    assert len(service._cache) <= service.CACHE_SIZE
+    assert 1 <= cache.sizes()["reparam reports"] <= get_settings().reparam_cache
 
 
 # ---- HTTP
@@ -425,13 +467,14 @@ def test_every_kind_has_a_documented_reparam_route(client):
 
 
 def test_reparam_answer_is_cacheable(client):
-    url = "/api/blocks/repvgg_block/reparam?in_channels=8&out_channels=16&stride=2&groups=4&height=6&width=5&seed=3"
+    url = ("/api/blocks/repvgg_block/reparam?in_channels=8&out_channels=16&stride=2&groups=4&height=6"
+           "&width=5&seed=3")
     r = client.get(url)
     assert r.status_code == 200
     assert r.headers["cache-control"].startswith("public, max-age=") and r.headers["etag"]
     body = r.json()
     assert set(body) >= {"kind", "config", "before", "after", "max_abs_diff", "fused", "kernel"}
-    assert "latency" not in body
+    assert body["latency"] is None
     assert body["config"]["stride"] == 2 and body["max_abs_diff"] < TOL
     assert body["after"]["totals"]["params"] == 9 * 8 * 16 // 4 + 16
     assert set(body["after"]) >= {"kind", "config", "input_shape", "output_shape", "totals", "nodes", "edges",
@@ -465,7 +508,8 @@ def _check_latency(body: dict, device: str):
         assert timed == [(n["id"], n["op"]) for n in body[name]["nodes"] if n["op"] != "input"]
     assert "batch_norm" in {n["op"] for n in latency["before"]["nodes"]}
     assert "batch_norm" not in {n["op"] for n in latency["after"]["nodes"]}
-    assert latency["speedup"] == latency["before"]["total"]["median_us"] / latency["after"]["total"]["median_us"]
+    medians = [latency[name]["total"]["median_us"] for name in ("before", "after")]
+    assert latency["speedup"] == medians[0] / medians[1]
 
 
 def _fresh_config(seed: int) -> dict:
@@ -493,30 +537,39 @@ def test_equivalence_passes_hold_the_cpu_like_a_measurement(monkeypatch):
 def test_measure_builds_one_block_at_a_time(monkeypatch):
     config = _fresh_config(5252)
     service.report("conv_bn", config)  # cached: measuring needs only the rebuild
-    built = threading.Event()
+    first_in, second_in, release = threading.Event(), threading.Event(), threading.Event()
     real = service.deploy_pair
 
-    def spy(*args):
-        built.set()
-        return real(*args)
+    def spy(kind, config_):
+        if config_["seed"] == 5253:  # the other build: held until released
+            first_in.set()
+            release.wait(10)
+        else:
+            second_in.set()
+        return real(kind, config_)
 
     monkeypatch.setattr(service, "deploy_pair", spy)
     done = []
+    other = threading.Thread(target=lambda: service.report("conv_bn", _fresh_config(5253)))
     worker = threading.Thread(target=lambda: done.append(
         service.report_with_latency("conv_bn", config, warmup=0, repeats=1)))
-    with service._compute_lock:  # another real build in progress
-        worker.start()
-        assert not built.wait(0.5), "built a second block while one was being built"
-    worker.join(30)
-    assert built.is_set() and done
+    other.start()
+    assert first_in.wait(10)  # another real build in progress
+    worker.start()
+    try:
+        assert not second_in.wait(0.5), "built a second block while one was being built"
+    finally:
+        release.set()
+        other.join(30)
+        worker.join(30)
+    assert second_in.is_set() and done
 
 
-def test_speedup_never_divides_a_cached_number_by_a_fresh_one(monkeypatch):
+def test_speedup_never_divides_a_cached_number_by_a_fresh_one(configure, monkeypatch):
     """Both forms are measured together: they expire together, never one stale and one fresh."""
     clock = [1000.0]
-    monkeypatch.setattr(latency_service, "time", types.SimpleNamespace(monotonic=lambda: clock[0],
-                                                                       perf_counter=time.perf_counter))
-    monkeypatch.setattr(latency_service.config, "ttl_s", 12)
+    monkeypatch.setattr(cache.named("latency"), "clock", lambda: clock[0])
+    configure(latency_ttl_s=12)
     real = latency_service.timing.measure_block
 
     step = [5]
@@ -527,11 +580,11 @@ def test_speedup_never_divides_a_cached_number_by_a_fresh_one(monkeypatch):
 
     monkeypatch.setattr(latency_service.timing, "measure_block", slow)
     config = _fresh_config(5353)
-    first = service.report_with_latency("conv_bn", config, warmup=0, repeats=1)["latency"]
+    first = service.report_with_latency("conv_bn", config, warmup=0, repeats=1).model_dump()["latency"]
     assert not first["before"]["cached"] and not first["after"]["cached"]
     step[0] = 0
     clock[0] += 8  # past 12 s after the first form's measurement, within 12 s of the second's
-    again = service.report_with_latency("conv_bn", config, warmup=0, repeats=1)["latency"]
+    again = service.report_with_latency("conv_bn", config, warmup=0, repeats=1).model_dump()["latency"]
     assert again["before"]["cached"] == again["after"]["cached"]
     assert again["speedup"] == again["before"]["total"]["median_us"] / again["after"]["total"]["median_us"]
 
@@ -539,7 +592,7 @@ def test_speedup_never_divides_a_cached_number_by_a_fresh_one(monkeypatch):
 def test_measuring_uses_the_analyses_for_its_cost(monkeypatch):
     monkeypatch.setattr(latency_service.timing, "cost_of", lambda *a: pytest.fail("copied a module"))
     body = service.report_with_latency("conv_bn", _fresh_config(5454), warmup=0, repeats=1)
-    assert body["latency"]["speedup"] > 0
+    assert body.latency.speedup > 0
 
 
 def test_measure_reports_both_forms_and_the_unadjusted_speedup(client):

@@ -8,6 +8,8 @@ import torch
 from torch import fx, nn
 
 from ..blocks.shuffle import shuffle_permutation
+from ..cache import BoundedCache
+from ..schemas import Edge, Graph, Node, Permutation, Position, Totals
 from . import ops
 
 INPUT_ID = "x"
@@ -128,25 +130,10 @@ def _structure(module: nn.Module) -> tuple:
 def _graph_of(module: nn.Module) -> fx.Graph:
     """The traced graph, shared by every block of the same structure (the slider's common case:
     a new group count re-uses the graph, only shapes and counts are computed again)."""
-    structure = _structure(module)
-    try:
-        return _GRAPHS[structure]
-    except KeyError:
-        graph = _PathTracer().trace(module)
-        with _GRAPHS_LOCK:
-            _GRAPHS[structure] = graph
-            while len(_GRAPHS) > 256:
-                _GRAPHS.pop(next(iter(_GRAPHS)))
-        return graph
+    return _GRAPHS.get_or_compute(_structure(module), lambda: _PathTracer().trace(module))
 
 
-_GRAPHS: dict[tuple, fx.Graph] = {}
-_GRAPHS_LOCK = threading.Lock()
-
-
-def clear_graph_cache() -> None:
-    with _GRAPHS_LOCK:
-        _GRAPHS.clear()
+_GRAPHS: BoundedCache[tuple, fx.Graph] = BoundedCache("graphs", "graph_cache")
 
 
 def _propagate_shapes(module: nn.Module, input_shape: list[int]) -> tuple[fx.Graph, dict]:
@@ -192,7 +179,7 @@ def classify(root: nn.Module, node: fx.Node):
     raise TypeError(f"unexpected fx node {node.op}")
 
 
-def describe(module: nn.Module, input_shape: list[int]) -> dict:
+def analyse_graph(module: nn.Module, input_shape: list[int]) -> Graph:
     """Nodes, edges and totals of `module` on an input of `input_shape`.
 
     Works on any device; on the meta device it allocates nothing, so it is safe for any size.
@@ -200,12 +187,14 @@ def describe(module: nn.Module, input_shape: list[int]) -> dict:
     graph, shapes = _propagate_shapes(module, input_shape)
 
     sources: dict[fx.Node, Source] = {}
-    nodes: list[dict] = []
-    edges: list[dict] = []
+    records: list[dict] = []  # the fields of each Node but its position, known once all are in
+    edges: list[Edge] = []
     for node in graph.nodes:
         if node.op == "placeholder":
             sources[node] = Source(INPUT_ID, list(input_shape))
-            nodes.append(_node(INPUT_ID, "input", "Input", "", {}, [], [], list(input_shape), 0, 0))
+            records.append(dict(id=INPUT_ID, op="input", label="Input", module="", attrs={}, inputs=[],
+                                input_shapes=[], output_shape=list(input_shape), params=0, madds=0,
+                                mac=0, elementwise=0))
             continue
         if node.op in ("output", "get_attr"):
             continue
@@ -216,74 +205,68 @@ def describe(module: nn.Module, input_shape: list[int]) -> dict:
             sources[node] = Source(parent.node, shapes[node])
             continue
         inputs = [sources[a] for a in _tensor_args(node)]
-        out_shape = shapes.get(node)  # None for chunk, whose output is a tuple
+        in_shapes = [s.shape for s in inputs]
+        # a chunk's output is a tuple of views: its "output" is its input, read in pieces
+        out_shape = list(in_shapes[0]) if op == "chunk" else shapes[node]
         if module_ is not None:
             attrs, label = ops.module_attrs_and_label(op, module_)
             params = sum(p.numel() for p in module_.parameters())
         else:
             attrs, label, params = _function_attrs(op, node), ops.FUNCTION_LABELS[op], 0
-        in_shapes = [s.shape for s in inputs]
-        if op == "chunk":
-            out_shape = list(in_shapes[0])  # a chunk's pieces are views of its input
-        nodes.append(_node(node.name, op, label, node.meta["module_path"], attrs,
-                           [s.node for s in inputs], in_shapes, out_shape, params,
-                           ops.madds(op, module_, out_shape)))
-        nodes[-1]["elementwise"] = ops.elementwise(op, out_shape)
-        nodes[-1]["mac"] = ops.mac(op, in_shapes, out_shape, params)
-        edges.extend({"source": s.node, "target": node.name, "shape": s.shape} for s in inputs)
+        records.append(dict(id=node.name, op=op, label=label, module=node.meta["module_path"], attrs=attrs,
+                            inputs=[s.node for s in inputs], input_shapes=in_shapes, output_shape=out_shape,
+                            params=params, madds=ops.madds(op, module_, out_shape),
+                            mac=ops.mac(op, in_shapes, out_shape, params),
+                            elementwise=ops.elementwise(op, out_shape)))
+        edges.extend(Edge(source=s.node, target=node.name, shape=s.shape) for s in inputs)
         sources[node] = Source(node.name, out_shape)
 
     output_node = next(n for n in graph.nodes if n.op == "output")
     final = sources[output_node.args[0]]
-    _layout(nodes, edges)
-    return {
-        "input_shape": list(input_shape),
-        "output_shape": final.shape,
-        "output_node": final.node,
-        "nodes": nodes,
-        "edges": edges,
-        "permutations": [
-            {"node": n["id"], "channels": n["input_shapes"][0][1], "groups": n["attrs"]["groups"],
-             "permutation": shuffle_permutation(n["input_shapes"][0][1], n["attrs"]["groups"])}
-            for n in nodes if n["op"] == "channel_shuffle"
+    positions = _layout(records)
+    nodes = [Node(**r, pos=positions[r["id"]]) for r in records]
+    return Graph(
+        input_shape=list(input_shape),
+        output_shape=final.shape,
+        output_node=final.node,
+        nodes=nodes,
+        edges=edges,
+        permutations=[
+            Permutation(node=n.id, channels=n.input_shapes[0][1], groups=n.attrs["groups"],
+                        permutation=shuffle_permutation(n.input_shapes[0][1], n.attrs["groups"]))
+            for n in nodes if n.op == "channel_shuffle"
         ],
-        "totals": _totals(module, nodes),
-    }
+        totals=_totals(module, nodes),
+    )
 
 
 def _function_attrs(op: str, node: fx.Node) -> dict:
     if op == "cat":
         return {"dim": node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0)}
     if op == "chunk":
-        return {"chunks": node.args[1], "dim": node.kwargs.get("dim", node.args[2] if len(node.args) > 2 else 0)}
+        dim = node.kwargs.get("dim", node.args[2] if len(node.args) > 2 else 0)
+        return {"chunks": node.args[1], "dim": dim}
     return {}
 
 
-def _node(id_, op, label, module_path, attrs, inputs, input_shapes, output_shape, params, madds):
-    return {"id": id_, "op": op, "label": label, "module": module_path, "attrs": attrs,
-            "inputs": inputs, "input_shapes": input_shapes, "output_shape": output_shape,
-            "params": params, "madds": madds, "mac": 0, "elementwise": 0}
+def _totals(module: nn.Module, nodes: list[Node]) -> Totals:
+    mac = sum(n.mac for n in nodes)
+    return Totals(
+        params=sum(p.numel() for p in module.parameters()),
+        madds=sum(n.madds for n in nodes),
+        mac=mac,
+        mac_bytes=mac * ops.ELEMENT_SIZE,
+        elementwise=sum(n.elementwise for n in nodes),
+    )
 
 
-def _totals(module: nn.Module, nodes: list[dict], element_size: int = 4) -> dict:
-    mac = sum(n["mac"] for n in nodes)
-    return {
-        "params": sum(p.numel() for p in module.parameters()),
-        "madds": sum(n["madds"] for n in nodes),
-        "mac": mac,
-        "mac_bytes": mac * element_size,
-        "elementwise": sum(n["elementwise"] for n in nodes),
-    }
-
-
-def _layout(nodes: list[dict], edges: list[dict]) -> None:
+def _layout(records: list[dict]) -> dict[str, Position]:
     """Layered layout: y is the longest path from the input, x spreads a layer's nodes around 0."""
     depth: dict[str, int] = {}
-    for n in nodes:  # fx order is topological
-        depth[n["id"]] = 1 + max((depth[i] for i in n["inputs"]), default=-1)
-    layers: dict[int, list[dict]] = {}
-    for n in nodes:
-        layers.setdefault(depth[n["id"]], []).append(n)
-    for y, layer in layers.items():
-        for i, n in enumerate(layer):
-            n["pos"] = {"x": i - (len(layer) - 1) / 2, "y": y}
+    for r in records:  # fx order is topological
+        depth[r["id"]] = 1 + max((depth[i] for i in r["inputs"]), default=-1)
+    layers: dict[int, list[str]] = {}
+    for r in records:
+        layers.setdefault(depth[r["id"]], []).append(r["id"])
+    return {id_: Position(x=i - (len(layer) - 1) / 2, y=y)
+            for y, layer in layers.items() for i, id_ in enumerate(layer)}

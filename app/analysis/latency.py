@@ -4,10 +4,11 @@ Pure measurement: no queue, no cache, no HTTP. The caller holds the device (one 
 time) and has already put the block in `eval()`; every function here runs under
 `torch.inference_mode()` itself.
 
-Timing method (API.md, "How latency is measured"): warm-up calls, then `repeats` timed calls, each
+Timing method (docs/numbers.md, "Measured latency"): warm-up calls, then `repeats` timed calls, each
 timed on its own; the report is the median and quartiles of those samples, never the mean, so a
 scheduler hiccup moves a quartile, not the headline number. The block's ops are timed in rounds
-(`time_rounds`), every op once per round in forward order, with the same warm-up and repeats. On CPU each call is bracketed by
+(`time_rounds`), every op once per round in forward order, with the same warm-up and repeats. On CPU
+each call is bracketed by
 `time.perf_counter()` (tens of nanoseconds of overhead). On CUDA each call is bracketed by a pair of
 CUDA events and the host synchronizes once after the loop before reading them, so no asynchronous
 launch is ever timed as if it had finished.
@@ -18,12 +19,14 @@ import itertools
 import math
 import operator
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import fx, nn
 
+from ..schemas import Graph
 from . import graph
 from .ops import numel
 
@@ -103,7 +106,8 @@ def _time_cuda(fn: Callable[[], Any], repeats: int, device: torch.device, deadli
         return [start.elapsed_time(end) / 1e3 for start, end in pairs]
 
 
-def time_rounds(fns: list[Callable[[], Any]], warmup: int, repeats: int, device: torch.device) -> list[list[float]]:
+def time_rounds(fns: list[Callable[[], Any]], warmup: int, repeats: int,
+                device: torch.device) -> list[list[float]]:
     """Samples of every fn, taken in rounds: each round calls every fn once, in order, each timed alone.
 
     Timing the ops of a block round by round, in forward order, means each op runs after the op
@@ -119,7 +123,7 @@ def time_rounds(fns: list[Callable[[], Any]], warmup: int, repeats: int, device:
         clock = time.perf_counter
         samples: list[list[float]] = [[] for _ in fns]
         for _ in range(repeats):
-            for fn, out in zip(fns, samples):
+            for fn, out in zip(fns, samples, strict=True):
                 start = clock()
                 fn()
                 out.append(clock() - start)
@@ -131,7 +135,7 @@ def _rounds_cuda(fns: list[Callable[[], Any]], repeats: int, device: torch.devic
         torch.cuda.synchronize(device)
         pairs: list[list[tuple]] = [[] for _ in fns]
         for _ in range(repeats):
-            for fn, out in zip(fns, pairs):
+            for fn, out in zip(fns, pairs, strict=True):
                 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
                 start.record()
                 fn()
@@ -246,7 +250,8 @@ def measure_block(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int,
         return result
     ops = record(module, x)
     per_op = time_rounds([op.call for op in ops], warmup, repeats, device)
-    nodes = [{"id": op.id, "op": op.op, **summarize(samples)} for op, samples in zip(ops, per_op)]
+    nodes = [{"id": op.id, "op": op.op, **summarize(samples)}
+             for op, samples in zip(ops, per_op, strict=True)]
     total = sum(n["median_us"] for n in nodes)
     by_op: dict[str, float] = {}
     for n in nodes:
@@ -270,7 +275,8 @@ class Rates:
     def forward_s(self, cost: "Cost") -> float:
         # A block is at best as fast as its heaviest resource allows; the estimate only guards
         # against configurations far over budget, the timed run before measuring refines it.
-        return max(cost.madds / self.madds_per_s, cost.mac_bytes / self.bytes_per_s) + cost.nodes * self.call_s
+        bound_s = max(cost.madds / self.madds_per_s, cost.mac_bytes / self.bytes_per_s)
+        return bound_s + cost.nodes * self.call_s
 
 
 @dataclass(frozen=True)
@@ -292,19 +298,18 @@ def meta_copy(module: nn.Module) -> nn.Module:
 def cost_of(module: nn.Module, input_shape: list[int]) -> Cost | None:
     """madds, MAC bytes and op count of `module`, from its analysis on the meta device (no compute).
 
-    For a module whose `graph.describe` the caller already has, `cost_from_description` is cheaper.
+    For a module whose analysis the caller already has, `cost_from_graph` is cheaper.
     """
     try:
-        description = graph.describe(meta_copy(module), input_shape)
+        analysed = graph.analyse_graph(meta_copy(module), input_shape)
     except Exception:  # a module the analysis cannot trace: the timed run alone will guard it
         return None
-    return cost_from_description(description)
+    return cost_from_graph(analysed)
 
 
-def cost_from_description(description: dict) -> Cost:
-    totals = description["totals"]
-    return Cost(totals["madds"], totals["mac_bytes"],
-                sum(1 for n in description["nodes"] if n["op"] != "input"))
+def cost_from_graph(analysed: Graph) -> Cost:
+    totals = analysed.totals
+    return Cost(totals.madds, totals.mac_bytes, sum(1 for n in analysed.nodes if n.op != "input"))
 
 
 def calibrate(device: torch.device) -> Rates:

@@ -1,4 +1,4 @@
-"""What each op in a traced block is called, how it is labelled, and what it costs (BLOCKS.md)."""
+"""What each op in a traced block is called, how it is labelled, and what it costs (docs/numbers.md)."""
 
 import operator
 
@@ -34,11 +34,14 @@ ACTIVATION_LABELS = {
     "relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "hardsigmoid": "h-sigmoid",
     "silu": "SiLU (swish)", "hardswish": "h-swish",
 }
-# Ops that compute one output element per element (G4's "elementwise" work, BLOCKS.md).
+# Ops that compute one output element per element (G4's "elementwise" work, docs/numbers.md).
 ELEMENTWISE = {"batch_norm", "add", "mul", "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d",
                *ACTIVATION_LABELS}
 # Views that copy nothing cost no memory access.
 VIEWS = {"chunk", "flatten"}
+
+
+ELEMENT_SIZE = 4  # bytes of a float32, the dtype every analysis and measurement uses
 
 
 def numel(shape) -> int:
@@ -98,7 +101,7 @@ FUNCTION_LABELS = {"add": "Add", "mul": "Multiply", "cat": "Concat", "chunk": "S
 
 def madds(op: str, module: nn.Module | None, output_shape) -> int:
     """Multiply-adds: out.numel() * (in / groups) * kh * kw for a conv, out.numel() * in_features
-    for a linear layer; 0 for every other op (BLOCKS.md, "The numbers")."""
+    for a linear layer; 0 for every other op (docs/numbers.md, "madds")."""
     if op == "linear":
         return numel(output_shape) * module.in_features
     if op != "conv2d":

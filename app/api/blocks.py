@@ -1,41 +1,47 @@
-"""/api/blocks, /api/blocks/{kind}, /api/shuffle."""
+"""/api/blocks, /api/blocks/{kind} and /api/shuffle: the catalogue and the analyses."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from ..config import get_settings
 from ..registry import BLOCKS, BlockSpec
-from ..service import blocks as service
-from ..settings import settings
+from ..schemas import Analysis, BlockSchema, ShufflePermutation
+from ..service.blocks import analyse
+from ..service.blocks import shuffle as shuffle_permutation
 from .query import add_block_routes
 
 router = APIRouter()
 
 
 @router.get("/api/blocks", tags=["blocks"], summary="Every block kind with its parameter schema")
-def list_blocks() -> list[dict]:
-    return [spec.describe() for spec in BLOCKS.values()]
+def list_blocks() -> list[BlockSchema]:
+    return [spec.schema() for spec in BLOCKS.values()]
+
+
+@router.get("/api/shuffle", tags=["blocks"], summary="Channel-shuffle permutation and its inverse")
+def shuffle(
+    channels: Annotated[int, Query(ge=1, description="Channels C (at most the server's channel limit).")],
+    groups: Annotated[int, Query(ge=1, description="Groups g; must divide C.")],
+) -> ShufflePermutation:
+    return shuffle_permutation(channels, groups)
 
 
 def cacheable(body: bytes, etag: str, request: Request) -> Response:
     """A response that browsers and proxies may keep: analyses are a pure function of the URL."""
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={settings.cache_max_age_s}"}
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={get_settings().cache_max_age}"}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
 
 
-def _analysis(spec: BlockSpec, values: dict, request: Request) -> Response:
-    result = service.analyse(spec.kind, values)
+def _analysis(spec: BlockSpec, values: dict, request: Request, response: Response) -> Response:
+    result = analyse(spec.kind, values)
     return cacheable(result.body, result.etag, request)
 
 
-add_block_routes(router, "", _analysis)
-
-
-@router.get("/api/shuffle", tags=["blocks"], summary="Channel-shuffle permutation and its inverse")
-def shuffle(
-    channels: Annotated[int, Query(ge=1, le=settings.max_channels, description="Channels C.")],
-    groups: Annotated[int, Query(ge=1, le=settings.max_channels, description="Groups g; must divide C.")],
-) -> dict:
-    return service.shuffle(channels, groups)
+def block_routes() -> APIRouter:
+    """GET /api/blocks/{kind} for every kind (built when the app is, from the settings in force)."""
+    routes = APIRouter()
+    add_block_routes(routes, "", _analysis, response_model=Analysis)
+    return routes

@@ -4,7 +4,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from ..service.errors import Busy, InvalidParameter, NotFound
+from ..errors import Busy, InvalidParameter, NotFound
 
 
 def install(app: FastAPI) -> None:

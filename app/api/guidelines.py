@@ -5,21 +5,23 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from ..service import guidelines as service
+from ..config import get_settings
+from ..guideline_catalogue import MAX_SWEEP_GROUPS, WIDTH_MULTIPLIERS
+from ..schemas import G2Sweep, GuidelineReport, GuidelineSummary
+from ..service import guidelines as lab
 from ..service.latency import MAX_THREADS
-from ..settings import settings
 from .web import page_data, templates
 
 router = APIRouter()
 
-NAMES = ", ".join(service.NAMES)
+NAMES = ", ".join(lab.NAMES)
 
 Device = Annotated[str, Query(description="Where to measure: `cpu` or `cuda:N` (see /api/devices).")]
 WidthMultiplier = Annotated[int, Query(
-    description=f"Channel width multiplier, one of {', '.join(map(str, service.WIDTH_MULTIPLIERS))} (the paper's x1, x2, "
-                "x4 columns); it multiplies every channel count of the experiment.",
-    json_schema_extra={"enum": list(service.WIDTH_MULTIPLIERS)})]
-Batch = Annotated[int, Query(ge=1, le=settings.max_batch, description="Images per forward pass.")]
+    description=f"Channel width multiplier, one of {', '.join(map(str, WIDTH_MULTIPLIERS))} (the paper's x1, "
+                "x2, x4 columns); it multiplies every channel count of the experiment.",
+    json_schema_extra={"enum": list(WIDTH_MULTIPLIERS)})]
+Batch = Annotated[int, Query(ge=1, description="Images per forward pass (at most the server's batch limit).")]
 Threads = Annotated[int | None, Query(ge=1, le=MAX_THREADS,
                                       description="CPU threads for the measurement (default: the server's).")]
 Measure = Annotated[bool, Query(description="Time every row on the device; false returns the counts and "
@@ -27,20 +29,20 @@ Measure = Annotated[bool, Query(description="Time every row on the device; false
 
 
 @router.get("/api/guidelines", tags=["guidelines"], summary="The four ShuffleNet V2 guideline experiments")
-def list_guidelines() -> list[dict]:
-    return service.catalog()
+def list_guidelines() -> list[GuidelineSummary]:
+    return lab.catalog()
 
 
 @router.get("/api/guidelines/g2/sweep", tags=["guidelines"],
             summary="G2: multiply-adds held fixed while the group count rises, and MAC with it")
 def g2_sweep(
-    channels: Annotated[int, Query(ge=1, le=settings.max_channels,
-                                   description="Channels c of the g = 1 network; g groups get about c sqrt(g).")] = 128,
-    groups: Annotated[int, Query(ge=1, le=service.MAX_SWEEP_GROUPS,
+    channels: Annotated[int, Query(ge=1, description="Channels c of the g = 1 network; g groups get about "
+                                                     "c sqrt(g).")] = 128,
+    groups: Annotated[int, Query(ge=1, le=MAX_SWEEP_GROUPS,
                                  description="The group count to single out as `selected`.")] = 1,
     batch: Batch = 1,
-) -> dict:
-    return service.sweep(channels, batch=batch, groups=groups)
+) -> G2Sweep:
+    return lab.sweep(channels, batch=batch, groups=groups)
 
 
 @router.get("/api/guidelines/{name}", tags=["guidelines"],
@@ -48,19 +50,21 @@ def g2_sweep(
             description=f"`name` is one of {NAMES}. Each row gives its config, multiply-adds and MAC of the "
                         "whole ten-unit network, this server's median and quartiles with throughput, the "
                         "paper's GPU (batches/s) and ARM (images/s) figures where published, and speeds "
-                        "relative to the first row; `ordering` says whether this machine keeps the paper's order.")
+                        "relative to the first row; `ordering` says whether this machine keeps the paper's "
+                        "order.")
 def guideline(name: Annotated[str, Path(description=f"The guideline: one of {NAMES}.")], response: Response,
               device: Device = "cpu", width_multiplier: WidthMultiplier = 1, batch: Batch = 1,
-              threads: Threads = None, measure: Measure = True) -> dict:
-    result = service.report(name, device=device, width_multiplier=width_multiplier, batch=batch,
-                            threads=threads, measure=measure)
+              threads: Threads = None, measure: Measure = True) -> GuidelineReport:
+    result = lab.report(name, device=device, width_multiplier=width_multiplier, batch=batch,
+                        threads=threads, measure=measure)
     # a measurement describes this machine now; the counts and the paper's figures never change
-    response.headers["Cache-Control"] = "no-store" if measure else f"public, max-age={settings.cache_max_age_s}"
+    max_age = get_settings().cache_max_age
+    response.headers["Cache-Control"] = "no-store" if measure else f"public, max-age={max_age}"
     return result
 
 
 @router.get("/guidelines", include_in_schema=False, response_class=HTMLResponse)
 def guidelines_page(request: Request):
-    overview = service.overview()
+    overview = lab.overview()
     return templates.TemplateResponse(request, "guidelines.html",
                                       {"overview": overview, "data_json": page_data(overview)})

@@ -3,16 +3,16 @@
 import inspect
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request, Response
 
 from ..registry import BlockSpec
-from ..service import latency as service
+from ..schemas import Device, LatencyReport
+from ..service.latency import DEFAULT_THREADS, MAX_THREADS, devices, latency_report
 from .query import add_block_routes
 
 router = APIRouter()
 
-NO_STORE = {"Cache-Control": "no-store"}
+NO_STORE = "no-store"
 
 
 def _extra(name: str, default, annotation, help: str, **bounds) -> inspect.Parameter:
@@ -23,27 +23,28 @@ def _extra(name: str, default, annotation, help: str, **bounds) -> inspect.Param
 MEASUREMENT_PARAMS = [
     _extra("device", "cpu", str, "Where to measure: `cpu`, or `cuda:N` when the server has a GPU "
                                  "(see /api/devices)."),
-    _extra("threads", service.DEFAULT_THREADS, int,
+    _extra("threads", DEFAULT_THREADS, int,
            "CPU threads for the measurement (torch.set_num_threads); ignored on a GPU.",
-           ge=1, le=service.MAX_THREADS),
-    _extra("warmup", None, int | None, "Untimed runs before timing; default adapts to the block.",
-           ge=0, le=service.MAX_WARMUP),
+           ge=1, le=MAX_THREADS),
+    _extra("warmup", None, int | None, "Untimed runs before timing; default adapts to the block.", ge=0),
     _extra("repeats", None, int | None, "Timed runs (each op is timed as often); the report gives their "
-                                        "median and quartiles. Default adapts to the block.",
-           ge=1, le=service.MAX_REPEATS),
+                                        "median and quartiles. Default adapts to the block.", ge=1),
 ]
 
 
-def _latency(spec: BlockSpec, values: dict, request: Request, device: str, threads: int,
-             warmup: int | None, repeats: int | None) -> JSONResponse:
-    report = service.latency_report(spec.kind, values, device=device, threads=threads, warmup=warmup,
-                                    repeats=repeats)
-    return JSONResponse(report, headers=NO_STORE)
+def _latency(spec: BlockSpec, values: dict, request: Request, response: Response, device: str,
+             threads: int, warmup: int | None, repeats: int | None) -> LatencyReport:
+    response.headers["Cache-Control"] = NO_STORE
+    return latency_report(spec.kind, values, device=device, threads=threads, warmup=warmup, repeats=repeats)
 
 
-add_block_routes(router, "/latency", _latency, extra=MEASUREMENT_PARAMS)
+def block_routes() -> APIRouter:
+    routes = APIRouter()
+    add_block_routes(routes, "/latency", _latency, extra=MEASUREMENT_PARAMS, response_model=LatencyReport)
+    return routes
 
 
 @router.get("/api/devices", tags=["latency"], summary="Devices this server can measure latency on")
-def list_devices() -> JSONResponse:
-    return JSONResponse(service.devices(), headers=NO_STORE)
+def list_devices(response: Response) -> list[Device]:
+    response.headers["Cache-Control"] = NO_STORE
+    return devices()

@@ -6,9 +6,9 @@ Pages only hand data to the browser (JSON in a data block); the browser asks the
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from ..errors import InvalidParameter
 from ..registry import BLOCKS
-from ..service import blocks as service
-from ..service.errors import InvalidParameter
+from ..service.blocks import analyse
 from .web import page_data, templates
 
 router = APIRouter(include_in_schema=False)
@@ -35,7 +35,7 @@ def _catalog() -> list[dict]:
 
 def _query(request: Request) -> dict:
     """Every query value as given (strings); the browser checks them against the API."""
-    return {key: request.query_params.get(key) for key in request.query_params.keys()}
+    return {key: request.query_params.get(key) for key in request.query_params}
 
 
 def _render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
@@ -55,7 +55,7 @@ def gallery(request: Request):
     cards = []
     for spec in BLOCKS.values():
         try:
-            analysis = service.analyse(spec.kind, {}).data
+            analysis = analyse(spec.kind, {}).data.model_dump()
         except InvalidParameter:  # a server limit below a default: show the card without numbers
             analysis = None
         cards.append({"spec": spec, "analysis": analysis})
@@ -69,7 +69,7 @@ def _block_page(request: Request, kind: str, embed: bool) -> HTMLResponse:
         return _not_found(request, kind, embed)
     query = _query(request)
     views = [v for raw in request.query_params.getlist("view") for v in raw.split(",") if v in VIEWS]
-    data = {"kind": kind, "spec": spec.describe(), "blocks": _catalog(), "query": query,
+    data = {"kind": kind, "spec": spec.schema().model_dump(), "blocks": _catalog(), "query": query,
             "embed": embed, "views": views or (["diagram", "totals"] if embed else list(VIEWS))}
     return _render(request, "embed.html" if embed else "explorer.html",
                    {"spec": spec, "embed": embed, "views": data["views"], "data": data})

@@ -1,9 +1,10 @@
 """Per-kind query signatures built from the registry, so OpenAPI documents every parameter."""
 
 import inspect
-from typing import Annotated, Any, Callable
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from ..registry import BLOCKS, BlockSpec, Param
 from ..service.blocks import get_spec
@@ -25,24 +26,24 @@ def query_parameters(params) -> list[inspect.Parameter]:
 
 def add_block_routes(router: APIRouter, suffix: str, handler: Callable[..., Any],
                      extra: list[inspect.Parameter] = (), **route_kwargs) -> None:
-    """One GET route per registered kind at /api/blocks/{kind}{suffix}.
+    """One GET route per registered kind at /api/blocks/{kind}{suffix}, its parameters (and their
+    bounds, from the settings in force) documented.
 
-    `handler(spec, values, request, **extra)` receives the block's query values as a dict.
+    `handler(spec, values, request, response, **extra)` receives the block's query values as a dict.
     """
     extra_names = [p.name for p in extra]
-    request_param = inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)
+    fixed = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
+             inspect.Parameter("response", inspect.Parameter.KEYWORD_ONLY, annotation=Response)]
     for spec in BLOCKS.values():
-        def endpoint(__spec: BlockSpec = spec, *, request: Request, **kwargs):
+        def endpoint(__spec: BlockSpec = spec, *, request: Request, response: Response, **kwargs):
             values = {k: v for k, v in kwargs.items() if k not in extra_names}
-            return handler(__spec, values, request, **{k: kwargs[k] for k in extra_names})
+            return handler(__spec, values, request, response, **{k: kwargs[k] for k in extra_names})
 
-        block_params = query_parameters(spec.all_params)
-        endpoint.__signature__ = inspect.Signature([request_param, *block_params, *extra])
+        endpoint.__signature__ = inspect.Signature([*fixed, *query_parameters(spec.all_params), *extra])
         endpoint.__name__ = f"{spec.kind}{suffix.replace('/', '_')}"
         router.add_api_route(f"/api/blocks/{spec.kind}{suffix}", endpoint, methods=["GET"],
                              summary=f"{spec.title}{suffix and ' ' + suffix.strip('/')}",
-                             description=spec.summary, tags=["blocks"],
-                             **route_kwargs)
+                             description=spec.summary, tags=["blocks"], **route_kwargs)
 
     def unknown_kind(kind: str):
         get_spec(kind)  # raises NotFound naming the kinds

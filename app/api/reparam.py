@@ -4,15 +4,13 @@ import inspect
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from ..registry import BlockSpec
-from ..service import reparam as service
+from ..schemas import ReparamReport
+from ..service.reparam import report, report_with_latency
 from .blocks import cacheable
-from .latency import MEASUREMENT_PARAMS
+from .latency import MEASUREMENT_PARAMS, NO_STORE
 from .query import add_block_routes
-
-router = APIRouter()
 
 EXTRA = [
     inspect.Parameter("measure", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
@@ -22,15 +20,18 @@ EXTRA = [
 ]
 
 
-def _reparam(spec: BlockSpec, values: dict, request: Request, measure: bool, device: str,
-             threads: int, warmup: int | None, repeats: int | None) -> Response:
+def _reparam(spec: BlockSpec, values: dict, request: Request, response: Response, measure: bool, device: str,
+             threads: int, warmup: int | None, repeats: int | None) -> Response | ReparamReport:
     if not measure:
-        result = service.report(spec.kind, values)
+        result = report(spec.kind, values)
         return cacheable(result.body, result.etag, request)
-    data = service.report_with_latency(spec.kind, values, device=device, threads=threads,
-                                       warmup=warmup, repeats=repeats)
     # latency depends on this machine and this moment
-    return JSONResponse(data, headers={"Cache-Control": "no-store"})
+    response.headers["Cache-Control"] = NO_STORE
+    return report_with_latency(spec.kind, values, device=device, threads=threads, warmup=warmup,
+                               repeats=repeats)
 
 
-add_block_routes(router, "/reparam", _reparam, extra=EXTRA)
+def block_routes() -> APIRouter:
+    routes = APIRouter()
+    add_block_routes(routes, "/reparam", _reparam, extra=EXTRA, response_model=ReparamReport)
+    return routes

@@ -1,16 +1,18 @@
 """/api/blocks/{kind}/sweep: costs against the group count (fixed channels, and fixed multiply-adds)."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from ..registry import BlockSpec
-from ..service import sweep as service
+from ..schemas import Sweep
+from ..service.sweep import sweep
 from .query import add_block_routes
 
-router = APIRouter()
+
+def _sweep(spec: BlockSpec, values: dict, request: Request, response: Response) -> Sweep:
+    return sweep(spec.kind, values)
 
 
-def _sweep(spec: BlockSpec, values: dict, request: Request) -> dict:
-    return service.sweep(spec.kind, values)
-
-
-add_block_routes(router, "/sweep", _sweep)
+def block_routes() -> APIRouter:
+    routes = APIRouter()
+    add_block_routes(routes, "/sweep", _sweep, response_model=Sweep)
+    return routes

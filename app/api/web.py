@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from ..settings import settings
+from ..config import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 templates = Jinja2Templates(directory=ROOT / "templates")
@@ -33,7 +33,7 @@ def content_security_policy() -> str:
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",
-        f"frame-ancestors {settings.frame_ancestors}",
+        f"frame-ancestors {get_settings().frame_ancestors}",
     ])
 
 

@@ -40,7 +40,7 @@ def make_divisible(value: float, divisor: int = 8) -> int:
 
 @torch.no_grad()
 def seed_weights(module: nn.Module, seed: int) -> nn.Module:
-    """Deterministic weights, and BatchNorm statistics in BLOCKS.md's ranges.
+    """Deterministic weights, and BatchNorm statistics drawn from fixed ranges (docs/blocks.md).
 
     A fresh BatchNorm is the identity and proves nothing about fusion (RepVGG `tools/verify.py`),
     so running mean/var, weight and bias are all drawn from a seeded generator.

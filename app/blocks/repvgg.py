@@ -75,7 +75,8 @@ class RepVGGBlock(nn.Module):
                 for name in self.BRANCHES}
 
     def equivalent_kernel_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The single 3x3 kernel and bias equal to the three branches (official `get_equivalent_kernel_bias`)."""
+        """The single 3x3 kernel and bias equal to the three branches (the official code's
+        `get_equivalent_kernel_bias`)."""
         parts = self.branch_kernel_bias().values()
         kernel = sum(k for k, _ in parts)
         bias = sum(b for _, b in parts)

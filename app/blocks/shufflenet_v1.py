@@ -19,10 +19,11 @@ class ShuffleNetV1Unit(nn.Module):
             branch_out = out_channels
         else:
             require(out_channels > in_channels, "out_channels",
-                    f"a stride-2 unit concatenates its input, so out_channels must exceed in_channels={in_channels}")
+                    "a stride-2 unit concatenates its input, so out_channels must exceed "
+                    f"in_channels={in_channels}")
             branch_out = out_channels - in_channels
         require_divides(groups, in_channels, "groups", "in_channels")
-        require_divides(groups, mid, "groups", f"the bottleneck width out_channels // 4")
+        require_divides(groups, mid, "groups", "the bottleneck width out_channels // 4")
         require_divides(groups, branch_out, "groups",
                         "the branch width" + ("" if stride == 1 else " out_channels - in_channels"))
         self.stride = stride

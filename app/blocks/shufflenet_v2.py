@@ -15,7 +15,8 @@ class ShuffleNetV2Unit(nn.Module):
         branch = out_channels // 2
         if stride == 1:
             require(in_channels == out_channels, "out_channels",
-                    f"a stride-1 unit splits and re-joins its input, so out_channels must equal in_channels={in_channels}")
+                    "a stride-1 unit splits and re-joins its input, so out_channels must equal "
+                    f"in_channels={in_channels}")
             # left half passes through untouched (channel split, Sec. 3)
             self.branch1 = nn.Identity()
             right_in = branch

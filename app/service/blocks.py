@@ -1,23 +1,25 @@
 """Resolve a block request, build the block, analyse it, and keep analyses in a bounded cache."""
 
 import hashlib
-import json
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Generic, TypeVar
 
 import torch
+from pydantic import BaseModel
 from torch import nn
 
-from ..analysis.graph import describe
-from ..analysis.ops import numel
+from ..analysis.graph import analyse_graph
 from ..blocks.errors import BlockConfigError
 from ..blocks.layers import seed_weights
 from ..blocks.shuffle import inverse_permutation, shuffle_permutation
+from ..cache import BoundedCache
+from ..config import get_settings
+from ..errors import InvalidParameter, NotFound
 from ..registry import BLOCKS, BlockSpec
-from ..settings import settings
-from .errors import InvalidParameter, NotFound
+from ..schemas import Analysis, ShufflePermutation
+from .limits import check_memory
 
-ELEMENT_SIZE = 4  # float32
+M = TypeVar("M", bound=BaseModel)
 
 
 def get_spec(kind: str) -> BlockSpec:
@@ -32,21 +34,21 @@ def resolve(kind: str, values: dict) -> tuple[BlockSpec, dict]:
     spec = get_spec(kind)
     config = {}
     for p in spec.all_params:
-        value = values.get(p.name, p.default)
+        value = values.get(p.name)
         if value is None:
             value = p.default
-        if p.choices is not None and value not in p.choices:
-            raise InvalidParameter(p.name, f"{p.name}={value!r} is not allowed; choose one of {', '.join(map(str, p.choices))}", value)
-        if p.min is not None and value < p.min:
-            raise InvalidParameter(p.name, f"must be at least {p.min}", value)
-        if p.max is not None and value > p.max:
-            raise InvalidParameter(p.name, f"must be at most {p.max} (server limit)", value)
+        p.check(value)
         config[p.name] = value
     return spec, config
 
 
 def input_shape(config: dict) -> list[int]:
     return [config["batch"], config["in_channels"], config["height"], config["width"]]
+
+
+def size_param(config: dict) -> str:
+    """The parameter a size refusal names: the batch when there is one, else the input height."""
+    return "batch" if config["batch"] > 1 else "height"
 
 
 def _construct(spec: BlockSpec, config: dict, device) -> nn.Module:
@@ -60,78 +62,61 @@ def _construct(spec: BlockSpec, config: dict, device) -> nn.Module:
 
 def build(kind: str, config: dict, device: str | torch.device = "cpu") -> nn.Module:
     """A real, seeded block in eval mode (after the config has passed `analyse`'s checks)."""
-    spec = get_spec(kind)
-    module = seed_weights(_construct(spec, config, "cpu"), config["seed"])
+    module = seed_weights(_construct(get_spec(kind), config, "cpu"), config["seed"])
     return module.to(device)
 
 
-def memory_estimate(description: dict) -> int:
-    """Bytes to hold the parameters and every activation of one forward pass."""
-    elements = description["totals"]["params"] + numel(description["input_shape"])
-    elements += sum(numel(n["output_shape"]) for n in description["nodes"] if n["op"] not in ("input", "chunk"))
-    return elements * ELEMENT_SIZE
+def analyse_config(spec: BlockSpec, config: dict) -> Analysis:
+    """The analysis of a block, computed on the meta device: exact shapes and counts, no memory.
 
-
-def size_param(batch: int) -> str:
-    """The parameter a size refusal names: the batch when there is one, else the input height."""
-    return "batch" if batch > 1 else "height"
-
-
-def check_memory(description: dict, config: dict) -> None:
-    need = memory_estimate(description)
-    limit = settings.max_memory_mb * 2**20
-    if need > limit:
-        param = size_param(config["batch"])
-        raise InvalidParameter(
-            param,
-            f"this configuration needs about {need / 2**20:.0f} MiB for its weights and activations, over "
-            f"the server's limit of {settings.max_memory_mb} MiB (BLOCKSCOPE_MAX_MEMORY_MB); reduce "
-            "batch, height/width or the channel counts",
-            config.get(param),
-        )
-
-
-def describe_config(spec: BlockSpec, config: dict) -> dict:
-    """The analysis of a block, computed on the meta device: exact shapes and counts, no memory."""
+    Refused (422) when measuring the block op by op would need more memory than a job may take.
+    """
     module = _construct(spec, config, "meta")
     try:
-        description = describe(module, input_shape(config))
+        graph = analyse_graph(module, input_shape(config))
     except RuntimeError as exc:  # a shape PyTorch refuses (e.g. a kernel larger than the input)
-        raise InvalidParameter("height", f"the block cannot run on this input: {exc}".split("\n")[0]) from None
-    check_memory(description, config)
-    return {"kind": spec.kind, "config": config, **description}
+        message = f"the block cannot run on this input: {exc}".split("\n")[0]
+        raise InvalidParameter("height", message, config["height"]) from None
+    param = size_param(config)
+    check_memory(graph, "measuring this block op by op", param, config[param], every_activation=True)
+    return Analysis(kind=spec.kind, config=config, **dict(graph))
 
 
 @dataclass(frozen=True)
-class Cached:
-    """A JSON answer kept for re-use: the data, its serialised body and the body's ETag."""
-    data: dict
+class Cached(Generic[M]):
+    """A JSON answer kept for re-use: the model, its serialised body and the body's ETag."""
+    data: M
     body: bytes
     etag: str
 
     @classmethod
-    def of(cls, data: dict) -> "Cached":
-        body = json.dumps(data, separators=(",", ":")).encode()
+    def of(cls, data: M) -> "Cached[M]":
+        body = data.model_dump_json().encode()
         return cls(data, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')
 
 
-@lru_cache(maxsize=settings.analysis_cache_size)
-def _cached(kind: str, items: tuple) -> Cached:
-    return Cached.of(describe_config(get_spec(kind), dict(items)))
+_analyses: BoundedCache[tuple, Cached[Analysis]] = BoundedCache("analyses", "analysis_cache")
 
 
-def clear_cache() -> None:
-    _cached.cache_clear()
-
-
-def analyse(kind: str, values: dict) -> Cached:
-    """The BlockAnalysis of `kind` for these query values (cached; treat `data` as read-only)."""
+def analyse(kind: str, values: dict) -> Cached[Analysis]:
+    """The analysis of `kind` for these query values (cached, read-only)."""
     spec, config = resolve(kind, values)
-    return _cached(spec.kind, tuple(config.items()))
+    return analyse_resolved(spec, config)
 
 
-def shuffle(channels: int, groups: int) -> dict:
+def analyse_resolved(spec: BlockSpec, config: dict) -> Cached[Analysis]:
+    """`analyse` for a config that `resolve` has already filled in and checked."""
+    return _analyses.get_or_compute((spec.kind, tuple(config.items())),
+                                    lambda: Cached.of(analyse_config(spec, config)))
+
+
+def shuffle(channels: int, groups: int) -> ShufflePermutation:
+    limit = get_settings().max_channels
+    for name, value in (("channels", channels), ("groups", groups)):
+        if value > limit:
+            raise InvalidParameter(name, f"must be at most {limit} on this server", value)
     if channels % groups:
         raise InvalidParameter("groups", f"groups={groups} must divide channels={channels}", groups)
     perm = shuffle_permutation(channels, groups)
-    return {"channels": channels, "groups": groups, "permutation": perm, "inverse": inverse_permutation(perm)}
+    return ShufflePermutation(channels=channels, groups=groups, permutation=perm,
+                              inverse=inverse_permutation(perm))

@@ -10,51 +10,27 @@ import os
 import platform
 import threading
 import time
-from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from functools import lru_cache
-from typing import Callable
+from datetime import UTC, datetime
 
 import torch
 from torch import nn
 
 from ..analysis import latency as timing
-from ..settings import int_env
+from ..cache import BoundedCache
+from ..config import get_settings
+from ..errors import Busy, InvalidParameter
+from ..schemas import Device, Graph, LatencyReport, Measurement
 from . import blocks
-from .errors import Busy, InvalidParameter
+from .admission import WaitingLine
 
 # The thread count a request gets unless it asks; read once, before any request changes it. Every
 # measurement that sets its own count restores this one afterwards (see `_threads`).
 DEFAULT_THREADS = torch.get_num_threads()
 MAX_THREADS = os.cpu_count() or 1
-MAX_WARMUP = 1000
-MAX_REPEATS = 10000
-
-
-@dataclass
-class LatencyConfig:
-    """Tunables (environment variables documented in the README); tests may change them."""
-    ttl_s: int = int_env("BLOCKSCOPE_LATENCY_TTL_S", 60)
-    cache_size: int = int_env("BLOCKSCOPE_LATENCY_CACHE", 256)
-    # measurements per device queued or running; one more is answered 429
-    max_queue: int = int_env("BLOCKSCOPE_MAX_QUEUE", 8)
-    # requests per device blocked on a measurement (queued, running, or sharing an identical one)
-    # may be at most this many times max_queue: each holds a server thread while it waits
-    max_waiting_factor: int = 2
-    budget_s: int = int_env("BLOCKSCOPE_MEASURE_BUDGET_S", 10)
-    # Default repetition adapts to the block: enough timed end-to-end calls to fill `target_s`
-    # (the per-node pass then takes about as long again), within these bounds.
-    target_s: float = 0.3
-    warmup_s: float = 0.03
-    min_repeats: int = 10
-    max_auto_repeats: int = 2000
-    max_auto_warmup: int = 100
-
-
-config = LatencyConfig()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -72,21 +48,27 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine() or "CPU"
 
 
-@lru_cache(maxsize=1)
-def _devices() -> tuple[dict, ...]:
-    found = [{"name": "cpu", "label": f"{_cpu_model()}, {DEFAULT_THREADS} threads",
-              "threads": DEFAULT_THREADS, "max_threads": MAX_THREADS}]
+def _find_devices() -> tuple[Device, ...]:
+    found = [Device(name="cpu", label=f"{_cpu_model()}, {DEFAULT_THREADS} threads", threads=DEFAULT_THREADS,
+                    max_threads=MAX_THREADS)]
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
             props = torch.cuda.get_device_properties(i)
-            found.append({"name": f"cuda:{i}", "label": f"{props.name}, {props.total_memory / 2**30:.0f} GiB",
-                          "memory": props.total_memory})
+            found.append(Device(name=f"cuda:{i}", label=f"{props.name}, {props.total_memory / 2**30:.0f} GiB",
+                                memory=props.total_memory))
     return tuple(found)
 
 
-def devices() -> list[dict]:
+_DEVICES = _find_devices()  # fixed for the life of the process
+
+
+def _devices() -> tuple[Device, ...]:
+    return _DEVICES
+
+
+def devices() -> list[Device]:
     """What this server can measure on: `cpu` always, `cuda:N` for every visible GPU."""
-    return [dict(d) for d in _devices()]
+    return list(_DEVICES)
 
 
 def check_device(device: str) -> str:
@@ -94,7 +76,7 @@ def check_device(device: str) -> str:
     name = (device or "").strip().lower()
     if name == "cuda":
         name = "cuda:0"
-    names = [d["name"] for d in _devices()]
+    names = [d.name for d in _devices()]
     if name not in names:
         raise InvalidParameter("device", f"unknown device {device!r}; this server can measure on: "
                                          f"{', '.join(names)}", device)
@@ -102,17 +84,19 @@ def check_device(device: str) -> str:
 
 
 def _label(device: str) -> str:
-    return next(d["label"] for d in _devices() if d["name"] == device)
+    return next(d.label for d in _devices() if d.name == device)
 
 
 def _check_counts(threads, warmup, repeats, device: str) -> int | None:
     """The thread count the measurement runs with (None on a GPU, where it is not ours to set)."""
     if threads is not None and not 1 <= threads <= MAX_THREADS:
-        raise InvalidParameter("threads", f"must be between 1 and {MAX_THREADS} (this server's CPUs)", threads)
-    if warmup is not None and not 0 <= warmup <= MAX_WARMUP:
-        raise InvalidParameter("warmup", f"must be between 0 and {MAX_WARMUP}", warmup)
-    if repeats is not None and not 1 <= repeats <= MAX_REPEATS:
-        raise InvalidParameter("repeats", f"must be between 1 and {MAX_REPEATS}", repeats)
+        raise InvalidParameter("threads", f"must be between 1 and {MAX_THREADS} (this server's CPUs)",
+                               threads)
+    limits = get_settings()
+    if warmup is not None and not 0 <= warmup <= limits.max_warmup:
+        raise InvalidParameter("warmup", f"must be between 0 and {limits.max_warmup}", warmup)
+    if repeats is not None and not 1 <= repeats <= limits.max_repeats:
+        raise InvalidParameter("repeats", f"must be between 1 and {limits.max_repeats}", repeats)
     if device != "cpu":
         # torch.set_num_threads is not ours to touch for a GPU: with OpenMP it sets the calling
         # thread's count and the count threads started later begin with, whatever the device
@@ -125,45 +109,33 @@ def _check_counts(threads, warmup, repeats, device: str) -> int | None:
 
 
 @dataclass
-class _Device:
+class _DeviceQueue:
+    """The measurements of one device: the measuring section and who waits for it."""
     lock: threading.Lock = field(default_factory=threading.Lock)  # the measuring section
-    pending: int = 0  # measurements queued or running
+    # measurements queued or running (each request that starts one); its Retry-After comes from
+    # how many are ahead and how long one has recently taken
+    jobs: WaitingLine = field(default_factory=lambda: WaitingLine("measurements", "max_queue"))
     sharing: int = 0  # requests waiting for an identical measurement that is queued or running
-    recent_s: float = 1.0  # smoothed duration of one measurement, for Retry-After
 
-    def retry_after(self) -> int:
-        return max(1, math.ceil(self.pending * self.recent_s))
+    def busy(self, device: str, why: str) -> Busy:
+        return self.jobs.refuse(f"{why} on {device}")
 
 
 _state = threading.Lock()  # guards everything below (never held while measuring)
-_queues: dict[str, _Device] = {}
+_queues: dict[str, _DeviceQueue] = {}
 _inflight: dict[tuple, Future] = {}
-_cache: "OrderedDict[tuple, tuple[float, list[dict]]]" = OrderedDict()
+_results: BoundedCache[tuple, list[dict]] = BoundedCache("latency", "latency_cache", ttl_s="latency_ttl_s")
 _rates: dict[tuple, tuple[timing.Rates, float]] = {}  # (device, threads) -> (rates, when)
 
 
 def clear_cache() -> None:
-    with _state:
-        _cache.clear()
+    _results.clear()
 
 
-def _cache_get(full_key: tuple) -> list[dict] | None:
-    hit = _cache.get(full_key)
-    if hit is None:
-        return None
-    expires, result = hit
-    if time.monotonic() >= expires:
-        del _cache[full_key]
-        return None
-    _cache.move_to_end(full_key)
-    return result
-
-
-def _cache_put(full_key: tuple, result: list[dict]) -> None:
-    _cache[full_key] = (time.monotonic() + config.ttl_s, result)
-    _cache.move_to_end(full_key)
-    while len(_cache) > config.cache_size:
-        _cache.popitem(last=False)
+def queue_state(device: str) -> dict:
+    """How many measurements are queued or running on `device`, and how many requests share them."""
+    queue = _queue(device)
+    return {"jobs": queue.jobs.admitted, "sharing": queue.sharing}
 
 
 @dataclass
@@ -179,9 +151,9 @@ class _Job:
     cost: Callable[[], timing.Cost | None]  # madds and MAC, computed only if a measurement runs
 
 
-def _queue(device: str) -> _Device:
+def _queue(device: str) -> _DeviceQueue:
     with _state:
-        return _queues.setdefault(device, _Device())
+        return _queues.setdefault(device, _DeviceQueue())
 
 
 @contextmanager
@@ -200,26 +172,23 @@ def _measure(key: tuple, jobs: list[_Job]) -> list[dict]:
     """Measure `jobs` (same device and settings) in one section, sharing and caching them as one."""
     job = jobs[0]
     full_key = (key, job.device, job.threads, job.warmup, job.repeats, job.per_node, job.seed)
+    settings = get_settings()
     with _state:
-        hit = _cache_get(full_key)
+        hit = _results.get(full_key)
         if hit is not None:
             return [{**copy.deepcopy(r), "cached": True} for r in hit]
-        queue = _queues.setdefault(job.device, _Device())
+        queue = _queues.setdefault(job.device, _DeviceQueue())
         future = _inflight.get(full_key)
         owner = future is None
-        if owner and queue.pending >= config.max_queue:
-            retry = queue.retry_after()
-            raise Busy(f"{queue.pending} measurements are queued or running on {job.device} "
-                       f"(BLOCKSCOPE_MAX_QUEUE={config.max_queue}); try again in {retry} s", retry)
+        if owner and queue.jobs.admitted >= queue.jobs.limit:
+            raise queue.busy(job.device, f"{queue.jobs.admitted} measurements are queued or running")
         # every request below waits in a server thread: bound them all, sharers included
-        waiting = queue.pending + queue.sharing
-        if waiting >= config.max_waiting_factor * config.max_queue:
-            retry = queue.retry_after()
-            raise Busy(f"{waiting} requests are waiting for measurements on {job.device} "
-                       f"(BLOCKSCOPE_MAX_QUEUE={config.max_queue}); try again in {retry} s", retry)
+        waiting = queue.jobs.admitted + queue.sharing
+        if waiting >= settings.max_waiting_factor * settings.max_queue:
+            raise queue.busy(job.device, f"{waiting} requests are waiting for measurements")
         if owner:
             future = _inflight[full_key] = Future()
-            queue.pending += 1
+            queue.jobs.enter()
         else:
             queue.sharing += 1
     if not owner:  # an identical request is being measured: share its result
@@ -228,17 +197,16 @@ def _measure(key: tuple, jobs: list[_Job]) -> list[dict]:
         finally:
             with _state:
                 queue.sharing -= 1
+    elapsed = None  # seconds on the device, once measured: the Retry-After estimate learns from it
     try:
         costs = [j.cost() for j in jobs]
-        for j, cost in zip(jobs, costs):
+        for j, cost in zip(jobs, costs, strict=True):
             _check_prior(j, cost)  # refuse hopeless configurations before queueing for the device
         with queue.lock:
             started = time.perf_counter()
-            results = [_measure_now(j, cost) for j, cost in zip(jobs, costs)]
+            results = [_measure_now(j, cost) for j, cost in zip(jobs, costs, strict=True)]
             elapsed = time.perf_counter() - started
-        with _state:
-            queue.recent_s = 0.7 * queue.recent_s + 0.3 * elapsed
-            _cache_put(full_key, results)
+        _results.put(full_key, results)
         future.set_result(results)
         return copy.deepcopy(results)
     except BaseException as exc:
@@ -247,7 +215,7 @@ def _measure(key: tuple, jobs: list[_Job]) -> list[dict]:
     finally:
         with _state:
             _inflight.pop(full_key, None)
-            queue.pending -= 1
+        queue.jobs.leave(elapsed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,7 +241,6 @@ def _threads(threads: int | None):
         torch.set_num_threads(DEFAULT_THREADS)
 
 
-RECALIBRATE_S = 300.0
 PRIOR_SLACK = 2.0
 
 
@@ -286,7 +253,7 @@ def _device_rates(device: str, threads: int | None) -> timing.Rates:
     """
     key = (device, threads)
     best, when = _rates.get(key, (None, -math.inf))
-    if best is None or time.monotonic() - when > RECALIBRATE_S:
+    if best is None or time.monotonic() - when > get_settings().recalibrate_s:
         fresh = timing.calibrate(torch.device(device))
         best = fresh if best is None else timing.Rates(max(best.madds_per_s, fresh.madds_per_s),
                                                        max(best.bytes_per_s, fresh.bytes_per_s),
@@ -310,18 +277,19 @@ def _need_s(forward_s: float, warmup: int, repeats: int, per_node: bool) -> floa
 
 def _max_repeats(forward_s: float, warmup: int, per_node: bool) -> int:
     per_run = forward_s * (PER_NODE_FACTOR if per_node else 1.0)
-    return math.floor((config.budget_s - _untimed(per_node) * forward_s) / per_run) - warmup
+    return math.floor((get_settings().measure_budget_s - _untimed(per_node) * forward_s) / per_run) - warmup
 
 
 def _refuse(job: _Job, forward_s: float) -> None:
     """422 naming the parameter to change when the measurement would overrun the time budget."""
+    limits = get_settings()
     warmup = 1 if job.warmup is None else job.warmup
-    repeats = config.min_repeats if job.repeats is None else job.repeats
+    repeats = limits.min_repeats if job.repeats is None else job.repeats
     need = _need_s(forward_s, warmup, repeats, job.per_node)
-    if need <= config.budget_s:
+    if need <= limits.measure_budget_s:
         return
-    over = (f"would take about {need:.1f} s, over the server's time budget of {config.budget_s} s "
-            "(BLOCKSCOPE_MEASURE_BUDGET_S)")
+    over = (f"would take about {need:.1f} s, more than the {limits.measure_budget_s:g} s one measurement "
+            "may take")
     fits = _max_repeats(forward_s, warmup, job.per_node)
     if job.repeats is not None and fits >= 1:
         raise InvalidParameter("repeats", f"{repeats} repeats of a {forward_s * 1e3:.1f} ms block {over}; "
@@ -329,9 +297,10 @@ def _refuse(job: _Job, forward_s: float) -> None:
     if job.warmup is not None and job.warmup > 0 and _max_repeats(forward_s, 0, job.per_node) >= repeats:
         raise InvalidParameter("warmup", f"{warmup} warm-up runs of a {forward_s * 1e3:.1f} ms block {over}; "
                                          "use fewer", warmup)
-    param = blocks.size_param(job.input_shape[0])
-    raise InvalidParameter(param, f"one pass of this block takes about {forward_s * 1e3:.0f} ms on {job.device}, "
-                                  f"so measuring it {over}; reduce batch, height/width or the channel counts",
+    param = "batch" if job.input_shape[0] > 1 else "height"
+    raise InvalidParameter(param, f"one pass of this block takes about {forward_s * 1e3:.0f} ms on "
+                                  f"{job.device}, so measuring it {over}; make the batch, the input or the "
+                                  "channels smaller",
                            job.input_shape[0] if param == "batch" else job.input_shape[2])
 
 
@@ -349,17 +318,27 @@ def _check_prior(job: _Job, cost: timing.Cost | None) -> None:
 def _plan(job: _Job, forward_s: float) -> tuple[int, int]:
     """Warm-up and repeats: the request's, or enough to fill `target_s`, trimmed to the budget."""
     _refuse(job, forward_s)
+    limits = get_settings()
     per_call = max(forward_s, 1e-7)
     warmup = job.warmup
     if warmup is None:
-        warmup = min(config.max_auto_warmup, max(2, round(config.warmup_s / per_call)))
-        if _max_repeats(forward_s, warmup, job.per_node) < config.min_repeats:
+        warmup = min(limits.max_auto_warmup, max(2, round(limits.measure_warmup_s / per_call)))
+        if _max_repeats(forward_s, warmup, job.per_node) < limits.min_repeats:
             warmup = 1  # a slow block: the two untimed passes already warmed it
     repeats = job.repeats
     if repeats is None:
-        repeats = min(config.max_auto_repeats, max(config.min_repeats, round(config.target_s / per_call)))
-        repeats = max(config.min_repeats, min(repeats, _max_repeats(forward_s, warmup, job.per_node)))
+        wanted = round(limits.measure_target_s / per_call)
+        repeats = min(limits.max_auto_repeats, max(limits.min_repeats, wanted))
+        repeats = max(limits.min_repeats, min(repeats, _max_repeats(forward_s, warmup, job.per_node)))
     return warmup, repeats
+
+
+def plan(forward_s: float, input_shape: list[int], *, warmup: int | None = None, repeats: int | None = None,
+         per_node: bool = True, device: str = "cpu") -> tuple[int, int]:
+    """The warm-up and repeats a measurement of a module whose forward pass takes `forward_s` would
+    use (None: the default for such a module), or the 422 it would be refused with."""
+    job = _Job(lambda: None, list(input_shape), device, None, warmup, repeats, per_node, 0, lambda: None)
+    return _plan(job, forward_s)
 
 
 def _prepare(module: nn.Module, device: torch.device) -> nn.Module:
@@ -384,7 +363,7 @@ def _measure_now(job: _Job, cost: timing.Cost | None) -> dict:
             finally:
                 module.train(training)
         except torch.cuda.OutOfMemoryError:
-            param = blocks.size_param(job.input_shape[0])
+            param = "batch" if job.input_shape[0] > 1 else "height"
             raise InvalidParameter(param, f"the block does not fit in {job.device}'s memory; reduce batch, "
                                           "height/width or the channel counts") from None
 
@@ -394,14 +373,16 @@ def _timed(job: _Job, module: nn.Module, device: torch.device) -> dict:
     x = torch.randn(job.input_shape, generator=gen).to(device)
     started = time.perf_counter()
     cold_s = timing.time_once(lambda: module(x), device)
-    if cold_s > config.budget_s / 2:  # hopeless: do not spend a second pass finding out exactly
+    # hopeless: do not spend a second pass finding out exactly
+    if cold_s > get_settings().measure_budget_s / 2:
         _refuse(job, cold_s)
     forward_s = timing.time_once(lambda: module(x), device)
     warmup, repeats = _plan(job, forward_s)
     # default repeats also stop at the time target, which a loaded machine would otherwise overrun
-    max_s = config.target_s if job.repeats is None else None
+    max_s = get_settings().measure_target_s if job.repeats is None else None
     # end to end first, per node after: see `timing.measure_block` on memory
-    measured = timing.measure_block(module, x, warmup, repeats, job.per_node, max_s, config.min_repeats)
+    measured = timing.measure_block(module, x, warmup, repeats, job.per_node, max_s,
+                                    get_settings().min_repeats)
     dtype = next((p.dtype for p in module.parameters()), x.dtype)
     return {
         "device": job.device, "device_label": _label(job.device), "torch": torch.__version__,
@@ -410,7 +391,7 @@ def _timed(job: _Job, module: nn.Module, device: torch.device) -> dict:
         "cached": False,
         # how busy the machine was: other work on the CPUs slows every number in this report
         "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
-        "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": round(time.perf_counter() - started, 4),
     }
 
@@ -419,31 +400,31 @@ def _timed(job: _Job, module: nn.Module, device: torch.device) -> dict:
 # public interface
 
 
-def _cost(module: nn.Module, input_shape: list[int], description: dict | None) -> Callable[[], timing.Cost | None]:
-    if description is not None:
-        return lambda: timing.cost_from_description(description)
+def _cost(module: nn.Module, input_shape: list[int], graph: Graph | None) -> Callable[[], timing.Cost | None]:
+    if graph is not None:
+        return lambda: timing.cost_from_graph(graph)
     return lambda: timing.cost_of(module, input_shape)
 
 
 def measure(key: tuple, module: nn.Module, input_shape: list[int], *, device: str = "cpu",
             threads: int | None = None, warmup: int | None = None, repeats: int | None = None,
-            per_node: bool = True, seed: int = 0, description: dict | None = None) -> dict:
+            per_node: bool = True, seed: int = 0, graph: Graph | None = None) -> Measurement:
     """Latency of `module` on a seeded random input of `input_shape`, through the device queue.
 
     `key` identifies the module (e.g. kind and config); results are cached under it plus device,
-    threads, warm-up, repeats and `per_node` for BLOCKSCOPE_LATENCY_TTL_S seconds. The module is
-    timed in eval mode (its training flag is restored afterwards) and never moved: a copy is made
-    when it lives on another device. `description`, the module's `graph.describe` when the caller
-    has it, gives the cost estimate checked against the time budget before anything runs.
+    threads, warm-up, repeats and `per_node` for `latency_ttl_s` seconds. The module is timed in
+    eval mode (its training flag is restored afterwards) and never moved: a copy is made when it
+    lives on another device. `graph`, the module's analysis when the caller has it, gives the cost
+    estimate checked against the time budget before anything runs.
     """
-    return measure_forms(key, {"": (module, description)}, input_shape, device=device, threads=threads,
+    return measure_forms(key, {"": (module, graph)}, input_shape, device=device, threads=threads,
                          warmup=warmup, repeats=repeats, per_node=per_node, seed=seed)[""]
 
 
-def measure_forms(key: tuple, forms: dict[str, tuple[nn.Module, dict | None]], input_shape: list[int], *,
+def measure_forms(key: tuple, forms: dict[str, tuple[nn.Module, Graph | None]], input_shape: list[int], *,
                   device: str = "cpu", threads: int | None = None, warmup: int | None = None,
-                  repeats: int | None = None, per_node: bool = True, seed: int = 0) -> dict[str, dict]:
-    """`measure` for several modules taking the same input (name -> (module, description or None)).
+                  repeats: int | None = None, per_node: bool = True, seed: int = 0) -> dict[str, Measurement]:
+    """`measure` for several modules taking the same input (name -> (module, graph or None)).
 
     They are measured one after the other in one hold of the device, then shared and cached as
     one result: the reports always come from the same measurement, all fresh or all cached, so
@@ -454,19 +435,19 @@ def measure_forms(key: tuple, forms: dict[str, tuple[nn.Module, dict | None]], i
     threads = _check_counts(threads, warmup, repeats, device)
     shape = list(input_shape)
     jobs = [_Job((lambda m=module: m), shape, device, threads, warmup, repeats, per_node, seed,
-                 _cost(module, shape, description)) for module, description in forms.values()]
-    return dict(zip(forms, _measure((tuple(key), tuple(forms)), jobs)))
+                 _cost(module, shape, graph)) for module, graph in forms.values()]
+    results = _measure((tuple(key), tuple(forms)), jobs)
+    return {name: Measurement(**result) for name, result in zip(forms, results, strict=True)}
 
 
 def latency_report(kind: str, values: dict, *, device: str = "cpu", threads: int | None = None,
-                   warmup: int | None = None, repeats: int | None = None) -> dict:
-    """The LatencyReport (API.md) of a block: analysis checks first, then the measurement."""
-    analysis = blocks.analyse(kind, values)  # 404/422 for bad kinds, parameters and sizes
+                   warmup: int | None = None, repeats: int | None = None) -> LatencyReport:
+    """The latency report of a block: analysis checks first, then the measurement."""
+    analysis = blocks.analyse(kind, values).data  # 404/422 for bad kinds, parameters and sizes
     device = check_device(device)
     threads = _check_counts(threads, warmup, repeats, device)
-    data = analysis.data
-    config_ = data["config"]
-    job = _Job(lambda: blocks.build(kind, config_, device), list(data["input_shape"]), device, threads,
-               warmup, repeats, True, config_["seed"], lambda: timing.cost_from_description(data))
-    [report] = _measure(("block", kind, tuple(config_.items())), [job])
-    return {"kind": kind, "config": dict(config_), **report}
+    config = analysis.config
+    job = _Job(lambda: blocks.build(kind, config, device), list(analysis.input_shape), device, threads,
+               warmup, repeats, True, config["seed"], lambda: timing.cost_from_graph(analysis))
+    [result] = _measure(("block", kind, tuple(config.items())), [job])
+    return LatencyReport(kind=kind, config=config, **result)

@@ -2,75 +2,62 @@
 optionally the latency of both forms."""
 
 import threading
-from collections import OrderedDict
 
 from torch import nn
 
-from ..analysis.graph import describe
+from ..analysis.graph import analyse_graph
+from ..analysis.ops import ELEMENT_SIZE
 from ..analysis.reparam import deploy, kernel_view, max_abs_diff, random_input
-from ..settings import int_env, settings
+from ..cache import BoundedCache
+from ..config import get_settings
+from ..errors import InvalidParameter
+from ..schemas import Analysis, KernelView, LatencyReport, ReparamLatency, ReparamReport
 from . import latency
-from .blocks import ELEMENT_SIZE, Cached, analyse, build, input_shape, memory_estimate, resolve, size_param
-from .errors import Busy, InvalidParameter
+from .admission import WaitingLine
+from .blocks import Cached, analyse_resolved, build, input_shape, resolve, size_param
+from .limits import check_memory
 
-# Real forward passes cost time, not just memory: refuse blocks above this many multiply-adds
-# (about a second per pass on two CPU cores at the default).
-MAX_MADDS = int_env("BLOCKSCOPE_MAX_REPARAM_MADDS", 10_000_000_000)
 # Weights held besides the block's own while deploying: the copy, and transient fused kernels.
 DEPLOY_COPIES = 3
-CACHE_SIZE = 128
-# Requests allowed to wait for the one computation at a time before the server answers 429.
-MAX_WAITING = 8
 
-
-_cache: "OrderedDict[tuple, Cached]" = OrderedDict()
-_cache_lock = threading.Lock()
+_reports: BoundedCache[tuple, Cached[ReparamReport]] = BoundedCache("reparam reports", "reparam_cache")
 # One real build at a time (reports and measure=true alike), so building takes at most one block's
 # budget at once. Builds and equivalence passes also hold the CPU as a latency measurement does
 # (`latency.device_lock`), so they never run during, and skew, a CPU measurement.
-_compute_lock = threading.Lock()
-_waiting = 0
-_waiting_lock = threading.Lock()
-# measure=true keeps both built forms alive while they wait for the device and are measured:
-# besides the one build in progress, at most MAX_MEASURING built pairs are held
-MAX_MEASURING = 2
-_measuring = threading.BoundedSemaphore(MAX_MEASURING)
+_build_lock = threading.Lock()
+_builds = WaitingLine("reparameterization checks", "reparam_max_waiting")
+# measure=true keeps both built forms alive while they wait for the device and are measured
+_measured_pairs = WaitingLine("reparameterization measurements", "reparam_max_measuring")
 
 
-def _refuse(param: str, config: dict, message: str) -> None:
-    raise InvalidParameter(param, message + "; reduce batch, height/width or the channel counts",
-                           config.get(param))
-
-
-def _check_limits(before: dict, config: dict) -> None:
-    """The analysis checked one block's weights and activations; a reparameterization also holds
-    the deploy-time copy and the fused kernels while it builds them, and runs real forward passes."""
-    weights = ELEMENT_SIZE * before["totals"]["params"]
-    need = memory_estimate(before) + DEPLOY_COPIES * weights
-    limit = settings.max_memory_mb * 2**20
-    if need > limit:
-        param = "in_channels" if (DEPLOY_COPIES + 1) * weights > limit / 2 else \
-            size_param(config["batch"])
-        _refuse(param, config, f"reparameterizing this block needs about {need / 2**20:.0f} MiB (the "
-                               f"block, its deploy-time copy and the fused kernels), over the server's limit "
-                               f"of {settings.max_memory_mb} MiB (BLOCKSCOPE_MAX_MEMORY_MB)")
-    madds = before["totals"]["madds"]
-    if madds > MAX_MADDS:
-        _refuse(size_param(config["batch"]), config,
-                f"checking the reparameterization runs this block for real, and its {madds:,} multiply-adds "
-                f"are over the server's limit of {MAX_MADDS:,} (BLOCKSCOPE_MAX_REPARAM_MADDS)")
+def _check_limits(before: Analysis, config: dict) -> None:
+    """The analysis checked one block; a reparameterization also holds the deploy-time copy and the
+    fused kernels while it builds them, and runs real forward passes."""
+    param = size_param(config)
+    weights = (1 + DEPLOY_COPIES) * before.totals.params * ELEMENT_SIZE
+    if weights > get_settings().max_memory_mb * 2**20 / 2:
+        param = "in_channels"  # the weights alone are most of it: a smaller input would not help
+    check_memory(before, "reparameterizing this block (the block, its deploy-time copy and the fused "
+                         "kernels)", param, config[param], every_activation=True,
+                 extra_weight_copies=DEPLOY_COPIES)
+    madds, limit = before.totals.madds, get_settings().max_reparam_madds
+    if madds > limit:
+        raise InvalidParameter(param, f"checking the reparameterization runs this block for real, and its "
+                                      f"{madds:,} multiply-adds are more than the {limit:,} this server "
+                                      "allows; make the batch, the input or the channels smaller",
+                               config[param])
 
 
 def deploy_pair(kind: str, config: dict) -> tuple[nn.Module, nn.Module, list[str]]:
     """The seeded training-time block and its deploy-time copy (call only after `analyse` passed,
-    holding `_compute_lock`; it builds on the CPU, under the CPU's device lock)."""
+    holding `_build_lock`; it builds on the CPU, under the CPU's device lock)."""
     with latency.device_lock("cpu"):
         module = build(kind, config)
         deployed, fused = deploy(module)
     return module, deployed, fused
 
 
-def compute(kind: str, config: dict, before: dict) -> dict:
+def compute(kind: str, config: dict, before: Analysis) -> ReparamReport:
     """The ReparamReport without latency: a pure function of (kind, config)."""
     shape = input_shape(config)
     module, deployed, fused = deploy_pair(kind, config)
@@ -78,46 +65,27 @@ def compute(kind: str, config: dict, before: dict) -> dict:
         diff = max_abs_diff(module, deployed, random_input(shape, config["seed"]))
     kernel = kernel_view(module)
     del module
-    # shapes and counts need no real tensors: describe the deployed copy moved to the meta device
-    after = {"kind": kind, "config": config, **describe(deployed.to("meta"), shape)}
-    return {"kind": kind, "config": config, "before": before, "after": after,
-            "max_abs_diff": diff, "fused": fused, "kernel": kernel}
+    # shapes and counts need no real tensors: analyse the deployed copy moved to the meta device
+    after = Analysis(kind=kind, config=config, **dict(analyse_graph(deployed.to("meta"), shape)))
+    return ReparamReport(kind=kind, config=config, before=before, after=after, max_abs_diff=diff,
+                         fused=fused, kernel=None if kernel is None else KernelView(**kernel))
 
 
-def report(kind: str, values: dict) -> Cached:
-    """The cached ReparamReport of `kind` for these query values (treat `data` as read-only)."""
-    global _waiting
+def report(kind: str, values: dict) -> Cached[ReparamReport]:
+    """The cached ReparamReport of `kind` for these query values (read-only)."""
     spec, config = resolve(kind, values)
-    before = analyse(spec.kind, values).data  # 422s bad and oversized configs before any real build
+    before = analyse_resolved(spec, config).data  # 422s bad and oversized configs before any real build
     _check_limits(before, config)
     key = (spec.kind, tuple(config.items()))
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    with _waiting_lock:
-        if _waiting >= MAX_WAITING:
-            raise Busy("too many reparameterization checks are running; try again shortly", 2)
-        _waiting += 1
-    try:
-        with _compute_lock:
-            with _cache_lock:
-                hit = _cache.get(key)
-            if hit is None:
-                data = compute(spec.kind, config, before)
-                hit = Cached.of(data)
-                with _cache_lock:
-                    _cache[key] = hit
-                    while len(_cache) > CACHE_SIZE:
-                        _cache.popitem(last=False)
-    finally:
-        with _waiting_lock:
-            _waiting -= 1
-    return hit
+    hit = _reports.get(key)
+    if hit is not None:
+        return hit
+    with _builds.admit(), _build_lock:
+        return _reports.get_or_compute(key, lambda: Cached.of(compute(spec.kind, config, before)))
 
 
 def report_with_latency(kind: str, values: dict, *, device: str = "cpu", threads: int | None = None,
-                        warmup: int | None = None, repeats: int | None = None) -> dict:
+                        warmup: int | None = None, repeats: int | None = None) -> ReparamReport:
     """The ReparamReport plus the latency of both forms, measured the way the latency endpoint
     measures (same queue, same method); speedup = before median / after median.
 
@@ -128,22 +96,17 @@ def report_with_latency(kind: str, values: dict, *, device: str = "cpu", threads
     result = report(kind, values)  # 404/422 first, and the equivalence is proven before timing
     latency.check_device(device)  # an unknown device is a 422 before any module is built
     data = result.data
-    config = data["config"]
-    shape = input_shape(config)
-    items = tuple(config.items())
-    if not _measuring.acquire(blocking=False):
-        raise Busy(f"{MAX_MEASURING} reparameterization measurements are already running; try again shortly", 5)
-    try:
-        with _compute_lock:  # one real build at a time, as for reports
+    config = data.config
+    with _measured_pairs.admit():
+        with _build_lock:  # one real build at a time, as for reports
             module, deployed, _ = deploy_pair(kind, config)
-        forms = {"before": (module, data["before"]), "after": (deployed, data["after"])}
-        measured = latency.measure_forms(("reparam", kind, items), forms, shape, device=device,
-                                         threads=threads, warmup=warmup, repeats=repeats, seed=config["seed"])
+        forms = {"before": (module, data.before), "after": (deployed, data.after)}
+        measured = latency.measure_forms(("reparam", kind, tuple(config.items())), forms, input_shape(config),
+                                         device=device, threads=threads, warmup=warmup, repeats=repeats,
+                                         seed=config["seed"])
         del module, deployed, forms
-        reports = {name: {"kind": kind, "config": config, **m} for name, m in measured.items()}
-    finally:
-        _measuring.release()
+    before, after = (LatencyReport(kind=kind, config=config, **dict(measured[name]))
+                     for name in ("before", "after"))
     # reported as measured, never adjusted: on a CPU fusing can gain little or even lose
-    after_us = reports["after"]["total"]["median_us"]
-    speedup = reports["before"]["total"]["median_us"] / after_us if after_us > 0 else None
-    return {**data, "latency": {**reports, "speedup": speedup}}
+    speedup = before.total.median_us / after.total.median_us if after.total.median_us > 0 else None
+    return data.model_copy(update={"latency": ReparamLatency(before=before, after=after, speedup=speedup)})

@@ -1,0 +1,92 @@
+"""Every setting of the server: typed, read once from `BLOCKSCOPE_*` environment variables.
+
+`get_settings()` is how code reads them (at the moment it needs a value, never frozen at import);
+`use_settings(...)` swaps them for a block of code, which is how the tests change a limit.
+`docs/configuration.md` lists them all; a test keeps that table in step with this class.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pydantic import Field, PositiveFloat, PositiveInt
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BLOCKSCOPE_", frozen=True, extra="forbid")
+
+    # --- what a request may ask for ---------------------------------------------------------------
+    max_channels: PositiveInt = Field(2048, description="Largest channel count (and group count) a "
+                                                        "block parameter may take.")
+    max_spatial: PositiveInt = Field(512, description="Largest input height and width.")
+    max_batch: PositiveInt = Field(64, description="Largest batch size.")
+    max_memory_mb: PositiveInt = Field(1024, description="Memory one job may need for its weights and "
+                                                         "activations (estimated on the meta device "
+                                                         "before anything is allocated), in MiB.")
+    max_reparam_madds: PositiveInt = Field(10_000_000_000, description="Largest block (in multiply-adds) "
+                                                                       "whose reparameterization is "
+                                                                       "checked with real forward passes.")
+
+    # --- caches -----------------------------------------------------------------------------------
+    analysis_cache: PositiveInt = Field(512, description="Analyses kept in memory (least recently used "
+                                                         "first out).")
+    graph_cache: PositiveInt = Field(256, description="Traced block graphs kept for re-use by blocks "
+                                                      "of the same structure.")
+    sweep_cache: PositiveInt = Field(256, description="Group-count sweeps kept in memory.")
+    reparam_cache: PositiveInt = Field(128, description="Reparameterization reports kept in memory.")
+    guideline_cache: PositiveInt = Field(128, description="Guideline-lab analyses kept in memory.")
+    cache_max_age: PositiveInt = Field(3600, description="Seconds browsers and proxies may keep a "
+                                                         "cacheable answer (Cache-Control max-age).")
+
+    # --- measurements -----------------------------------------------------------------------------
+    latency_ttl_s: PositiveFloat = Field(60, description="Seconds a measured latency is re-used for an "
+                                                         "identical request.")
+    latency_cache: PositiveInt = Field(256, description="Measured latencies kept in memory.")
+    max_queue: PositiveInt = Field(8, description="Measurements queued or running per device; one more "
+                                                  "is answered 429 with Retry-After.")
+    max_waiting_factor: PositiveInt = Field(2, description="Requests waiting per device (queued, running "
+                                                           "or sharing an identical measurement) may be "
+                                                           "this many times `max_queue`.")
+    measure_budget_s: PositiveFloat = Field(10, description="Seconds one measurement may take; longer ones "
+                                                            "are refused (422) before they run.")
+    measure_target_s: PositiveFloat = Field(0.3, description="Seconds of timed end-to-end calls a "
+                                                             "measurement with default repeats aims for.")
+    measure_warmup_s: PositiveFloat = Field(0.03, description="Seconds of untimed warm-up calls a "
+                                                              "measurement with default warm-up aims for.")
+    min_repeats: PositiveInt = Field(10, description="Fewest timed calls of a default measurement.")
+    max_auto_repeats: PositiveInt = Field(2000, description="Most timed calls a default measurement "
+                                                            "chooses.")
+    max_auto_warmup: PositiveInt = Field(100, description="Most warm-up calls a default measurement "
+                                                          "chooses.")
+    max_warmup: PositiveInt = Field(1000, description="Largest `warmup` a request may ask for.")
+    max_repeats: PositiveInt = Field(10000, description="Largest `repeats` a request may ask for.")
+    recalibrate_s: PositiveFloat = Field(300, description="Seconds before a device's throughput "
+                                                          "(used to estimate durations) is measured again.")
+    reparam_max_waiting: PositiveInt = Field(8, description="Reparameterization checks waiting or running "
+                                                            "at once; one more is answered 429.")
+    reparam_max_measuring: PositiveInt = Field(2, description="Reparameterizations with `measure=true` "
+                                                              "holding both built forms at once.")
+
+    # --- pages ------------------------------------------------------------------------------------
+    frame_ancestors: str = Field("*", description="Who may embed the pages in an iframe (the CSP's "
+                                                  "`frame-ancestors`, e.g. `'self' https://course.example`).")
+
+
+_current = Settings()
+
+
+def get_settings() -> Settings:
+    """The settings in force."""
+    return _current
+
+
+@contextmanager
+def use_settings(**changes) -> Iterator[Settings]:
+    """Run a block of code with some settings changed (validated like the environment's)."""
+    global _current
+    previous = _current
+    _current = Settings.model_validate({**previous.model_dump(), **changes})
+    try:
+        yield _current
+    finally:
+        _current = previous
