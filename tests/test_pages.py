@@ -119,7 +119,7 @@ def test_static_modules_are_served_as_javascript(client):
         r = client.get(f"/static/js/{name}")
         assert r.status_code == 200 and "javascript" in r.headers["content-type"], name
         # relative imports only, all of them existing modules
-        for target in re.findall(r'from "\./([a-z_]+\.js)"', r.text):
+        for target in re.findall(r'from "\./([a-z_-]+\.js)"', r.text):
             assert target in names, f"{name} imports missing {target}"
 
 

@@ -13,12 +13,19 @@ export const FUNCTIONS = {
   silu: (x) => x * sigmoid(x),
   hardswish: (x) => (x * relu6(x + 3)) / 6,
 };
-const NAMES = { silu: "silu (swish)", hardswish: "hardswish (h-swish)", hardsigmoid: "hardsigmoid (h-sigmoid)" };
+const NAMES = {
+  silu: "silu (swish)",
+  hardswish: "hardswish (h-swish)",
+  hardsigmoid: "hardsigmoid (h-sigmoid)",
+};
 
-export function drawCurves(el, selected) {
+export function drawCurves(element, selected) {
   const xs = Array.from({ length: 241 }, (_, i) => -6 + i * 0.05);
-  curvesChart(el, xs, Object.entries(FUNCTIONS).map(([name, f]) => ({
-    name: NAMES[name] || name, y: xs.map(f),
-    width: name === selected ? 4 : 2, dash: name.startsWith("hard") ? "dash" : "solid",
-  })));
+  const curves = Object.entries(FUNCTIONS).map(([name, f]) => ({
+    name: NAMES[name] || name,
+    y: xs.map(f),
+    width: name === selected ? 4 : 2,
+    dash: name.startsWith("hard") ? "dash" : "solid",
+  }));
+  curvesChart(element, xs, curves);
 }

@@ -1,12 +1,20 @@
-// The JSON API client: one fetch per URL, answers kept in memory (analyses are pure functions of
-// the URL; measurements are not, and skip the cache), errors turned into values the page can show
-// next to the control that caused them.
+// The JSON API client for every page: one fetch per URL, answers kept in memory (analyses are pure
+// functions of the URL; measurements are not, and skip the cache), errors turned into values the
+// page can show next to the control that caused them.
 
 const cache = new Map();
 
+// "in_channels: must divide…; groups: …" from FastAPI's 422 detail (or any other detail)
+function detailText(detail) {
+  if (Array.isArray(detail)) {
+    return detail.map((d) => `${(d.loc || []).slice(-1)[0] || "request"}: ${d.msg}`).join("; ");
+  }
+  return String(detail ?? "request failed");
+}
+
 export class ApiError extends Error {
   constructor(status, detail, retryAfter = null) {
-    super(typeof detail === "string" ? detail : describe(detail));
+    super(typeof detail === "string" ? detail : detailText(detail));
     this.status = status;
     this.detail = detail;
     this.retryAfter = retryAfter; // seconds, from a 429's Retry-After
@@ -26,11 +34,6 @@ export class ApiError extends Error {
   }
 }
 
-function describe(detail) {
-  if (Array.isArray(detail)) return detail.map((d) => `${(d.loc || []).slice(-1)[0] || "request"}: ${d.msg}`).join("; ");
-  return String(detail ?? "request failed");
-}
-
 export function query(values) {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(values)) {
@@ -48,44 +51,81 @@ async function fetchJSON(url, { signal } = {}) {
     throw new ApiError(0, "the server could not be reached");
   }
   let body = null;
-  try { body = await response.json(); } catch { body = null; }
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
   if (!response.ok) {
-    const detail = body && body.detail !== undefined ? body.detail : `${response.status} ${response.statusText}`;
+    const detail =
+      body && body.detail !== undefined ? body.detail : `${response.status} ${response.statusText}`;
     throw new ApiError(response.status, detail, Number(response.headers.get("Retry-After")) || null);
   }
   return body;
 }
 
+// `promise`, or an AbortError as soon as `signal` aborts (the shared request itself goes on).
+function abortable(promise, signal) {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const stop = () => reject(signal.reason);
+    signal.addEventListener("abort", stop, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
+  });
+}
+
 // Cached GET: concurrent and repeated requests for one URL share one answer (failures are not kept).
+// A caller's `signal` ends only its own wait, so one caller's abort never fails another's request.
 // fresh: a measurement of the machine now, neither served from this cache nor kept in it.
 export function getJSON(url, { signal, fresh = false } = {}) {
   if (fresh) return fetchJSON(url, { signal });
-  if (cache.has(url)) return cache.get(url);
-  const promise = fetchJSON(url, { signal });
-  cache.set(url, promise);
-  const forget = () => { if (cache.get(url) === promise) cache.delete(url); };
-  // forgotten as soon as it is aborted, so that a new request for the URL does not get the abort
-  signal?.addEventListener("abort", forget);
-  promise.then(() => signal?.removeEventListener("abort", forget), forget);
-  return promise;
+  let shared = cache.get(url);
+  if (!shared) {
+    shared = fetchJSON(url);
+    cache.set(url, shared);
+    shared.catch(() => {
+      if (cache.get(url) === shared) cache.delete(url);
+    });
+  }
+  return abortable(shared, signal);
 }
 
-export const analysisURL = (kind, values) => `/api/blocks/${encodeURIComponent(kind)}?${query(values)}`;
-export const analyse = (kind, values, opts) => getJSON(analysisURL(kind, values), opts);
-export const sweep = (kind, values, opts) =>
-  getJSON(`/api/blocks/${encodeURIComponent(kind)}/sweep?${query(values)}`, opts);
+const block = (kind) => `/api/blocks/${encodeURIComponent(kind)}`;
+
+export const analyse = (kind, values, opts) => getJSON(`${block(kind)}?${query(values)}`, opts);
+export const sweep = (kind, values, opts) => getJSON(`${block(kind)}/sweep?${query(values)}`, opts);
 export const reparam = (kind, values, measure = false, opts = {}) =>
-  getJSON(`/api/blocks/${encodeURIComponent(kind)}/reparam?${query({ ...values, measure })}`,
-    { ...opts, fresh: measure });
+  getJSON(`${block(kind)}/reparam?${query({ ...values, measure })}`, { ...opts, fresh: measure });
 // Latency depends on the machine and the moment: never served from this cache.
 export const latency = (kind, values, extra, opts = {}) =>
-  getJSON(`/api/blocks/${encodeURIComponent(kind)}/latency?${query({ ...values, ...extra })}`,
-    { ...opts, fresh: true });
+  getJSON(`${block(kind)}/latency?${query({ ...values, ...extra })}`, { ...opts, fresh: true });
 export const devices = () => getJSON("/api/devices");
+
+// One guideline experiment: counts and the paper's figures are pure functions of the URL; a
+// measurement is never served from memory.
+export function guideline(name, settings, measure, opts = {}) {
+  const values = {
+    device: settings.device,
+    width_multiplier: settings.width_multiplier,
+    batch: settings.batch,
+    measure,
+    threads: settings.device === "cpu" ? settings.threads : null,
+  };
+  return getJSON(`/api/guidelines/${encodeURIComponent(name)}?${query(values)}`, { ...opts, fresh: measure });
+}
+
+// G2's slider: multiply-adds held fixed while the group count and MAC rise.
+export const guidelineSweep = (channels, batch, opts) =>
+  getJSON(`/api/guidelines/g2/sweep?${query({ channels, batch })}`, opts);
 
 // "not there yet" reads better than a raw 404 for optional endpoints
 export function unavailable(err, what) {
-  if (err instanceof ApiError && (err.status === 404 || err.status === 405) && /not found/i.test(err.message)) {
+  if (
+    err instanceof ApiError &&
+    (err.status === 404 || err.status === 405) &&
+    /not found/i.test(err.message)
+  ) {
     return `${what} is not available on this server yet.`;
   }
   return null;

@@ -1,6 +1,8 @@
 // One labelled control per parameter of /api/blocks' schema: a slider with a number box for
 // integers, a select for choices, a checkbox for booleans. The control's `name` is the parameter's.
 
+import { el } from "./dom.js";
+
 // Sliders span the useful range; the number box beside accepts anything up to the server's limit.
 function sliderMax(p) {
   if (p.max == null) return Math.max(8, p.default * 4);
@@ -8,13 +10,6 @@ function sliderMax(p) {
 }
 
 const SLIDERLESS = new Set(["seed"]);
-
-function el(tag, attrs = {}, text) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) node.setAttribute(k, v);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function parse(p, raw) {
   if (p.type === "boolean") return Boolean(raw);
@@ -28,7 +23,6 @@ export class Controls {
     this.form = form;
     this.schema = schema;
     this.onChange = onChange;
-    this.errors = new Map();
     form.replaceChildren(...schema.map((p) => this.build(p, values[p.name])));
     form.addEventListener("submit", (e) => e.preventDefault());
   }
@@ -37,28 +31,32 @@ export class Controls {
     const id = `ctl-${p.name}`;
     const wrap = el("div", { class: `control control-${p.type}`, "data-param": p.name });
     const label = el("label", { for: id }, p.name);
-    const range = p.choices || p.type !== "integer" ? "" :
-      ` (${p.min ?? "…"}–${p.max ?? "…"})`;
+    const range = p.choices || p.type !== "integer" ? "" : ` (${p.min ?? "…"}–${p.max ?? "…"})`;
     const help = el("small", { id: `${id}-help`, class: "help" }, p.help + range);
-    const error = el("p", { id: `${id}-error`, class: "control-error", role: "alert", hidden: "" });
-    const described = `${id}-help ${id}-error`;
+    const error = el("p", { id: `${id}-error`, class: "control-error", role: "alert", hidden: true });
+    const describedBy = `${id}-help ${id}-error`;
     let inputs;
     if (p.choices) {
-      const select = el("select", { id, name: p.name, "aria-describedby": described });
+      const select = el("select", { id, name: p.name, "aria-describedby": describedBy });
       for (const c of p.choices) select.append(el("option", { value: String(c) }, String(c)));
       select.value = String(value);
       select.addEventListener("change", () => this.emit(p, select.value, true));
       inputs = [select];
     } else if (p.type === "boolean") {
-      const box = el("input", { id, name: p.name, type: "checkbox", "aria-describedby": described });
+      const box = el("input", { id, name: p.name, type: "checkbox", "aria-describedby": describedBy });
       box.checked = Boolean(value);
       box.addEventListener("change", () => this.emit(p, box.checked, true));
       wrap.append(box, label, help, error);
       return wrap;
     } else if (p.type === "integer") {
       const number = el("input", {
-        type: "number", min: p.min, max: p.max, step: 1, inputmode: "numeric",
-        "aria-describedby": described, "data-param": p.name,
+        type: "number",
+        min: p.min,
+        max: p.max,
+        step: 1,
+        inputmode: "numeric",
+        "aria-describedby": describedBy,
+        "data-param": p.name,
       });
       number.value = String(value);
       if (SLIDERLESS.has(p.name)) {
@@ -67,12 +65,20 @@ export class Controls {
         inputs = [number];
       } else {
         const slider = el("input", {
-          id, name: p.name, type: "range", min: p.min ?? 0, max: sliderMax(p), step: 1,
-          "aria-describedby": described,
+          id,
+          name: p.name,
+          type: "range",
+          min: p.min ?? 0,
+          max: sliderMax(p),
+          step: 1,
+          "aria-describedby": describedBy,
         });
         slider.value = String(value);
         number.setAttribute("aria-label", `${p.name} (exact value)`);
-        slider.addEventListener("input", () => { number.value = slider.value; this.emit(p, slider.value, false); });
+        slider.addEventListener("input", () => {
+          number.value = slider.value;
+          this.emit(p, slider.value, false);
+        });
         slider.addEventListener("change", () => this.emit(p, slider.value, true));
         inputs = [slider, number];
       }
@@ -83,14 +89,12 @@ export class Controls {
       });
       number.addEventListener("change", () => this.emit(p, number.value, true));
     } else {
-      const text = el("input", { id, name: p.name, type: "text", "aria-describedby": described });
+      const text = el("input", { id, name: p.name, type: "text", "aria-describedby": describedBy });
       text.value = String(value);
       text.addEventListener("change", () => this.emit(p, text.value, true));
       inputs = [text];
     }
-    const row = el("div", { class: "control-inputs" });
-    row.append(...inputs);
-    wrap.append(label, row, help, error);
+    wrap.append(label, el("div", { class: "control-inputs" }, inputs), help, error);
     return wrap;
   }
 
@@ -108,16 +112,9 @@ export class Controls {
       box.textContent = msg || "";
       wrap.classList.toggle("invalid", Boolean(msg));
       for (const input of wrap.querySelectorAll("input, select")) {
-        if (msg) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+        if (msg) input.setAttribute("aria-invalid", "true");
+        else input.removeAttribute("aria-invalid");
       }
-    }
-  }
-
-  set(name, value) {
-    const wrap = this.form.querySelector(`.control[data-param="${name}"]`);
-    if (!wrap) return;
-    for (const input of wrap.querySelectorAll("input, select")) {
-      if (input.type === "checkbox") input.checked = Boolean(value); else input.value = String(value);
     }
   }
 }

@@ -1,6 +1,6 @@
 // The "embed this view" snippet: an <iframe> of /embed/{kind} with the current state and views.
 
-const escapeAttr = (text) => text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
+import { el } from "./dom.js";
 
 export function embedURL(kind, search, views) {
   const params = new URLSearchParams(search);
@@ -9,8 +9,15 @@ export function embedURL(kind, search, views) {
   return `${window.location.origin}/embed/${encodeURIComponent(kind)}?${params.toString()}`;
 }
 
+// The <iframe> element's markup, serialised by the browser (which escapes every attribute).
 export function snippet(kind, title, search, views) {
-  const height = Math.min(1400, 140 + views.length * 420);
-  return `<iframe src="${escapeAttr(embedURL(kind, search, views))}" title="${escapeAttr(`BlockScope: ${title}`)}" ` +
-    `width="100%" height="${height}" style="border:1px solid #d9dee8;border-radius:6px" loading="lazy"></iframe>`;
+  const frame = el("iframe", {
+    src: embedURL(kind, search, views),
+    title: `BlockScope: ${title}`,
+    width: "100%",
+    height: Math.min(1400, 140 + views.length * 420),
+    style: "border:1px solid #d9dee8;border-radius:6px",
+    loading: "lazy",
+  });
+  return frame.outerHTML;
 }

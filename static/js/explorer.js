@@ -1,87 +1,140 @@
-// Page wiring for /blocks/{kind} and /embed/{kind}: state from the URL, controls from the schema,
-// fast views (totals, diagram) first on every change, slower ones (sweep, reparam) debounced, and
-// latency only when asked for.
+// Page wiring for /blocks/{kind} and /embed/{kind}: the state from the URL, controls from the
+// schema, and the table of views (explorer-views.js) run against each new analysis: the fast views
+// at once, the rest in the next task, the ones that make the server build blocks debounced, and
+// measurements only when asked for.
 
 import * as api from "./api.js";
-import { drawCurves, FUNCTIONS } from "./activation.js";
-import { barsWithWhiskers, latencyChart, metricChart, sweepCharts } from "./charts.js";
 import { Controls } from "./controls.js";
-import { renderDiagram } from "./diagram.js";
-import { save, svgText, svgToPNG } from "./downloads.js";
+import { pageData, role } from "./dom.js";
+import { wireDownloads } from "./downloads.js";
 import { snippet } from "./embed.js";
-import { METRICS, metricLabel } from "./format.js";
-import * as lat from "./latency.js";
-import { renderReparam } from "./reparam.js";
-import { renderShuffle } from "./shuffle.js";
-import { blockValues, nonDefault, writeURL } from "./state.js";
-import { NodeTable, toCSV } from "./table.js";
-import { renderCompare, renderTotals } from "./totals.js";
+import { VIEWS } from "./explorer-views.js";
+import { METRICS } from "./format.js";
+import { loadDevices } from "./latency.js";
+import { Latest, pause } from "./latest.js";
+import { blockValues, nonDefault, writeURL } from "./url-state.js";
 
-const data = JSON.parse(document.getElementById("page-data").textContent);
-const { kind, spec, embed } = data;
+const { kind, spec, embed, query = {} } = pageData();
 const schema = spec.params;
-const q = data.query || {};
-const $ = (sel) => document.querySelector(sel);
-const role = (name) => document.querySelector(`[data-role="${name}"]`);
-const section = (name) => document.getElementById(`view-${name}`);
 
+// The page's state, in one object. The controls (values, metric, compare, device) are all in the
+// URL; the analysis on screen and what the views loaded for it are replaced together.
 const state = {
-  values: blockValues(schema, q),
-  metric: q.metric in METRICS && q.metric !== "elementwise" ? q.metric : "mac",
-  compare: ["1", "true"].includes(q.compare),
-  device: q.device || "cpu",
+  values: blockValues(schema, query),
+  metric: query.metric in METRICS && query.metric !== "elementwise" ? query.metric : "mac",
+  compare: ["1", "true"].includes(query.compare),
+  device: query.device || "cpu",
+  analysis: null,
+  loaded: {}, // view name -> what that view loaded for the analysis on screen
 };
-let analysis = null;        // the analysis on screen
-let latency = null;         // {report, map} for the analysis on screen, once measured
-let reparamReport = null;
-const table = role("table") ? new NodeTable(role("table")) : null;
+
+const requests = new Latest(); // analyses asked for: only the newest answer is shown
+const onScreen = new Latest(); // everything drawn from the analysis on screen
 
 function urlEntries() {
   const entries = { ...nonDefault(schema, state.values) };
   if (state.metric !== "mac") entries.metric = state.metric;
   if (state.compare) entries.compare = 1;
   if (state.device !== "cpu") entries.device = state.device;
-  if (embed && q.view) entries.view = q.view;
+  if (embed && query.view) entries.view = query.view;
   return entries;
 }
 
-function status(name, text, busy = false) {
-  const box = role(name);
-  if (!box) return;
-  box.textContent = text || "";
-  box.classList.toggle("busy", busy);
+// ----- the views -----
+
+function statusLine(name, root) {
+  const line = role(`${name}-status`, root);
+  return (text, busy = false) => {
+    if (line) {
+      line.textContent = text || "";
+      line.classList.toggle("busy", busy);
+    } else if (text && !busy) {
+      root.textContent = text; // a view without a status line says what went wrong in its place
+    }
+  };
 }
 
-// ----- fast path: analysis -> totals, diagram, table, chart -----
-let seq = 0;
-async function update() {
-  const mine = ++seq;
-  let result;
-  try {
-    result = await api.analyse(kind, state.values);
-  } catch (err) {
-    if (mine !== seq || err.name === "AbortError") return;
-    showRefusal(err);
-    return;
-  }
-  if (mine !== seq) return;
+// Each view with the page it draws on; views this page does not show are left out.
+const views = VIEWS.flatMap((view) => {
+  const root = view.root ? role(view.root) : document.getElementById(`view-${view.name}`);
+  if (!root) return [];
+  const part = (name) => role(name, root);
+  return [{ view, page: { kind, spec, state, root, part, status: statusLine(view.name, root) } }];
+});
+
+const applies = ({ view, page }) => view.applies?.(page) ?? true;
+const waitsForData = ({ view }) => Boolean(view.load) && !view.onDemand && !(view.name in state.loaded);
+
+// Draw a view from what the page has (nothing yet when it still waits for its data).
+function draw(entry) {
+  const { view, page } = entry;
+  const on = applies(entry);
+  page.root.hidden = !on;
+  if (!on || !state.analysis || waitsForData(entry)) return;
+  view.draw(page, state.loaded[view.name]);
+}
+
+// Draw a view, loading first what it needs.
+async function show(entry) {
+  if (applies(entry) && state.analysis && waitsForData(entry)) await load(entry);
+  else draw(entry);
+}
+
+async function load(entry, options = {}) {
+  const { view, page } = entry;
+  const button = view.button && role(view.button, page.root);
+  if (button) button.disabled = true;
+  await onScreen.run(
+    async (signal) => {
+      const text = await view.loading?.(page, options);
+      signal.throwIfAborted();
+      if (text) page.status(text, true);
+      return view.load(page, signal, options);
+    },
+    (data) => {
+      state.loaded[view.name] = data;
+      page.status(view.done?.(data, page) ?? "");
+      if (view.shares) views.forEach(draw);
+      else draw(entry);
+    },
+    (err) => page.status(view.failed(err, options)),
+  );
+  if (button) button.disabled = false;
+}
+
+const stage = (name) => views.filter((entry) => entry.view.stage === name);
+
+function showAnalysis(analysis) {
   showRefusal(null);
-  if (result !== analysis) {
-    analysis = result;
-    latency = null;
-    renderFast();
-    setTimeout(() => { if (analysis === result) renderSlow(); }, 0);
-    scheduleLater();
-  }
+  if (analysis === state.analysis) return; // back to the values on screen: the same answer
+  onScreen.next();
+  state.analysis = analysis;
+  state.loaded = {};
+  document.body.dataset.busy = "1"; // cleared when every view has caught up (tests wait on it)
+  stage("first").forEach(show);
+  onScreen.run(
+    async (signal) => {
+      await pause(0, signal);
+      updateLinks();
+      stage("soon").forEach(show);
+      document.body.dataset.ready = "1"; // every view that needs no more data is drawn
+      await pause(250, signal); // a slider still moving starts over before the server builds more
+      for (const entry of stage("later")) {
+        signal.throwIfAborted();
+        await show(entry); // one after the other: each makes the server build and trace blocks
+      }
+    },
+    () => delete document.body.dataset.busy,
+  );
 }
 
 function showRefusal(err) {
   const byParam = err instanceof api.ApiError ? err.byParam() : {};
   const known = Object.keys(byParam).filter((k) => schema.some((p) => p.name === k));
-  const message = err ? (known.length ? "" : err.message) : "";
   controls?.showErrors(err ? byParam : {});
-  if (err && !analysis && role("diagram")) {
-    role("diagram").textContent = known.length
+  const diagram = role("diagram");
+  if (err && !state.analysis && diagram) {
+    diagram.textContent = known.length
       ? `The server refused ${known.join(", ")}: see the message beside the control.`
       : `The server refused this configuration: ${err.message}`;
   }
@@ -90,219 +143,101 @@ function showRefusal(err) {
   if (banner) {
     banner.hidden = !err;
     banner.textContent = err ? `The server refused this configuration: ${err.message}` : "";
-  } else if (message) {
-    controls?.showErrors({ [schema[0].name]: message });
+  } else if (err && !known.length) {
+    controls?.showErrors({ [schema[0].name]: err.message });
   }
 }
 
-function renderFast() {
-  const totals = section("totals");
-  if (totals) renderTotals(totals, analysis);
-  const box = role("diagram");
-  if (box) renderDiagram(box, analysis, { metric: state.metric, latency: latency?.map, tip: role("tip") });
-  document.body.dataset.ready = "1";
+function update() {
+  requests.next();
+  requests.run((signal) => api.analyse(kind, state.values, { signal }), showAnalysis, showRefusal);
 }
 
-function renderSlow() {
-  table?.render(analysis, latency?.map);
-  if (role("metric-chart")) metricChart(role("metric-chart"), analysis, state.metric, latency?.map);
-  const shuffle = section("shuffle");
-  if (shuffle) {
-    shuffle.hidden = !analysis.permutations.length;
-    if (analysis.permutations.length) renderShuffle(role("shuffle"), analysis.permutations);
-  }
-  const config = role("embed-config");
-  if (config) config.textContent = Object.entries(nonDefault(schema, state.values)).map(([k, v]) => `${k}=${v}`).join(", ");
-  const open = role("open-full");
-  if (open) open.href = `/blocks/${kind}${window.location.search.replace(/([?&])view=[^&]*&?/, "$1").replace(/[?&]$/, "")}`;
-  if (state.compare) renderComparison();
-  updateSnippet();
-}
+// ----- embed chrome, snippet and downloads -----
 
-// ----- slower views, debounced: sweep, reparam -----
-let laterTimer = null;
-function scheduleLater() {
-  clearTimeout(laterTimer);
-  // one after the other: both make the server build and trace blocks
-  document.body.dataset.busy = "1";  // cleared when every view has caught up (tests wait on it)
-  laterTimer = setTimeout(async () => {
-    const shown = analysis;
-    await loadSweep();
-    await loadReparam();
-    if (shown === analysis) delete document.body.dataset.busy;
-  }, 250);
-}
-
-async function loadSweep() {
-  const box = section("sweep");
-  if (!box || !spec.group_param) return;
-  const shown = analysis;
-  status("sweep-status", `Computing the sweep of ${spec.group_param}…`, true);
-  try {
-    const sw = await api.sweep(kind, state.values);
-    if (shown !== analysis) return;
-    status("sweep-status", "");
-    sweepCharts(role("sweep-channels"), role("sweep-madds"), sw);
-  } catch (err) {
-    if (shown === analysis) status("sweep-status", api.unavailable(err, "The sweep") || `Sweep unavailable: ${err.message}`);
-  }
-}
-
-async function loadReparam(measure = false) {
-  const box = section("reparam");
-  if (!box) return;
-  const shown = analysis;
-  status("reparam-status", measure ? `Measuring both forms on ${await lat.deviceLabel(state.device)}…` : "Folding the block…", true);
-  try {
-    const report = await api.reparam(kind, measure ? { ...state.values, device: state.device } : state.values, measure);
-    if (shown !== analysis) return;
-    reparamReport = report;
-    status("reparam-status", "");
-    renderReparam(role("reparam"), report, { metric: state.metric === "latency" ? "mac" : state.metric, onMeasure: () => loadReparam(true) });
-  } catch (err) {
-    if (shown !== analysis) return;
-    status("reparam-status", api.unavailable(err, "Reparameterization") || (measure ? lat.explain(err) : `Cannot fold this block: ${err.message}`));
-  }
-}
-
-// ----- comparison with a standard convolution -----
-function convValues() {
-  const v = state.values;
-  const k = [1, 3, 5, 7].includes(v.kernel_size) ? v.kernel_size : 3;
-  return {
-    in_channels: v.in_channels, out_channels: v.out_channels ?? v.in_channels, kernel_size: k,
-    stride: v.stride ?? 1, batch: v.batch, height: v.height, width: v.width, seed: v.seed,
-  };
-}
-
-let compareLatency = null;
-async function renderComparison() {
-  const box = role("compare");
-  if (!box) return;
-  box.hidden = !state.compare;
-  if (!state.compare || !analysis) return;
-  const shown = analysis;
-  try {
-    const conv = await api.analyse("conv", convValues());
-    if (shown !== analysis) return;
-    const both = compareLatency && compareLatency.block === latency?.report ? compareLatency : null;
-    renderCompare(box, analysis, conv, both);
-  } catch (err) {
-    box.textContent = `No standard convolution to compare with: ${err.message}`;
-  }
-}
-
-// ----- latency, on demand -----
-async function measure() {
-  if (!analysis) return;
-  const shown = analysis;
-  const button = role("measure");
-  const label = await lat.deviceLabel(state.device);
-  status("latency-status", `Measuring on ${label}…`, true);
-  if (button) button.disabled = true;
-  try {
-    const report = await api.latency(kind, state.values, { device: state.device });
-    if (shown !== analysis) return;
-    latency = { report, map: lat.byNode(report) };
-    status("latency-status", `Measured on ${report.device_label || report.device}: ${report.threads ?? "?"} threads, ${report.warmup} warm-up and ${report.repeats} timed runs, ${report.dtype || "float32"}${report.cached ? " (cached)" : ""}.`);
-    latencyChart(role("latency-chart"), report);
-    if (state.compare) {
-      const conv = await api.latency("conv", convValues(), { device: state.device });
-      compareLatency = { block: report, conv };
-    }
-    renderFast();
-    renderSlow();
-  } catch (err) {
-    status("latency-status", lat.explain(err));
-  } finally {
-    if (button) button.disabled = false;
-  }
-}
-
-async function measureActivations() {
-  const names = Object.keys(FUNCTIONS);
-  const reports = [];
-  const button = role("measure-activations");
-  if (button) button.disabled = true;
-  try {
-    for (const name of names) {
-      status("activation-status", `Measuring ${name} on ${await lat.deviceLabel(state.device)}…`, true);
-      reports.push(await api.latency(kind, { ...state.values, function: name }, { device: state.device }));
-    }
-    status("activation-status", `Each function on ${reports[0].device_label || reports[0].device}, input ${analysis.input_shape.join("×")}.`);
-    barsWithWhiskers(role("activation-latency"), names, reports, "Measured latency per function (median, whiskers p25–p75)");
-  } catch (err) {
-    status("activation-status", lat.explain(err));
-  } finally {
-    if (button) button.disabled = false;
-  }
-}
-
-// ----- embed snippet and downloads -----
-function selectedViews() {
-  const select = role("embed-view");
-  return select ? [...select.selectedOptions].map((o) => o.value) : [];
-}
+const configText = (separator, join) =>
+  Object.entries(nonDefault(schema, state.values))
+    .map(([k, v]) => `${k}${separator}${v}`)
+    .join(join);
 
 function updateSnippet() {
   const area = role("embed-snippet");
-  if (area) area.value = snippet(kind, spec.title, window.location.search, selectedViews());
+  const select = role("embed-view");
+  const chosen = select ? [...select.selectedOptions].map((o) => o.value) : [];
+  if (area) area.value = snippet(kind, spec.title, window.location.search, chosen);
 }
 
-function wireDownloads() {
-  const name = () => `${kind}-${Object.entries(nonDefault(schema, state.values)).map(([k, v]) => `${k}${v}`).join("-") || "default"}`;
-  for (const button of document.querySelectorAll("[data-download]")) {
-    button.addEventListener("click", async () => {
-      const svg = role("diagram")?.querySelector("svg");
-      if (!analysis) return;
-      const type = button.dataset.download;
-      if (type === "svg" && svg) save(`${name()}.svg`, new Blob([svgText(svg)], { type: "image/svg+xml" }));
-      if (type === "png" && svg) save(`${name()}.png`, await svgToPNG(svg));
-      if (type === "csv") save(`${name()}.csv`, new Blob([toCSV(analysis, latency?.map)], { type: "text/csv" }));
-      if (type === "json") save(`${name()}.json`, new Blob([JSON.stringify(analysis, null, 2)], { type: "application/json" }));
-    });
+function updateLinks() {
+  const config = role("embed-config");
+  if (config) config.textContent = configText("=", ", ");
+  const open = role("open-full");
+  if (open) {
+    const search = window.location.search.replace(/([?&])view=[^&]*&?/, "$1").replace(/[?&]$/, "");
+    open.href = `/blocks/${kind}${search}`;
   }
+  updateSnippet();
 }
 
-// ----- wiring -----
-let timer = null;
+wireDownloads(() => ({
+  name: `${kind}-${configText("", "-") || "default"}`,
+  analysis: state.analysis,
+  latency: state.loaded.latency?.byNode ?? null,
+  diagram: role("diagram")?.querySelector("svg"),
+}));
+
+// ----- controls -----
+
+let typing = null;
 function onChange(name, value, { final }) {
   state.values[name] = value;
   writeURL(urlEntries());
-  clearTimeout(timer);
-  if (final) update(); else timer = setTimeout(update, 30);
+  clearTimeout(typing);
+  if (final) update();
+  else typing = setTimeout(update, 30);
 }
 
 const form = role("controls");
 const controls = form ? new Controls(form, schema, state.values, onChange) : null;
 
-const metricSelect = $("select[name=metric]");
+const metricSelect = document.querySelector("select[name=metric]");
 if (metricSelect) {
   metricSelect.value = state.metric;
   metricSelect.addEventListener("change", () => {
     state.metric = metricSelect.value;
     writeURL(urlEntries());
-    if (state.metric === "latency" && !latency) status("latency-status", "Press “Measure latency” to colour the diagram by latency share.");
-    if (analysis) { renderFast(); renderSlow(); }
-    if (reparamReport) renderReparam(role("reparam"), reparamReport, { metric: state.metric === "latency" ? "mac" : state.metric, onMeasure: () => loadReparam(true) });
+    if (state.metric === "latency" && !state.loaded.latency) {
+      const hint = role("latency-status");
+      if (hint) hint.textContent = "Press “Measure latency” to colour the diagram by latency share.";
+    }
+    views.forEach(draw);
   });
 }
 
-const compareBox = $("input[name=compare]");
+const compareBox = document.querySelector("input[name=compare]");
 if (compareBox) {
   compareBox.checked = state.compare;
   compareBox.addEventListener("change", () => {
     state.compare = compareBox.checked;
     writeURL(urlEntries());
-    renderComparison();
+    views.filter((entry) => entry.view.name === "compare").forEach(show);
   });
 }
 
-const deviceSelect = $("select[name=device]");
-lat.loadDevices(deviceSelect, state.device);
-deviceSelect?.addEventListener("change", () => { state.device = deviceSelect.value; writeURL(urlEntries()); });
-role("measure")?.addEventListener("click", measure);
-role("measure-activations")?.addEventListener("click", measureActivations);
+const deviceSelect = document.querySelector("select[name=device]");
+loadDevices(deviceSelect, state.device);
+deviceSelect?.addEventListener("change", () => {
+  state.device = deviceSelect.value;
+  writeURL(urlEntries());
+});
+
+// A view's button (drawn with the page or by the view itself) loads it again, measuring.
+for (const entry of views) {
+  if (!entry.view.button) continue;
+  entry.page.root.addEventListener("click", (event) => {
+    if (state.analysis && event.target.closest(`[data-role="${entry.view.button}"]`))
+      load(entry, { measure: true });
+  });
+}
 
 const embedButton = role("embed-button");
 embedButton?.addEventListener("click", () => {
@@ -317,15 +252,7 @@ role("embed-copy")?.addEventListener("click", () => {
   area.select();
   navigator.clipboard?.writeText(area.value).catch(() => {});
 });
-wireDownloads();
 
-if (section("sweep") && !spec.group_param) section("sweep").hidden = true;
-if (section("activation")) {
-  if (kind === "activation") drawCurves(role("activation-chart"), state.values.function);
-  else section("activation").hidden = true;
-}
-if (controls && kind === "activation") {
-  form.addEventListener("change", () => drawCurves(role("activation-chart"), state.values.function));
-}
+for (const entry of views) entry.page.root.hidden = !applies(entry);
 writeURL(urlEntries());
 update();

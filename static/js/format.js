@@ -3,10 +3,13 @@
 // No value (null, undefined, not a number) reads as a dash, never "NaN" or a made-up zero.
 const missing = (value) => value == null || Number.isNaN(Number(value));
 
+// 12345 -> "12.3 K" (the server's `human` filter agrees); the guideline lab's close counts use 2 decimals.
+const SUFFIXES = Object.entries({ G: 1e9, M: 1e6, K: 1e3 });
+
 export function human(value, decimals = 1) {
   if (missing(value)) return "–";
   const v = Number(value);
-  for (const [size, suffix] of [[1e9, "G"], [1e6, "M"], [1e3, "K"]]) {
+  for (const [suffix, size] of SUFFIXES) {
     if (Math.abs(v) >= size) return `${(v / size).toFixed(decimals)} ${suffix}`;
   }
   return String(Math.round(v));
@@ -14,13 +17,25 @@ export function human(value, decimals = 1) {
 
 export const exact = (value) => (missing(value) ? "–" : Number(value).toLocaleString("en-US"));
 
-export const shape = (dims) => (dims && dims.length ? dims.join("×") : "");
+export const shape = (dims) => (dims?.length ? dims.join("×") : "");
 
 export function micros(us) {
   if (missing(us)) return "–";
   const v = Number(us);
   return v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v.toFixed(1)} µs`;
 }
+
+// Passes per second: three significant figures or so (1480, 52.3, 4.17).
+export function rate(value) {
+  if (missing(value)) return "–";
+  const v = Number(value);
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+// A speed relative to a reference row: 1.00, 0.87.
+export const relative = (value) => (missing(value) ? "–" : Number(value).toFixed(2));
+
+export const percent = (fraction, decimals = 1) => `${(fraction * 100).toFixed(decimals)}%`;
 
 export const METRICS = {
   params: { label: "parameters", short: "params" },

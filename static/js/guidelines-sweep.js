@@ -1,21 +1,25 @@
 // G2's slider: the group count moves, multiply-adds stay put, MAC rises (GET /api/guidelines/g2/sweep).
 
-import { ApiError } from "./api.js";
-import * as api from "./guidelines-api.js";
+import * as api from "./api.js";
+import { role } from "./dom.js";
+import { human } from "./format.js";
 import { sweepChart } from "./guidelines-charts.js";
-import { human } from "./guidelines-format.js";
+import { Latest } from "./latest.js";
 
-export function initSweep(root, getState, onChange) {
-  const slider = root.querySelector('[data-role="sweep-groups"]');
-  const shown = root.querySelector('[data-role="sweep-groups-value"]');
-  const channelsInput = root.querySelector('[data-role="sweep-channels"]');
-  const readout = root.querySelector('[data-role="sweep-readout"]');
-  const chart = root.querySelector('[data-role="sweep-chart"]');
+const count = (value) => human(value, 2);
+
+// `settings()` gives the page's settings (g2_groups, g2_channels, batch); `onChange(patch)` records a change.
+export function initSweep(root, settings, onChange) {
+  const slider = role("sweep-groups", root);
+  const shown = role("sweep-groups-value", root);
+  const channelsInput = role("sweep-channels", root);
+  const readout = role("sweep-readout", root);
+  const chart = role("sweep-chart", root);
+  const requests = new Latest();
   let sweep = null;
-  let request = 0;
 
-  slider.value = String(getState().g2_groups);
-  channelsInput.value = String(getState().g2_channels);
+  slider.value = String(settings().g2_groups);
+  channelsInput.value = String(settings().g2_channels);
 
   function show() {
     const g = Number(slider.value);
@@ -25,26 +29,30 @@ export function initSweep(root, getState, onChange) {
     const p = sweep.points[g - 1];
     const first = sweep.points[0];
     const dev = p.madds_deviation * 100;
-    readout.textContent = `g = ${g}: c = ${p.channels} channels, ${human(p.madds)} multiply-adds `
-      + `(${dev >= 0 ? "+" : ""}${dev.toFixed(1)}% vs g = 1), MAC ${human(p.mac)} elements `
-      + `(${(p.mac / first.mac).toFixed(2)}× g = 1).`;
+    readout.textContent =
+      `g = ${g}: c = ${p.channels} channels, ${count(p.madds)} multiply-adds ` +
+      `(${dev >= 0 ? "+" : ""}${dev.toFixed(1)}% vs g = 1), MAC ${count(p.mac)} elements ` +
+      `(${(p.mac / first.mac).toFixed(2)}× g = 1).`;
     sweepChart(chart, sweep, g);
   }
 
-  async function load() {
+  function load() {
     if (!channelsInput.checkValidity()) {
-      readout.textContent = `Channels must be a whole number from ${channelsInput.min} to ${channelsInput.max}.`;
+      const { min, max } = channelsInput;
+      readout.textContent = `Channels must be a whole number from ${min} to ${max}.`;
       return;
     }
-    const mine = ++request;
-    try {
-      const data = await api.sweep(Number(channelsInput.value), getState().batch);
-      if (mine !== request) return;
-      sweep = data;
-      show();
-    } catch (err) {
-      if (mine === request) readout.textContent = err instanceof ApiError ? err.message : "The sweep could not load.";
-    }
+    requests.next();
+    requests.run(
+      (signal) => api.guidelineSweep(Number(channelsInput.value), settings().batch, { signal }),
+      (data) => {
+        sweep = data;
+        show();
+      },
+      (err) => {
+        readout.textContent = err instanceof api.ApiError ? err.message : "The sweep could not load.";
+      },
+    );
   }
 
   slider.addEventListener("input", () => {

@@ -1,13 +1,7 @@
 // The experiment's table: counts, this server's measurement, and the paper's figures side by side.
 
-import { configText, exact, human, micros, rate, ratio } from "./guidelines-format.js";
-
-function cell(tag, text, title) {
-  const c = document.createElement(tag);
-  c.textContent = text;
-  if (title) c.title = title;
-  return c;
-}
+import { el } from "./dom.js";
+import { exact, human, micros, rate, relative } from "./format.js";
 
 const HEADERS = [
   ["Row", null],
@@ -22,40 +16,65 @@ const HEADERS = [
   ["Relative: here / GPU / ARM", "Speed relative to the first row"],
 ];
 
+// A row's configuration in the paper's notation (c1, c2, c, g, fragments, ReLU, shortcut).
+export function configText(guideline, config) {
+  switch (guideline) {
+    case "g1":
+      return `c1=${config.c1}, c2=${config.c2}`;
+    case "g2":
+      return `c=${config.channels}, g=${config.groups}`;
+    case "g3":
+      return `c=${config.channels}, ${config.fragments}× ${config.arrangement}`;
+    case "g4": {
+      const wide = config.bottleneck_channels * 4;
+      return `${wide}→${config.bottleneck_channels}→${wide}`;
+    }
+    default:
+      return JSON.stringify(config);
+  }
+}
+
+// The lab's counts are close to each other: two decimals (1.23 M), the exact count in the tooltip.
+const count = (value) => el("td", { title: exact(value) }, human(value, 2));
+
+function armFigure(paper) {
+  if (paper.arm == null) return "–";
+  return paper.arm_config
+    ? `${paper.arm} (at ${paper.arm_config.c1}, ${paper.arm_config.c2})`
+    : String(paper.arm);
+}
+
+function tableRow(guideline, row) {
+  const m = row.measured;
+  const rel = row.relative_speed;
+  return el(
+    "tr",
+    {},
+    el("th", { scope: "row" }, row.label),
+    el("td", {}, configText(guideline, row.config)),
+    count(row.madds),
+    count(row.mac),
+    el("td", {}, m ? `${micros(m.median_us)} (${micros(m.p25_us)}–${micros(m.p75_us)})` : "not measured"),
+    el("td", {}, m ? rate(m.batches_per_s) : "–"),
+    el("td", {}, m ? rate(m.images_per_s) : "–"),
+    el("td", {}, row.paper.gpu == null ? "–" : String(row.paper.gpu)),
+    el("td", {}, armFigure(row.paper)),
+    el("td", {}, `${relative(rel.measured)} / ${relative(rel.paper_gpu)} / ${relative(rel.paper_arm)}`),
+  );
+}
+
 export function renderTable(table, report) {
-  const caption = cell("caption", `${report.title}: ${report.table}, width ×${report.width_multiplier}, `
-    + `batch ${report.batch}, ten units on 56×56`);
-  const head = document.createElement("thead");
-  const hr = document.createElement("tr");
-  for (const [text, title] of HEADERS) {
-    const th = cell("th", text, title);
-    th.scope = "col";
-    hr.append(th);
-  }
-  head.append(hr);
-  const body = document.createElement("tbody");
-  for (const row of report.rows) {
-    const tr = document.createElement("tr");
-    const th = cell("th", row.label);
-    th.scope = "row";
-    const m = row.measured;
-    const arm = row.paper.arm == null ? "–"
-      : row.paper.arm_config ? `${row.paper.arm} (at ${row.paper.arm_config.c1}, ${row.paper.arm_config.c2})`
-        : String(row.paper.arm);
-    const rel = row.relative_speed;
-    tr.append(
-      th,
-      cell("td", configText(report.guideline, row.config)),
-      cell("td", human(row.madds), exact(row.madds)),
-      cell("td", human(row.mac), exact(row.mac)),
-      cell("td", m ? `${micros(m.median_us)} (${micros(m.p25_us)}–${micros(m.p75_us)})` : "not measured"),
-      cell("td", m ? rate(m.batches_per_s) : "–"),
-      cell("td", m ? rate(m.images_per_s) : "–"),
-      cell("td", row.paper.gpu == null ? "–" : String(row.paper.gpu)),
-      cell("td", arm),
-      cell("td", `${ratio(rel.measured)} / ${ratio(rel.paper_gpu)} / ${ratio(rel.paper_arm)}`),
-    );
-    body.append(tr);
-  }
-  table.replaceChildren(caption, head, body);
+  const caption =
+    `${report.title}: ${report.table}, width ×${report.width_multiplier}, ` +
+    `batch ${report.batch}, ten units on 56×56`;
+  const head = HEADERS.map(([text, title]) => el("th", { scope: "col", title }, text));
+  table.replaceChildren(
+    el("caption", {}, caption),
+    el("thead", {}, el("tr", {}, head)),
+    el(
+      "tbody",
+      {},
+      report.rows.map((row) => tableRow(report.guideline, row)),
+    ),
+  );
 }

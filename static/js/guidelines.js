@@ -1,18 +1,21 @@
 // The /guidelines page: draw each experiment from the page data, then measure them one by one.
 
-import { ApiError } from "./api.js";
-import * as api from "./guidelines-api.js";
+import * as api from "./api.js";
+import { pageData, role } from "./dom.js";
 import { macChart, speedChart } from "./guidelines-charts.js";
 import { renderDiagrams } from "./guidelines-diagram.js";
 import { initSweep } from "./guidelines-sweep.js";
 import { renderTable } from "./guidelines-table.js";
+import { verdictText } from "./guidelines-verdict.js";
+import { Latest, pause } from "./latest.js";
+import { writeURL } from "./url-state.js";
 
-const data = JSON.parse(document.getElementById("page-data").textContent);
+const data = pageData();
 const names = data.guidelines.map((g) => g.guideline);
 const reports = new Map(data.guidelines.map((g) => [g.guideline, g]));
 const deviceNames = data.devices.map((d) => d.name);
-const form = document.querySelector('[data-role="controls"]');
-const progress = document.querySelector('[data-role="progress"]');
+const form = role("controls");
+const progress = role("progress");
 const MAX_RETRIES = 3;
 
 // --- state, kept in the URL so that any view is a link ---------------------------------------------
@@ -41,12 +44,6 @@ function readState() {
 
 let state = readState();
 
-function writeUrl() {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(state)) if (v != null) q.set(k, String(v));
-  window.history.replaceState(null, "", `${window.location.pathname}?${q}${window.location.hash}`);
-}
-
 function syncControls() {
   form.elements.device.value = state.device;
   form.elements.width_multiplier.value = String(state.width_multiplier);
@@ -57,117 +54,110 @@ function syncControls() {
 
 // --- one guideline's section -------------------------------------------------------------------------
 
-function section(name) {
-  const root = document.getElementById(name);
-  const part = (role) => root.querySelector(`[data-role="${role}"]`);
-  return { root, part };
-}
+const part = (name, key) => role(key, document.getElementById(name));
 
 function render(name) {
   const report = reports.get(name);
-  const { part } = section(name);
-  renderDiagrams(part("diagrams"), report);
-  speedChart(part("speed-chart"), report);
-  macChart(part("mac-chart"), report);
-  renderTable(part("table"), report);
-  const verdict = part("verdict");
-  verdict.textContent = report.ordering.statement;
+  renderDiagrams(part(name, "diagrams"), report);
+  speedChart(part(name, "speed-chart"), report);
+  macChart(part(name, "mac-chart"), report);
+  renderTable(part(name, "table"), report);
+  const verdict = part(name, "verdict");
+  verdict.textContent = verdictText(report);
   verdict.dataset.reproduces = String(report.ordering.reproduces);
 }
 
 function setBusy(name, busy, text, isError = false) {
-  const { part } = section(name);
-  part("busy").hidden = !busy;
-  part("measure").disabled = busy;
-  const status = part("status-text");
+  part(name, "busy").hidden = !busy;
+  part(name, "measure").disabled = busy;
+  const status = part(name, "status-text");
   status.textContent = text;
   status.classList.toggle("gl-error", isError);
 }
 
 // --- fetching: counts first (fast), then measurements one guideline at a time ------------------------
 
-let generation = 0;
-let controller = new AbortController();
+const measuring = new Latest(); // a change of settings starts over; older answers are dropped
 
-const sleep = (ms) => new Promise((resolve) => { window.setTimeout(resolve, ms); });
+const failure = (err) => (err instanceof api.ApiError ? err.message : "the request failed");
 
-async function withRetry(request) {
+async function withRetry(request, signal) {
   for (let attempt = 0; ; attempt += 1) {
     try {
       return await request();
     } catch (err) {
       // 429: the device queue is full; wait as the server asks, a few times
-      if (!(err instanceof ApiError) || err.status !== 429 || attempt >= MAX_RETRIES) throw err;
-      await sleep(1000 * (err.retryAfter || 1));
+      if (!(err instanceof api.ApiError) || err.status !== 429 || attempt >= MAX_RETRIES) throw err;
+      await pause(1000 * (err.retryAfter || 1), signal);
     }
   }
 }
 
-async function loadCounts(gen, signal) {
-  await Promise.all(names.map(async (name) => {
-    const report = await api.report(name, state, false, { signal });
-    if (gen === generation) {
+function loadCounts(signal) {
+  return Promise.all(
+    names.map(async (name) => {
+      reports.set(name, await api.guideline(name, state, false, { signal }));
+      render(name);
+    }),
+  );
+}
+
+// Measures one guideline in the current generation; true when it was measured.
+async function measure(name) {
+  const started = performance.now();
+  const asked = state;
+  const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
+  const rows = reports.get(name).rows.length;
+  const tick = () =>
+    setBusy(name, true, `Measuring ${name.toUpperCase()} on ${asked.device}: ${rows} rows, ${seconds()} s…`);
+  let measured = false;
+  await measuring.run(
+    async (signal) => {
+      tick();
+      const timer = window.setInterval(tick, 200);
+      try {
+        return await withRetry(() => api.guideline(name, asked, true, { signal }), signal);
+      } finally {
+        window.clearInterval(timer);
+      }
+    },
+    (report) => {
       reports.set(name, report);
       render(name);
-    }
-  }));
+      const cached = report.rows.every((r) => r.measured.cached) ? " (from the cache)" : "";
+      setBusy(name, false, `Measured on ${report.device_label} in ${seconds()} s${cached}.`);
+      measured = true;
+    },
+    (err) => setBusy(name, false, `Not measured: ${failure(err)}.`, true),
+  );
+  return measured;
 }
 
-async function measure(name, gen, signal) {
-  const started = performance.now();
-  const label = name.toUpperCase();
-  const tick = () => `Measuring ${label} on ${state.device}: ${reports.get(name).rows.length} rows, `
-    + `${((performance.now() - started) / 1000).toFixed(1)} s…`;
-  setBusy(name, true, tick());
-  const timer = window.setInterval(() => setBusy(name, true, tick()), 200);
-  try {
-    const asked = state;
-    const report = await withRetry(() => api.report(name, asked, true, { signal }));
-    if (gen !== generation) return false;
-    reports.set(name, report);
-    render(name);
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    const cached = report.rows.every((r) => r.measured.cached) ? " (from the cache)" : "";
-    setBusy(name, false, `Measured on ${report.device_label} in ${seconds} s${cached}.`);
-    return true;
-  } catch (err) {
-    if (err.name === "AbortError" || gen !== generation) return false;
-    setBusy(name, false, `Not measured: ${err instanceof ApiError ? err.message : "the request failed"}.`, true);
-    return false;
-  } finally {
-    window.clearInterval(timer);
-  }
-}
-
-async function measureAll(gen, signal) {
-  let done = 0;
-  for (const [i, name] of names.entries()) {
-    if (gen !== generation) return;
-    progress.textContent = `Measuring guideline ${i + 1} of ${names.length} (${name.toUpperCase()}) `
-      + `on ${state.device}…`;
-    if (await measure(name, gen, signal)) done += 1;
-  }
-  if (gen === generation) {
-    progress.textContent = `${done} of ${names.length} guidelines measured on ${state.device}, `
-      + `width ×${state.width_multiplier}, batch ${state.batch}.`;
-  }
-}
-
-async function run({ countsFirst }) {
-  controller.abort();
-  controller = new AbortController();
-  generation += 1;
-  const gen = generation;
-  const { signal } = controller;
+function run({ countsFirst }) {
+  measuring.next();
   for (const name of names) setBusy(name, false, "Waiting to be measured.");
-  try {
-    if (countsFirst) await loadCounts(gen, signal);
-  } catch (err) {
-    if (err.name === "AbortError" || gen !== generation) return;
-    progress.textContent = `Could not load the experiments: ${err instanceof ApiError ? err.message : "request failed"}.`;
-    return;
-  }
-  await measureAll(gen, signal);
+  const asked = state;
+  measuring.run(
+    async (signal) => {
+      if (countsFirst) await loadCounts(signal);
+      let done = 0;
+      for (const [i, name] of names.entries()) {
+        signal.throwIfAborted();
+        const which = `${i + 1} of ${names.length} (${name.toUpperCase()})`;
+        progress.textContent = `Measuring guideline ${which} on ${asked.device}…`;
+        if (await measure(name)) done += 1;
+      }
+      return done;
+    },
+    (done) => {
+      progress.textContent =
+        `${done} of ${names.length} guidelines measured on ${asked.device}, ` +
+        `width ×${asked.width_multiplier}, batch ${asked.batch}.`;
+    },
+    (err) => {
+      progress.textContent = `Could not load the experiments: ${failure(err)}.`;
+    },
+  );
 }
 
 // --- controls ----------------------------------------------------------------------------------------
@@ -188,7 +178,8 @@ let sweep = null;
 function apply(force) {
   if (!form.checkValidity()) {
     const bad = [...form.elements].find((e) => e.validity && !e.validity.valid);
-    progress.textContent = `${bad ? bad.name : "A control"}: ${bad ? bad.validationMessage : "invalid value"}`;
+    const why = bad ? bad.validationMessage : "invalid value";
+    progress.textContent = `${bad ? bad.name : "A control"}: ${why}`;
     return;
   }
   const next = stateFromForm();
@@ -198,7 +189,7 @@ function apply(force) {
   if (next.width_multiplier !== state.width_multiplier) next.g2_channels = 128 * next.width_multiplier;
   state = next;
   syncControls();
-  writeUrl();
+  writeURL(state);
   if (sweep && countsChanged) sweep.setChannels(state.g2_channels);
   run({ countsFirst: countsChanged });
 }
@@ -209,24 +200,24 @@ form.addEventListener("submit", (event) => {
   apply(true);
 });
 
-for (const name of names) {
-  section(name).part("measure").addEventListener("click", () => {
-    measure(name, generation, controller.signal);
-  });
-}
+for (const name of names) part(name, "measure").addEventListener("click", () => measure(name));
 
 // --- start: paint from the page data, then measure in the background ---------------------------------
 
 syncControls();
-const sweepRoot = document.querySelector('[data-role="sweep"]');
+const sweepRoot = role("sweep");
 if (sweepRoot) {
-  sweep = initSweep(sweepRoot, () => state, (change) => {
-    state = { ...state, ...change };
-    writeUrl();
-  });
+  sweep = initSweep(
+    sweepRoot,
+    () => state,
+    (change) => {
+      state = { ...state, ...change };
+      writeURL(state);
+    },
+  );
   sweep.load();
 }
-const defaults = state.width_multiplier === data.guidelines[0].width_multiplier
-  && state.batch === data.guidelines[0].batch;
+const first = data.guidelines[0];
+const defaults = state.width_multiplier === first.width_multiplier && state.batch === first.batch;
 if (defaults) names.forEach(render);
 run({ countsFirst: !defaults });

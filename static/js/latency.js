@@ -1,6 +1,7 @@
 // Measured latency, on demand only (a measurement takes seconds; the page never waits for one).
 
 import * as api from "./api.js";
+import { el } from "./dom.js";
 
 let devicesPromise = null;
 
@@ -8,12 +9,8 @@ export function loadDevices(select, current) {
   devicesPromise ??= api.devices().catch(() => null);
   return devicesPromise.then((list) => {
     if (!list || !select) return list;
-    select.replaceChildren(...list.map((d) => {
-      const o = document.createElement("option");
-      o.value = d.name;
-      o.textContent = d.label ? `${d.name}: ${d.label}` : d.name;
-      return o;
-    }));
+    const label = (d) => (d.label ? `${d.name}: ${d.label}` : d.name);
+    select.replaceChildren(...list.map((d) => el("option", { value: d.name }, label(d))));
     if (list.some((d) => d.name === current)) select.value = current;
     return list;
   });
@@ -25,7 +22,7 @@ export async function deviceLabel(name) {
   return d?.label ? `${name} (${d.label})` : name;
 }
 
-// A message for a failed measurement, or rethrow
+// A message for a failed measurement
 export function explain(err) {
   const missing = api.unavailable(err, "Latency measurement");
   if (missing) return missing;
@@ -34,3 +31,11 @@ export function explain(err) {
 }
 
 export const byNode = (report) => new Map(report.nodes.map((n) => [n.id, n]));
+
+// "cpu: 8 threads, 20 warm-up and 200 timed runs, float32 (cached)"
+export function howMeasured(report) {
+  const runs = `${report.warmup} warm-up and ${report.repeats} timed runs`;
+  const cached = report.cached ? " (cached)" : "";
+  const where = report.device_label || report.device;
+  return `${where}: ${report.threads ?? "?"} threads, ${runs}, ${report.dtype || "float32"}${cached}`;
+}

@@ -1,31 +1,44 @@
 // Layered layout of a block graph: layer = longest path from the input; an edge that skips layers
 // gets waypoints in the layers it crosses, so shortcuts run beside the ops instead of through them.
 
-const NODE_WIDTH = 1;      // in lane units
+const NODE_WIDTH = 1; // in lane units
 const WAYPOINT_WIDTH = 0.35;
 const GAP = 0.22;
 
 export function layout(nodes, edges) {
   const index = new Map(nodes.map((n, i) => [n.id, i]));
   const layer = new Map();
-  for (const n of nodes) {  // nodes arrive in execution (topological) order
+  // nodes arrive in execution (topological) order
+  for (const n of nodes) {
     const parents = edges.filter((e) => e.target === n.id).map((e) => layer.get(e.source) ?? 0);
     layer.set(n.id, parents.length ? Math.max(...parents) + 1 : 0);
   }
   const depth = Math.max(0, ...layer.values());
   const layers = Array.from({ length: depth + 1 }, () => []);
   for (const n of nodes) {
-    layers[layer.get(n.id)].push({ key: `n:${n.id}`, node: n, width: NODE_WIDTH, order: index.get(n.id), preds: [] });
+    layers[layer.get(n.id)].push({
+      key: `n:${n.id}`,
+      node: n,
+      width: NODE_WIDTH,
+      order: index.get(n.id),
+      preds: [],
+    });
   }
   const items = new Map(layers.flat().map((it) => [it.key, it]));
   const routes = edges.map((e, ei) => {
-    const from = layer.get(e.source), to = layer.get(e.target);
+    const from = layer.get(e.source);
+    const to = layer.get(e.target);
     const path = [`n:${e.source}`];
     const target = nodes[index.get(e.target)];
     const slot = Math.max(0, (target.inputs || []).indexOf(e.source));
     for (let l = from + 1; l < to; l++) {
       const key = `w:${ei}:${l}`;
-      const it = { key, width: WAYPOINT_WIDTH, order: index.get(e.target) + slot / 10 + 0.05, preds: [path[path.length - 1]] };
+      const it = {
+        key,
+        width: WAYPOINT_WIDTH,
+        order: index.get(e.target) + slot / 10 + 0.05,
+        preds: [path[path.length - 1]],
+      };
       layers[l].push(it);
       items.set(key, it);
       path.push(key);
@@ -54,7 +67,12 @@ export function layout(nodes, edges) {
   const xs = [...items.values()].map((it) => it.x);
   return {
     nodes: placed,
-    edges: routes.map((r) => ({ edge: r.edge, points: r.path.map((k) => ({ x: items.get(k).x, y: items.get(k).y ?? 0 })) })),
-    minX: Math.min(...xs), maxX: Math.max(...xs), depth,
+    edges: routes.map((r) => ({
+      edge: r.edge,
+      points: r.path.map((k) => ({ x: items.get(k).x, y: items.get(k).y ?? 0 })),
+    })),
+    minX: Math.min(...xs),
+    maxX: Math.max(...xs),
+    depth,
   };
 }

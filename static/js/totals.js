@@ -1,5 +1,7 @@
 // Totals (always visible) and the side-by-side comparison with a standard convolution.
 
+import { metricColor } from "./colors.js";
+import { el } from "./dom.js";
 import { exact, human, micros, shape } from "./format.js";
 
 export function renderTotals(root, analysis) {
@@ -9,10 +11,12 @@ export function renderTotals(root, analysis) {
     dd.dataset.value = String(value);
     dd.textContent = human(value);
     dd.title = `${exact(value)} exactly`;
+    dd.parentElement.style.setProperty("--metric", metricColor(dd.dataset.total)); // the total's frame
   }
   const line = root.querySelector("[data-role=shapes]");
   if (line) {
-    line.textContent = `Input ${shape(analysis.input_shape)} → output ${shape(analysis.output_shape)}; ` +
+    line.textContent =
+      `Input ${shape(analysis.input_shape)} → output ${shape(analysis.output_shape)}; ` +
       `MAC in bytes (float32): ${human(analysis.totals.mac_bytes)}B.`;
   }
 }
@@ -24,42 +28,47 @@ const ROWS = [
   ["elementwise", "Elementwise work"],
 ];
 
-function ratio(a, b) {
+// "0.42×" or, below a tenth, "1/37.0"
+function ratioText(a, b) {
   if (!b) return "–";
   if (!a) return "0";
   const r = a / b;
   return r >= 0.1 ? `${r.toFixed(2)}×` : `1/${(1 / r).toFixed(1)}`;
 }
 
+function compareRow(key, name, a, b, fmt) {
+  return el(
+    "tr",
+    { "data-compare": key },
+    el("th", { scope: "row" }, name),
+    el("td", { "data-value": a }, fmt(a)),
+    el("td", { "data-value": b }, fmt(b)),
+    el("td", {}, ratioText(a, b)),
+  );
+}
+
 // `latency`: {block, conv} LatencyReports when measured, else null
 export function renderCompare(container, block, conv, latency = null) {
-  const table = document.createElement("table");
-  table.className = "compare-table";
-  const k = conv.config.kernel_size;
-  table.innerHTML = `<caption>This block against a ${k}x${k} standard convolution (conv-bn-relu) with
-    ${conv.config.in_channels} input and ${conv.config.out_channels} output channels, stride ${conv.config.stride},
-    on the same input</caption><thead><tr><th scope="col">number</th><th scope="col">this block</th>
-    <th scope="col">standard conv</th><th scope="col">ratio</th></tr></thead>`;
-  const body = document.createElement("tbody");
-  const row = (name, key, a, b, fmt) => {
-    const tr = document.createElement("tr");
-    tr.dataset.compare = key;
-    for (const [text, attrs] of [[name, { scope: "row" }], [fmt(a), { "data-value": a }], [fmt(b), { "data-value": b }], [ratio(a, b), {}]]) {
-      const cell = document.createElement(attrs.scope ? "th" : "td");
-      for (const [k2, v] of Object.entries(attrs)) cell.setAttribute(k2, v);
-      cell.textContent = text;
-      tr.append(cell);
-    }
-    body.append(tr);
-  };
-  for (const [key, name] of ROWS) row(name, key, block.totals[key], conv.totals[key], (v) => `${human(v)} (${exact(v)})`);
-  if (latency) row("Latency (median)", "latency", latency.block.total.median_us, latency.conv.total.median_us, micros);
-  table.append(body);
-  container.replaceChildren(table);
-  if (!latency) {
-    const p = document.createElement("p");
-    p.className = "hint";
-    p.textContent = "Latency: press “Measure latency” below to time both.";
-    container.append(p);
+  const { kernel_size: k, in_channels, out_channels, stride } = conv.config;
+  const caption =
+    `This block against a ${k}x${k} standard convolution (conv-bn-relu) with ${in_channels} input ` +
+    `and ${out_channels} output channels, stride ${stride}, on the same input`;
+  const head = ["number", "this block", "standard conv", "ratio"].map((text) =>
+    el("th", { scope: "col" }, text),
+  );
+  const count = (v) => `${human(v)} (${exact(v)})`;
+  const rows = ROWS.map(([key, name]) => compareRow(key, name, block.totals[key], conv.totals[key], count));
+  if (latency) {
+    const [a, b] = [latency.block.total.median_us, latency.conv.total.median_us];
+    rows.push(compareRow("latency", "Latency (median)", a, b, micros));
   }
+  const table = el(
+    "table",
+    { class: "compare-table" },
+    el("caption", {}, caption),
+    el("thead", {}, el("tr", {}, head)),
+    el("tbody", {}, rows),
+  );
+  const hint = !latency && el("p", { class: "hint" }, "Latency: press “Measure latency” below to time both.");
+  container.replaceChildren(...[table, hint].filter(Boolean));
 }

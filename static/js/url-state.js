@@ -1,4 +1,5 @@
-// Every control's state lives in the URL query: read it on load, write it (replaceState) on change.
+// Every control's state lives in the URL query, on every page: read it on load, write it
+// (replaceState) on change, so that any view is a link.
 
 // Block parameter values from the query, typed by the schema; anything unparsable stays a string
 // so that the server's 422 names the parameter.
@@ -6,9 +7,10 @@ export function blockValues(schema, query) {
   const values = {};
   for (const p of schema) {
     const raw = query[p.name];
-    if (raw === undefined || raw === null || raw === "") { values[p.name] = p.default; continue; }
-    if (p.type === "integer") values[p.name] = /^-?\d+$/.test(raw) ? Number(raw) : raw;
-    else if (p.type === "boolean") values[p.name] = ["1", "true", "yes", "on"].includes(String(raw).toLowerCase());
+    if (raw === undefined || raw === null || raw === "") values[p.name] = p.default;
+    else if (p.type === "integer") values[p.name] = /^-?\d+$/.test(raw) ? Number(raw) : raw;
+    else if (p.type === "boolean")
+      values[p.name] = ["1", "true", "yes", "on"].includes(String(raw).toLowerCase());
     else values[p.name] = raw;
   }
   return values;
@@ -17,7 +19,9 @@ export function blockValues(schema, query) {
 // The block values that differ from the defaults (short, shareable URLs), in schema order.
 export function nonDefault(schema, values) {
   const out = {};
-  for (const p of schema) if (values[p.name] !== undefined && values[p.name] !== p.default) out[p.name] = values[p.name];
+  for (const p of schema) {
+    if (values[p.name] !== undefined && values[p.name] !== p.default) out[p.name] = values[p.name];
+  }
   return out;
 }
 
@@ -31,7 +35,9 @@ export function urlFor(path, entries) {
   return q ? `${path}?${q}` : path;
 }
 
+// The address bar shows `entries` (empty ones left out); the #fragment stays.
 export function writeURL(entries) {
-  const url = urlFor(window.location.pathname, entries);
-  if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, "", url);
+  const { pathname, search, hash } = window.location;
+  const url = urlFor(pathname, entries) + hash;
+  if (url !== pathname + search + hash) window.history.replaceState(null, "", url);
 }

@@ -4,6 +4,7 @@ import json
 import statistics
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -27,7 +28,8 @@ def settle(page):
 
 
 @pytest.mark.parametrize("kind", list(BLOCKS))
-def test_every_block_page_renders_a_diagram_without_console_errors(page, console_errors, server_url, screenshot, kind):
+def test_every_block_page_renders_a_diagram_without_console_errors(
+        page, console_errors, server_url, screenshot, kind):
     page.goto(f"{server_url}/blocks/{kind}")
     wait_ready(page)
     analysis = api(page, f"{server_url}/api/blocks/{kind}")
@@ -37,7 +39,8 @@ def test_every_block_page_renders_a_diagram_without_console_errors(page, console
     labels = page.eval_on_selector_all("#view-diagram .edge-label", "els => els.map(e => e.textContent)")
     assert labels == ["×".join(map(str, e["shape"])) for e in analysis["edges"]]
     for key in ("params", "madds", "mac"):
-        assert page.get_attribute(f'#view-totals [data-total="{key}"]', "data-value") == str(analysis["totals"][key])
+        total = page.get_attribute(f'#view-totals [data-total="{key}"]', "data-value")
+        assert total == str(analysis["totals"][key])
     rows = page.eval_on_selector_all("#view-table tbody tr", "els => els.map(e => e.dataset.nodeId)")
     assert rows == ids
     settle(page)
@@ -58,7 +61,8 @@ def test_moving_groups_updates_mac_and_the_url(page, console_errors, server_url,
     for _ in range(3):
         page.keyboard.press("ArrowRight")
     expected = api(page, f"{server_url}/api/blocks/group_conv?groups=8")["totals"]["mac"]
-    page.wait_for_function(f"""() => document.querySelector('[data-total="mac"]').dataset.value === '{expected}'""")
+    page.wait_for_function(
+        f"""() => document.querySelector('[data-total="mac"]').dataset.value === '{expected}'""")
     assert error.is_hidden()
     assert "groups=8" in page.url
     assert page.locator("[data-node-id=\"conv\"] text").first.text_content() == "3x3 GConv, g=8"
@@ -127,7 +131,8 @@ def test_repvgg_reparam_view_shows_both_diagrams(page, console_errors, server_ur
     before = page.locator('#view-reparam [data-side="before"] [data-node-id]')
     after = page.locator('#view-reparam [data-side="after"] [data-node-id]')
     after.first.wait_for(timeout=30_000)
-    report = api(page, f"{server_url}/api/blocks/repvgg_block/reparam?in_channels=8&out_channels=8&height=14&width=14")
+    query = "in_channels=8&out_channels=8&height=14&width=14"
+    report = api(page, f"{server_url}/api/blocks/repvgg_block/reparam?{query}")
     assert before.count() == len(report["before"]["nodes"]) and after.count() == len(report["after"]["nodes"])
     assert after.count() < before.count()
     diff = float(page.get_attribute('[data-role="max-abs-diff"]', "data-value"))
@@ -141,8 +146,8 @@ def test_repvgg_reparam_view_shows_both_diagrams(page, console_errors, server_ur
 def test_channel_shuffle_view_follows_the_permutation(page, console_errors, server_url):
     page.goto(f"{server_url}/blocks/channel_shuffle?in_channels=12&groups=3")
     wait_ready(page)
-    lines = page.eval_on_selector_all("#view-shuffle path[data-in]",
-                                      "els => els.map(e => [+e.dataset.out, +e.dataset.in, +e.dataset.group])")
+    ends = "els => els.map(e => [+e.dataset.out, +e.dataset.in, +e.dataset.group])"
+    lines = page.eval_on_selector_all("#view-shuffle path[data-in]", ends)
     perm = [(i % 3) * 4 + i // 3 for i in range(12)]
     assert lines == [[i, perm[i], perm[i] // 4] for i in range(12)]
     settle(page)
@@ -198,7 +203,7 @@ def test_compare_with_standard_convolution(page, server_url):
 class _HostPage(BaseHTTPRequestHandler):
     embed_url = ""
 
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):
         body = (f'<!doctype html><title>course page</title><h1>Course notes</h1>'
                 f'<iframe id="bs" src="{self.embed_url}" width="420" height="900"></iframe>').encode()
         self.send_response(200)
@@ -273,16 +278,16 @@ def test_downloads(page, server_url):
     analysis = api(page, f"{server_url}/api/blocks/squeeze_excitation")
     with page.expect_download() as info:
         page.click('[data-download="json"]')
-    assert json.loads(open(info.value.path()).read()) == analysis
+    assert json.loads(Path(info.value.path()).read_text()) == analysis
     with page.expect_download() as info:
         page.click('[data-download="csv"]')
-    lines = open(info.value.path()).read().splitlines()
+    lines = Path(info.value.path()).read_text().splitlines()
     assert lines[0].startswith("id,op,label") and len(lines) == len(analysis["nodes"]) + 1
     with page.expect_download() as info:
         page.click('[data-download="svg"]')
-    svg = open(info.value.path()).read()
+    svg = Path(info.value.path()).read_text()
     assert svg.count("data-node-id=") == len(analysis["nodes"])
     with page.expect_download() as info:
         page.click('[data-download="png"]')
-    assert open(info.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert Path(info.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     settle(page)

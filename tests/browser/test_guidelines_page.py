@@ -1,27 +1,17 @@
-"""/guidelines in Chromium: all four experiments drawn and measured, the G2 slider, no console errors."""
+"""/guidelines in Chromium: all four experiments drawn and measured, the G2 slider, no console errors.
+
+`quick_measure` and `refused_measure` (conftest.py) answer the measurements in the browser, instantly.
+"""
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
-from app.analysis import guidelines as lab
-from app.service import latency
-
-NAMES = list(lab.GUIDELINES)
+NAMES = ["g1", "g2", "g3", "g4"]
 
 
-@pytest.fixture
-def quick_measure(monkeypatch):
-    """Instant, deterministic measurements (the server runs in this process), slower down each table."""
-    def measure(key, module, input_shape, *, device="cpu", threads=None, warmup=None, repeats=None,
-                per_node=True, seed=0):
-        labels = [r.label for r in lab.GUIDELINES[key[1]].rows]
-        m = 1000.0 * (1 + labels.index(key[-1]))
-        return {"total": {"median_us": m, "p25_us": m * 0.95, "p75_us": m * 1.05}, "device": device,
-                "device_label": "test CPU", "threads": threads or 2, "warmup": 1, "repeats": 3,
-                "cached": False, "measured_at": "2026-01-01T00:00:00Z"}
-    monkeypatch.setattr(latency, "measure", measure)
+def _rows(page, server_url, name):
+    return page.request.get(f"{server_url}/api/guidelines/{name}?measure=false").json()["rows"]
 
 
 def _wait_measured(page):
@@ -34,7 +24,7 @@ def test_all_four_guidelines_render_and_measure(page, console_errors, server_url
     _wait_measured(page)
     for name in NAMES:
         section = page.locator(f"#{name}")
-        rows = len(lab.GUIDELINES[name].rows)
+        rows = len(_rows(page, server_url, name))
         assert section.locator("svg.gl-unit").count() == rows
         assert section.locator("table.gl-table tbody tr").count() == rows
         assert section.locator('[data-role="speed-chart"] .main-svg').count() >= 1
@@ -68,6 +58,7 @@ def test_g2_slider_by_keyboard_keeps_madds_and_raises_mac(page, console_errors, 
 def test_narrow_screen_and_url_state(browser, server_url, quick_measure, screenshot):
     context = browser.new_context(viewport={"width": 400, "height": 800})
     page = context.new_page()
+    quick_measure(page)
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -84,12 +75,7 @@ def test_narrow_screen_and_url_state(browser, server_url, quick_measure, screens
         context.close()
 
 
-def test_an_error_is_shown_not_thrown(page, console_errors, server_url, monkeypatch):
-    from app.service.errors import InvalidParameter
-
-    def refuse(*args, **kwargs):
-        raise InvalidParameter("batch", "too big for this test")
-    monkeypatch.setattr(latency, "measure", refuse)
+def test_an_error_is_shown_not_thrown(page, console_errors, server_url, refused_measure):
     page.goto(f"{server_url}/guidelines")
     expect(page.locator('#g4 [data-role="status-text"]')).to_have_text(re.compile("^Not measured"))
     assert "too big for this test" in page.locator('#g1 [data-role="status-text"]').inner_text()

@@ -1,0 +1,210 @@
+"""What every page shares: one colour per metric, one Plotly configuration, the guideline verdict's
+wording, answers that arrive too late, no console errors at desktop and phone widths, and the source
+rules of static/js (one DOM factory, one Plotly caller, no HTML parsed from strings)."""
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+JS = Path(__file__).resolve().parents[2] / "static" / "js"
+ALL_VIEWS = "diagram,totals,table,chart,sweep,latency,shuffle,reparam,activation"
+METRIC_COLORS = "() => import('/static/js/colors.js').then((m) => m.METRIC_COLORS)"
+
+
+def settle_explorer(page):
+    page.wait_for_selector("body[data-ready]")
+    page.wait_for_function("() => !document.body.dataset.busy", timeout=30_000)
+
+
+def settle_guidelines(page):
+    for name in ("g1", "g2", "g3", "g4"):
+        expect(page.locator(f'#{name} [data-role="status-text"]')).to_have_text(re.compile("^Measured"))
+
+
+PAGES = {
+    "group_conv": ("/blocks/group_conv?compare=1", settle_explorer),
+    "repvgg_block": ("/blocks/repvgg_block", settle_explorer),
+    "activation": ("/blocks/activation", settle_explorer),
+    "embed-group_conv": (f"/embed/group_conv?view={ALL_VIEWS}", settle_explorer),
+    "guidelines": ("/guidelines", settle_guidelines),
+    "gallery": ("/", lambda page: page.wait_for_selector(".mini-diagram svg")),
+}
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_draws_without_console_errors(browser, server_url, quick_measure, screenshot, name, width):
+    path, settle = PAGES[name]
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    quick_measure(page)
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(server_url + path)
+        settle(page)
+        # nothing wider than the screen (tables and diagrams scroll in their own regions)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        screenshot(page, f"page-{name}-{width}")
+    finally:
+        context.close()
+    assert errors == []
+
+
+def test_mac_has_one_colour_on_every_page(page, console_errors, server_url, quick_measure):
+    page.goto(f"{server_url}/blocks/group_conv")
+    settle_explorer(page)
+    colors = page.evaluate(METRIC_COLORS)
+    assert len(set(colors.values())) == len(colors) == 5  # params, madds, mac, elementwise, latency
+    mac = colors["mac"]
+    assert page.locator('[data-role="metric-chart"]').evaluate("el => el.data[0].marker.color") == mac
+    sweep = page.locator('[data-role="sweep-channels"]').evaluate(
+        "el => Object.fromEntries(el.data.map((t) => [t.name, t.line.color]))")
+    assert sweep["MAC (memory access cost, elements)"] == mac
+    assert sweep["multiply-adds"] == colors["madds"] and sweep["parameters"] == colors["params"]
+    strokes = page.eval_on_selector_all('#view-diagram .node:not([data-op="input"]) rect:first-child',
+                                        "els => els.map((e) => e.getAttribute('stroke'))")
+    assert set(strokes) == {mac}
+
+    page.goto(f"{server_url}/guidelines")
+    settle_guidelines(page)
+    assert page.evaluate(METRIC_COLORS) == colors
+    for name in ("g1", "g2", "g3", "g4"):
+        bars = page.locator(f'#{name} [data-role="mac-chart"]')
+        assert bars.evaluate("el => el.data[0].marker.color") == mac
+    g2 = page.locator('[data-role="sweep-chart"]').evaluate(
+        "el => Object.fromEntries(el.data.map((t) => [t.name, t.line?.color]))")
+    assert g2["MAC (memory access cost)"] == mac and g2["multiply-adds (right axis)"] == colors["madds"]
+    assert console_errors == []
+
+
+def test_modebar_has_no_cloud_button(page, console_errors, server_url):
+    page.goto(f"{server_url}/blocks/group_conv")
+    settle_explorer(page)
+    chart = page.locator('[data-role="metric-chart"]')
+    chart.hover()
+    titles = chart.evaluate("el => [...el.querySelectorAll('.modebar-btn')].map((b) => b.dataset.title)")
+    assert "Download plot as a PNG" in titles
+    assert not [t for t in titles if "Share" in t or "Chart Studio" in t or "lasso" in t.lower()], titles
+    assert chart.locator(".modebar-btn--logo").count() == 0
+    assert console_errors == []
+
+
+def _report(paper, measured=None, reversed_=(), pairs=3, was_measured=True, label="test CPU"):
+    """A guideline report as the server sends it, cut to what the verdict reads."""
+    flips = [{"paper_faster": a, "measured_faster": b, "by": by, "within_noise": noise}
+             for a, b, by, noise in reversed_]
+    ordering = {"reference": "paper_gpu", "paper": paper, "measured": measured, "pairs": pairs,
+                "agreeing_pairs": pairs - len(flips), "reversed": flips,
+                "reproduces": None if measured is None else not flips}
+    return {"measured": was_measured, "device_label": label, "ordering": ordering}
+
+
+NOISE = " within measurement noise (interquartile ranges overlap)."
+VERDICTS = [
+    (_report(None, was_measured=False), "The paper gives no GPU figures to compare with."),
+    (_report(["1:1", "1:2", "1:6"], was_measured=False),
+     "Not measured yet: the paper's GPU figures rank the rows 1:1 > 1:2 > 1:6."),
+    (_report(["a", "b", "c"], ["a", "b", "c"]),
+     "Reproduced: on test CPU the rows rank a > b > c by measured speed, the same order as the paper's GPU "
+     "figures."),
+    (_report(["a", "b", "c"], ["a", "b", "c"], label=""),
+     "Reproduced: on this machine the rows rank a > b > c by measured speed, the same order as the paper's "
+     "GPU figures."),
+    (_report(["a", "b", "c"], ["b", "a", "c"], [("a", "b", 0.1234, True)]),
+     "Not reproduced: the paper's GPU figures rank a > b > c; on test CPU the measured order is b > a > c. "
+     "2 of 3 pairs keep the paper's order; reversed here: b is 12.3% faster than a. "
+     "The reversed pair is" + NOISE),
+    (_report(["a", "b", "c"], ["c", "b", "a"], [("a", "b", 0.05, True), ("a", "c", 0.5, False),
+                                                ("b", "c", 0.25, False)]),
+     "Not reproduced: the paper's GPU figures rank a > b > c; on test CPU the measured order is c > b > a. "
+     "0 of 3 pairs keep the paper's order; reversed here: b is 5.0% faster than a; c is 50.0% faster than a; "
+     "c is 25.0% faster than b. 1 of the 3 reversed pairs are" + NOISE),
+    (_report(["a", "b", "c"], ["b", "a", "c"], [("a", "b", 0.2, False)]),
+     "Not reproduced: the paper's GPU figures rank a > b > c; on test CPU the measured order is b > a > c. "
+     "2 of 3 pairs keep the paper's order; reversed here: b is 20.0% faster than a."),
+]
+
+
+def test_the_guideline_verdict_is_worded_from_the_ordering_data(page, server_url):
+    page.goto(f"{server_url}/")  # any page of the site can import the module
+    texts = page.evaluate("""(reports) => import('/static/js/guidelines-verdict.js')
+        .then((m) => reports.map((r) => m.verdictText(r)))""", [report for report, _ in VERDICTS])
+    assert texts == [text for _, text in VERDICTS]
+
+
+def test_a_late_sweep_answer_is_not_drawn_over_the_current_one(page, console_errors, server_url):
+    """The sweep for g=2 answers after the slider has moved to g=8: the page keeps g=8's sweep."""
+    page.add_init_script("""(() => {
+        const fetch = window.fetch;
+        window.fetch = (url, ...rest) => /\\/sweep\\?.*groups=2\\b/.test(String(url))
+          ? new Promise((resolve) => setTimeout(resolve, 1500)).then(() => fetch(url, ...rest))
+          : fetch(url, ...rest);
+    })()""")
+    page.goto(f"{server_url}/blocks/group_conv?groups=2")
+    page.wait_for_selector("body[data-ready]")
+    expect(page.locator('[data-role="sweep-status"]')).to_have_text(re.compile("^Computing the sweep"))
+    page.locator('input[type=range][name="groups"]').evaluate(
+        "el => { el.value = '8'; el.dispatchEvent(new Event('change', {bubbles: true})); }")
+    settle_explorer(page)
+    page.wait_for_timeout(2000)  # the late g=2 answer has arrived by now
+    current = page.locator('[data-role="sweep-channels"]').evaluate("el => el.layout.shapes[0].x0")
+    assert current == 8
+    assert page.locator('[data-role="sweep-status"]').inner_text() == ""
+    assert console_errors == []
+
+
+# --- the source of static/js ------------------------------------------------------------------------
+
+def _sources():
+    return {path.name: path.read_text(encoding="utf-8") for path in sorted(JS.glob("*.js"))}
+
+
+def test_no_html_is_parsed_from_strings():
+    sinks = re.compile(r"\.innerHTML\b|\.outerHTML\s*=|insertAdjacentHTML|document\.write|DOMParser")
+    assert {name: sinks.findall(text) for name, text in _sources().items() if sinks.search(text)} == {}
+
+
+def test_one_dom_factory_one_plotly_caller_one_colour_module():
+    sources = _sources()
+    assert [n for n, t in sources.items() if re.search(r"createElement(NS)?\(", t)] == ["dom.js"]
+    assert [n for n, t in sources.items() if re.search(r"Plotly\.\w+\(", t)] == ["plot.js"]
+    colour = re.compile(r"#[0-9a-fA-F]{6}\b")
+    metric_colours = set(colour.findall(sources["colors.js"].split("export const PAPER_COLORS")[0]))
+    elsewhere = {n: sorted(metric_colours & set(colour.findall(t))) for n, t in sources.items()}
+    del elsewhere["colors.js"]
+    assert {n: c for n, c in elsewhere.items() if c} == {}, "metric colours come from colors.js only"
+
+
+def test_lines_fit_in_110_characters():
+    long = [f"{name}:{i}" for name, text in _sources().items()
+            for i, line in enumerate(text.splitlines(), 1) if len(line) > 110]
+    assert long == []
+
+
+def test_every_measure_button_measures(page, console_errors, server_url):
+    """Latency (with the comparison's conv timed alike), both reparam forms, each activation function."""
+    small = "in_channels=8&out_channels=8&height=8&width=8"
+    page.goto(f"{server_url}/blocks/conv_bn?{small}&compare=1")
+    settle_explorer(page)
+    page.click('[data-role="measure"]')
+    status = page.locator('[data-role="latency-status"]')
+    expect(status).to_have_text(re.compile("^Measured on"), timeout=60_000)
+    page.locator('[data-role="compare"] tr[data-compare="latency"]').wait_for()
+    assert page.locator("#view-table th", has_text="latency median").count() == 1
+    page.click('[data-role="measure-reparam"]')
+    page.locator('[data-role="speedup"]').wait_for(timeout=60_000)
+    assert page.locator('#view-reparam [data-total="latency"]').first.inner_text() != "not measured"
+
+    page.goto(f"{server_url}/blocks/activation?in_channels=8&height=8&width=8")
+    settle_explorer(page)
+    page.click('[data-role="measure-activations"]')
+    expect(page.locator('[data-role="activation-status"]')).to_have_text(re.compile("^Each function on"),
+                                                                         timeout=60_000)
+    names = page.locator('[data-role="activation-latency"]').evaluate("el => el.data[0].x")
+    assert names == ["relu", "relu6", "sigmoid", "hardsigmoid", "silu", "hardswish"]
+    assert console_errors == []
