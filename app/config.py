@@ -5,8 +5,13 @@
 `docs/configuration.md` lists them all; a test keeps that table in step with this class.
 """
 
+import hashlib
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +40,15 @@ class Settings(BaseSettings):
     sweep_cache: PositiveInt = Field(256, description="Group-count sweeps kept in memory.")
     reparam_cache: PositiveInt = Field(128, description="Reparameterization reports kept in memory.")
     guideline_cache: PositiveInt = Field(128, description="Guideline-lab analyses kept in memory.")
+    network_cache: PositiveInt = Field(64, description="Whole-network analyses (and their deployed forms) "
+                                                       "kept in memory.")
+    onnx_cache: PositiveInt = Field(4, description="ONNX exports kept in memory by the measuring process "
+                                                   "(a whole network's file holds its weights: about 100 MB "
+                                                   "for ResNeXt-50).")
+    export_max_waiting: PositiveInt = Field(4, description="Requests of one web worker waiting at once for "
+                                                           "ONNX exports and network equivalence checks "
+                                                           "(jobs of the measuring process); one more is "
+                                                           "answered 429.")
     cache_max_age: PositiveInt = Field(3600, description="Seconds browsers and proxies may keep a "
                                                          "cacheable answer (Cache-Control max-age).")
 
@@ -62,6 +76,17 @@ class Settings(BaseSettings):
     max_repeats: PositiveInt = Field(10000, description="Largest `repeats` a request may ask for.")
     recalibrate_s: PositiveFloat = Field(300, description="Seconds before a device's throughput "
                                                           "(used to estimate durations) is measured again.")
+    measurer: Literal["process", "inline"] = Field(
+        "process", description="Where real tensors are run: `process`, one measuring process per machine "
+                               "that every web worker sends its jobs to, or `inline`, in each web process "
+                               "(for tests and debugging; measurements of several workers may then overlap).")
+    runtime_dir: str = Field("", description="Folder for the measuring process's socket, lock and log "
+                                             "(default: a folder under the system's temporary directory).")
+    disturbed_cpu_share: PositiveFloat = Field(0.15, description="Share of the measuring cores' time that "
+                                                                 "other processes may use before a figure "
+                                                                 "is flagged as disturbed.")
+    disturbed_spread: PositiveFloat = Field(0.25, description="Interquartile range over median above which "
+                                                              "a figure is flagged as disturbed.")
     reparam_max_waiting: PositiveInt = Field(8, description="Reparameterization checks waiting or running "
                                                             "at once; one more is answered 429.")
     reparam_max_measuring: PositiveInt = Field(2, description="Reparameterizations with `measure=true` "
@@ -72,6 +97,28 @@ class Settings(BaseSettings):
                                                   "`frame-ancestors`, e.g. `'self' https://course.example`).")
 
 
+    def runtime_path(self) -> Path:
+        """The measuring process's folder (created on first use, readable by this user only).
+
+        The default folder is named after this copy of the code, so a server never sends its jobs
+        to a measuring process started from other code (an older checkout, another install).
+        """
+        default = Path(tempfile.gettempdir()) / f"blockscope-{os.getuid()}-{_code_version()}"
+        path = Path(self.runtime_dir) if self.runtime_dir else default
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return path
+
+
+def _code_version() -> str:
+    if not _CODE:
+        digest = hashlib.blake2b(digest_size=6)
+        for file in sorted(Path(__file__).parent.rglob("*.py")):
+            digest.update(file.read_bytes())
+        _CODE.append(digest.hexdigest())
+    return _CODE[0]
+
+
+_CODE: list[str] = []
 _current = Settings()
 
 

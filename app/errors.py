@@ -18,3 +18,15 @@ class Busy(RuntimeError):
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class MeasurementFailed(RuntimeError):
+    """A job failed inside the measuring process (a fault of the server, not of the request): a 500."""
+
+
+class MeasurerUnavailable(RuntimeError):
+    """The measuring process is not answering (it crashed and is being restarted): a 503."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after

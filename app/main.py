@@ -1,13 +1,16 @@
 """The ASGI app: `uvicorn app.main:app`."""
 
+import os
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from . import __version__
-from .api import blocks, errors, guidelines, health, latency, pages, reparam, sweep, web
+from .api import blocks, errors, guidelines, health, latency, networks, onnx, pages, reparam, sweep, web
+from .config import get_settings
 from .errors import InvalidParameter
+from .measuring.process import web_cores
 from .registry import BLOCKS
 from .service.blocks import analyse
 
@@ -20,8 +23,17 @@ def _warm_up() -> None:
             analyse(kind, {})
 
 
+def _keep_off_the_measuring_cores() -> None:
+    """With cores to spare the measuring process has its own; this web worker takes the others."""
+    if get_settings().measurer == "process":
+        cores = web_cores()
+        if cores:
+            os.sched_setaffinity(0, cores)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
+    _keep_off_the_measuring_cores()
     await run_in_threadpool(_warm_up)
     yield
 
@@ -38,9 +50,9 @@ def create_app() -> FastAPI:
     web.install(app)
     # Per-kind routes are built now, from the settings in force; sub-routes (latency, reparam,
     # sweep) before the catch-all /api/blocks/{kind}.
-    for module in (latency, reparam, sweep, blocks):
+    for module in (latency, reparam, sweep, onnx, blocks):
         app.include_router(module.block_routes())
-    for module in (health, latency, blocks, guidelines, pages):
+    for module in (health, latency, blocks, guidelines, networks, pages):
         app.include_router(module.router)
     return app
 

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import nn
 
+from .blocks.layers import seed_weights
 from .blocks.mobilenet import DepthwiseSeparable, InvertedResidual, MobileNetV3Bneck
 from .blocks.plain import Activation, ConvBlock, ConvBN
 from .blocks.repvgg import RepVGGBlock
@@ -20,7 +22,7 @@ from .blocks.shufflenet_v2 import ShuffleNetV2Unit
 from .blocks.squeeze_excitation import SqueezeExcitationBlock
 from .config import get_settings
 from .errors import InvalidParameter
-from .schemas import BlockSchema, ParamSchema
+from .schemas import BlockSchema, ParamSchema, Preset
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,32 @@ COMMON = (
 )
 
 
+# The explorer's views, in page order (static/js/explorer-views.js draws them; /embed/{kind}?view=…
+# picks among them). `compare` is the side-by-side table with a standard convolution.
+VIEW_ORDER = ("compare", "formula", "totals", "activation", "diagram", "groups", "shuffle", "table", "chart",
+              "sweep", "reparam", "latency")
+# Views every kind has.
+BASE_VIEWS = ("formula", "totals", "diagram", "table", "chart", "latency")
+
+
+def views(*extra: str) -> tuple[str, ...]:
+    """The views of a kind: every kind's, plus `extra`, in page order."""
+    unknown = set(extra) - set(VIEW_ORDER)
+    assert not unknown, f"unknown views {unknown}"
+    return tuple(v for v in VIEW_ORDER if v in BASE_VIEWS or v in extra)
+
+
+def preset(label: str, source: str, **values) -> Preset:
+    return Preset(label=label, values=values, source=source)
+
+
+# The published tables the presets come from.
+G2_TABLE = "ShuffleNet V2, Table 2 (G2): 1x1 convolutions at equal multiply-adds"
+RESNEXT_TABLE = "ResNeXt, Table 2: conv2 stage at about the same complexity (cardinality x width per path)"
+SHUFFLENET_V1_TABLE = ("ShuffleNet V1, Table 1: Stage 2 output channels at about 140 MFLOPs for each group "
+                       "count")
+
+
 @dataclass(frozen=True)
 class BlockSpec:
     kind: str
@@ -103,6 +131,16 @@ class BlockSpec:
     # the parameter a "group count" slider or sweep moves, if any
     group_param: str | None = None
     formula: str = ""
+    # the views that mean something for this kind (`views(...)`): no "Before and after
+    # reparameterization" for a block without BatchNorm, no comparison with a convolution for a
+    # block that is not a replacement for one
+    views: tuple[str, ...] = BASE_VIEWS
+    # the group count must divide each of these channel parameters over its factor
+    group_divides: tuple[tuple[str, int], ...] = ()
+    # the channel parameters that widen with the group count at fixed multiply-adds (G2)
+    widen: tuple[str, ...] = ()
+    # published settings (a paper's table), one click each on the page
+    presets: tuple[Preset, ...] = ()
     all_params: tuple[Param, ...] = field(init=False)
 
     def __post_init__(self):
@@ -115,10 +153,19 @@ class BlockSpec:
         """Build the block from a full config (block parameters plus the common ones)."""
         return self.builder(**{p.name: config[p.name] for p in self.params})
 
+    def seeded(self, config: dict) -> nn.Module:
+        """A real block on the CPU, in eval mode, with weights and BatchNorm statistics drawn from
+        `config["seed"]` (so the same config always gives the same block)."""
+        with torch.device("cpu"):
+            module = self.build(config)
+        return seed_weights(module, config["seed"]).eval()
+
     def schema(self) -> BlockSchema:
         return BlockSchema(kind=self.kind, title=self.title, paper=self.paper, summary=self.summary,
                            formula=self.formula, group_param=self.group_param,
-                           params=[p.schema() for p in self.all_params])
+                           params=[p.schema() for p in self.all_params], views=list(self.views),
+                           group_divides=dict(self.group_divides), widen=list(self.widen),
+                           presets=list(self.presets))
 
 
 BLOCK_LIST = [
@@ -130,6 +177,7 @@ BLOCK_LIST = [
          choice("kernel_size", 3, "Kernel size k (k x k).", (1, 3, 5, 7)), STRIDE),
         lambda **kw: ConvBlock(**kw),
         formula="params = k^2 C_in C_out; multiply-adds = k^2 C_in C_out H_out W_out",
+        views=views("reparam"),
     ),
     BlockSpec(
         "group_conv", "Group convolution", "AlexNet (Krizhevsky et al. 2012); ResNeXt (Xie et al. 2017)",
@@ -141,6 +189,11 @@ BLOCK_LIST = [
         lambda **kw: ConvBlock(**kw),
         group_param="groups",
         formula="1x1 case: MAC = hw(c1 + c2) + c1 c2 / g, multiply-adds = hw c1 c2 / g",
+        views=views("compare", "groups", "sweep", "reparam"),
+        group_divides=(("in_channels", 1), ("out_channels", 1)),
+        widen=("in_channels", "out_channels"),
+        presets=tuple(preset(f"1x1, c={c}, g={g}", G2_TABLE, in_channels=c, out_channels=c, groups=g,
+                             kernel_size=1) for c, g in ((128, 1), (180, 2), (256, 4), (360, 8))),
     ),
     BlockSpec(
         "resnext_bottleneck", "ResNeXt bottleneck", "ResNeXt (Xie et al. 2017)",
@@ -153,6 +206,12 @@ BLOCK_LIST = [
         lambda **kw: ResNeXtBottleneck(**kw),
         group_param="cardinality",
         formula="3x3 params = 9 d^2 / cardinality for width d",
+        views=views("compare", "groups", "sweep", "reparam"),
+        group_divides=(("bottleneck_width", 1),),
+        widen=("bottleneck_width",),
+        presets=tuple(preset(f"{c}x{d}d", RESNEXT_TABLE, in_channels=256, out_channels=256,
+                             cardinality=c, bottleneck_width=c * d)
+                      for c, d in ((1, 64), (2, 40), (4, 24), (8, 14), (32, 4))),
     ),
     BlockSpec(
         "channel_shuffle", "Channel shuffle", "ShuffleNet V1 (Zhang et al. 2018)",
@@ -163,6 +222,8 @@ BLOCK_LIST = [
         lambda **kw: ChannelShuffleBlock(**kw),
         group_param="groups",
         formula="perm[i] = (i mod g) (C/g) + floor(i / g)",
+        views=views("shuffle", "sweep"),
+        group_divides=(("in_channels", 1),),
     ),
     BlockSpec(
         "shufflenet_v1_unit", "ShuffleNet V1 unit", "ShuffleNet V1 (Zhang et al. 2018)",
@@ -173,6 +234,12 @@ BLOCK_LIST = [
         lambda **kw: ShuffleNetV1Unit(**kw),
         group_param="groups",
         formula="bottleneck m = C_out / 4; 1x1 GConv multiply-adds = hw C m / g",
+        views=views("compare", "groups", "shuffle", "sweep", "reparam"),
+        group_divides=(("in_channels", 1), ("out_channels", 4)),
+        widen=("in_channels", "out_channels"),
+        presets=tuple(preset(f"g={g}, {c} channels", SHUFFLENET_V1_TABLE, in_channels=c, out_channels=c,
+                             groups=g, stride=1)
+                      for g, c in ((1, 144), (2, 200), (3, 240), (4, 272), (8, 384))),
     ),
     BlockSpec(
         "depthwise_separable", "Depthwise-separable convolution", "MobileNet V1 (Howard et al. 2017)",
@@ -182,6 +249,7 @@ BLOCK_LIST = [
          choice("kernel_size", 3, "Depthwise kernel size k.", (3, 5, 7)), STRIDE),
         lambda **kw: DepthwiseSeparable(**kw),
         formula="cost ratio to a standard conv = 1/N + 1/k^2",
+        views=views("compare", "reparam"),
     ),
     BlockSpec(
         "inverted_residual", "Inverted residual with linear bottleneck", "MobileNet V2 (Sandler et al. 2018)",
@@ -191,6 +259,7 @@ BLOCK_LIST = [
          integer("expand_ratio", 6, "Expansion factor t: hidden width = t C_in.", 1, 8), STRIDE),
         lambda **kw: InvertedResidual(**kw),
         formula="hidden = t C_in; multiply-adds = hw C_in t (C_in + 9/s^2 + C_out/s^2)",
+        views=views("compare", "reparam"),
     ),
     BlockSpec(
         "squeeze_excitation", "Squeeze-and-excitation", "SENet (Hu et al. 2018)",
@@ -203,6 +272,7 @@ BLOCK_LIST = [
                 ("sigmoid", "hardsigmoid"))),
         lambda **kw: SqueezeExcitationBlock(**kw),
         formula="extra params = 2 C s + s + C with s = C // r (about 2C^2/r)",
+        views=views(),
     ),
     BlockSpec(
         "mobilenet_v3_bneck", "MobileNet V3 bneck", "MobileNet V3 (Howard et al. 2019)",
@@ -215,6 +285,7 @@ BLOCK_LIST = [
          choice("activation", "hardswish", "Nonlinearity.", ("relu", "hardswish"))),
         lambda **kw: MobileNetV3Bneck(**kw),
         formula="hardswish(x) = x ReLU6(x + 3) / 6",
+        views=views("compare", "reparam"),
     ),
     BlockSpec(
         "activation", "Activation functions and hard-swish", "MobileNet V3 (Howard et al. 2019)",
@@ -225,6 +296,7 @@ BLOCK_LIST = [
          channels("in_channels", 64, "Channels C.")),
         lambda function, in_channels: Activation(function),
         formula="hardswish(x) = x ReLU6(x + 3) / 6; hardsigmoid(x) = ReLU6(x + 3) / 6",
+        views=views("activation"),
     ),
     BlockSpec(
         "shufflenet_v2_unit", "ShuffleNet V2 unit", "ShuffleNet V2 (Ma et al. 2018)",
@@ -234,6 +306,7 @@ BLOCK_LIST = [
         (channels("in_channels", 116, IN), channels("out_channels", 116, OUT), STRIDE),
         lambda **kw: ShuffleNetV2Unit(**kw),
         formula="branch width b = C_out / 2; shuffle with g = 2",
+        views=views("compare", "shuffle", "reparam"),
     ),
     BlockSpec(
         "repvgg_block", "RepVGG block", "RepVGG (Ding et al. 2021)",
@@ -244,6 +317,9 @@ BLOCK_LIST = [
         lambda **kw: RepVGGBlock(**kw),
         group_param="groups",
         formula="deploy params = 9 C_in C_out / g + C_out",
+        views=views("compare", "groups", "sweep", "reparam"),
+        group_divides=(("in_channels", 1), ("out_channels", 1)),
+        widen=("in_channels", "out_channels"),
     ),
     BlockSpec(
         "conv_bn", "Conv+BN fusion", "Inference-time folding (Ioffe & Szegedy 2015; RepVGG)",
@@ -255,6 +331,9 @@ BLOCK_LIST = [
         lambda **kw: ConvBN(**kw),
         group_param="groups",
         formula="W' = W gamma / sqrt(var + eps); b' = beta + (b - mean) gamma / sqrt(var + eps)",
+        views=views("groups", "sweep", "reparam"),
+        group_divides=(("in_channels", 1), ("out_channels", 1)),
+        widen=("in_channels", "out_channels"),
     ),
 ]
 

@@ -95,6 +95,13 @@ class ParamSchema(Model):
     help: str
 
 
+class Preset(Model):
+    """A published setting of a block (a row of a paper's table)."""
+    label: str
+    values: dict[str, ConfigValue]
+    source: str
+
+
 class BlockSchema(Model):
     kind: str
     title: str
@@ -103,6 +110,13 @@ class BlockSchema(Model):
     formula: str
     group_param: str | None = Field(description="The parameter a group-count slider or sweep moves.")
     params: list[ParamSchema]
+    views: list[str] = Field(description="The page views that mean something for this kind, in page order.")
+    group_divides: dict[str, int] = Field(
+        description="The group count must divide each of these channel parameters divided by the factor "
+                    "given (ShuffleNet V1's out_channels: 4, its bottleneck being out_channels / 4).")
+    widen: list[str] = Field(description="The channel parameters that widen with the group count when "
+                                         "multiply-adds are held fixed (ShuffleNet V2's G2); empty: none.")
+    presets: list[Preset] = Field(description="Published settings, one click each.")
 
 
 class ShufflePermutation(Model):
@@ -119,11 +133,21 @@ class SweepPoint(Model):
     mac: int
     elementwise: int
     channels: dict[str, int] | None = Field(None, description="The widened channels (fixed multiply-adds).")
+    madds_deviation: float | None = Field(None, description="madds / target_madds - 1 (fixed multiply-adds).")
 
 
 class FixedMadds(Model):
     target_madds: int
     points: list[SweepPoint]
+    reference: dict[str, int] | None = Field(None, description="The channels at g = 1 whose multiply-adds "
+                                                               "are held (target_madds).")
+    tolerance: float | None = Field(None, description="Largest |madds_deviation| of a point.")
+
+
+class FixedMaddsSeries(FixedMadds):
+    """The group counts at which multiply-adds can be held near a g = 1 block's."""
+    kind: str
+    param: str
 
 
 class Sweep(Model):
@@ -157,16 +181,52 @@ class Device(Model):
     memory: int | None = None
 
 
+class Quality(Model):
+    """How far to trust a measured figure (docs/numbers.md, "Measured latency")."""
+    disturbed: bool = Field(description="Other work used the measuring cores, or the samples spread "
+                                        "widely: the figure may be too high.")
+    other_cpu_share: float | None = Field(description="Share of the measuring cores' time that other "
+                                                      "processes used while measuring (None: unknown).")
+    spread: float = Field(description="Interquartile range of the end-to-end samples over their median.")
+    ci95_us: list[float] = Field(description="95% interval of the end-to-end median (bootstrap).")
+    attempts: int = Field(description="Measurements taken: a disturbed one is repeated within the budget.")
+
+
+class Speedup(Model):
+    """The speed of one form over another, timed in alternating rounds."""
+    of: list[str] = Field(description="The two forms compared: value = median(of[0]) / median(of[1]).")
+    value: float | None
+    ci95: list[float] = Field(description="95% interval of the ratio (bootstrap over rounds).")
+    measurable: bool = Field(description="False when the interval contains 1: no measurable difference.")
+
+
+class DeviceQueue(Model):
+    jobs: int = Field(description="Measurements queued or running.")
+    waiting: int = Field(description="Requests waiting for them (identical requests share one).")
+    expected_wait_s: float = Field(description="Estimated seconds until the device is free.")
+
+
+class MeasuringState(Model):
+    """The measuring process: its id, the memory its running jobs hold, and each device's queue."""
+    pid: int
+    memory_in_use: int = Field(description="Bytes of weights and activations held by running jobs.")
+    devices: dict[str, DeviceQueue]
+
+
 class Measurement(Model):
     """Latency of a module on one device: end to end and, when asked, op by op."""
     device: str
     device_label: str
     torch: str
     threads: int | None
+    cores: list[int] | None = Field(None, description="The CPU cores the measuring process ran on.")
     dtype: str
     warmup: int
     repeats: int
+    samples: int = Field(description="End-to-end samples taken (the figures are their median and "
+                                     "quartiles).")
     total: Timing
+    quality: Quality
     nodes: list[NodeTiming] | None = None
     sum_of_nodes_us: float | None = None
     share_by_op: dict[str, float] | None = None
@@ -206,7 +266,8 @@ class KernelView(Model):
 class ReparamLatency(Model):
     before: LatencyReport
     after: LatencyReport
-    speedup: float | None
+    speedup: float | None = Field(description="before's median over after's.")
+    comparison: Speedup = Field(description="The speedup with its 95% interval (forms timed in rounds).")
 
 
 class ReparamReport(Model):
@@ -258,6 +319,7 @@ class PaperFigures(Model):
 
 
 class RowMeasurement(Timing):
+    quality: Quality
     batches_per_s: float
     images_per_s: float
     device: str
@@ -359,3 +421,179 @@ class G2Sweep(Model):
 
 class Health(Model):
     status: Literal["ok"]
+
+
+# --- whole networks --------------------------------------------------------------------------------
+
+class Counts(Model):
+    params: int
+    madds: int = Field(description="Multiply-adds, batch included.")
+    mac: int = Field(description="MAC (memory access cost) in elements.")
+    elementwise: int
+
+
+class Share(Model):
+    """A row's part of the network's total, per count (0 to 1)."""
+    params: float
+    madds: float
+    mac: float
+
+
+class BlockLink(Model):
+    """The explorer block that shows one unit: `/api/blocks/{kind}?<config>` (and `/blocks/{kind}?...`)."""
+    kind: str
+    config: dict[str, ConfigValue] = Field(description="Every block parameter, with the batch, height and "
+                                                       "width of the unit's input.")
+    same_counts: bool = Field(description="Whether that analysis gives exactly this unit's counts.")
+    note: str | None = Field(description="How the linked block differs from this unit, if at all.")
+
+
+class NetworkUnit(Counts):
+    """`count` identical units of a row; the counts are those of one of them."""
+    block: str = Field(description="A block kind of /api/blocks, or a plain layer (conv_bn_act, max_pool, "
+                                   "global_avg_pool, linear).")
+    title: str
+    config: dict[str, ConfigValue | float | None] = Field(description="The unit's constructor arguments.")
+    count: int
+    input_shape: Shape
+    output_shape: Shape
+    link: BlockLink | None = Field(description="The explorer block to open for it; null for a plain layer "
+                                               "the explorer has no block for (pooling, classifier).")
+
+
+class RowLatency(Model):
+    """A row's part of a measured network: its ops, each timed alone, summed."""
+    measured_us: float = Field(description="Sum of the medians of the row's ops, each timed alone on the "
+                                           "inputs it received in one real pass.")
+    share: float = Field(description="measured_us over the sum of every op's median (the rows sum to 1).")
+
+
+class NetworkMeasurement(Model):
+    """The whole network timed on this server (docs/networks.md, "Measured latency")."""
+    device: str
+    device_label: str
+    torch: str
+    threads: int | None
+    cores: list[int] | None = Field(None, description="The CPU cores the measuring process ran on.")
+    dtype: str
+    warmup: int
+    repeats: int
+    samples: int = Field(description="End-to-end samples taken (`total` is their median and quartiles).")
+    total: Timing = Field(description="The whole network end to end: median and quartiles.")
+    quality: Quality = Field(description="How far to trust `total` (its 95% interval is `ci95_us`).")
+    sum_of_nodes_us: float = Field(description="Sum of every op's median, each op timed alone: what the "
+                                               "rows' `measured_us` add up to (usually a little more than "
+                                               "`total`, every op paying its own call).")
+    cached: bool
+    load_average: float | None
+    measured_at: str
+    duration_s: float
+
+
+class NetworkRow(Counts):
+    """One line of the paper's table, with the counts of all its units together."""
+    index: int
+    stage: str
+    layer: str | None
+    operator: str
+    kernel: str | None
+    expansion: int | None = Field(description="MobileNet V2's t or MobileNet V3's exp size.")
+    out_channels: int | None
+    se: bool | None
+    nl: str | None = Field(description="Nonlinearity as the paper writes it (RE, HS, ReLU6).")
+    stride: int | None
+    repeats: int
+    input_shape: Shape
+    output_shape: Shape
+    share: Share
+    units: list[NetworkUnit]
+    measured: RowLatency | None = Field(None, description="Only with measure=true.")
+
+
+class NetworkColumn(Model):
+    field: str = Field(description="The row field the column shows (input and output are shapes).")
+    heading: str = Field(description="The column's heading in the paper's table.")
+
+
+class PublishedFigures(Model):
+    params: int | None
+    madds: int | None
+    source: str
+    form: Literal["train", "deploy"] = Field(description="The form the figures describe.")
+    params_exact: bool = Field(description="`params` is an exact count (torchvision's), not a paper's "
+                                           "rounded figure.")
+
+
+class NetworkSummary(Model):
+    name: str
+    title: str
+    family: str
+    paper: str
+    table: str
+    summary: str
+    input_size: int
+    classes: int
+    published: PublishedFigures
+    totals: Totals | None = Field(description="At input_size x input_size, batch 1 (null when the server's "
+                                              "limits refuse that size).")
+
+
+class NetworkAnalysis(Model):
+    """A whole network as its paper's table, every row counted and linked to its blocks."""
+    name: str
+    title: str
+    family: str
+    paper: str
+    table: str
+    summary: str
+    columns: list[NetworkColumn]
+    notes: list[str]
+    published: PublishedFigures
+    batch: int
+    height: int
+    width: int
+    input_shape: Shape
+    output_shape: Shape
+    totals: Totals
+    stages: list[str]
+    rows: list[NetworkRow]
+    measured: NetworkMeasurement | None = Field(None, description="Only with measure=true: the network "
+                                                                  "timed on this server.")
+
+
+class RowForms(Model):
+    index: int
+    before: Counts
+    after: Counts
+
+
+class Equivalence(Model):
+    """The two forms run on one random input with randomised BatchNorm statistics."""
+    input_shape: Shape
+    seed: int
+    max_abs_diff: float
+    max_rel_diff: float = Field(description="max |y_train - y_deploy| over max |y_train|.")
+
+
+class NetworkFormsLatency(Model):
+    """The training-time and deployed networks timed end to end in alternating rounds."""
+    before: Measurement
+    after: Measurement
+    comparison: Speedup = Field(description="before's median over after's, with its 95% interval.")
+
+
+class NetworkReparam(Model):
+    """A network's training-time form against its deployed form (every Conv+BN folded, RepVGG's
+    branches merged)."""
+    name: str
+    batch: int
+    height: int
+    width: int
+    before: Totals
+    after: Totals
+    fused: int = Field(description="How many merges were made (Conv+BN folds and RepVGG branch merges).")
+    rows: list[RowForms]
+    equivalence: Equivalence | None = Field(description="Only with equivalence=true, on a small input.")
+    latency: NetworkFormsLatency | None = Field(None, description="Only with measure=true: both forms "
+                                                                 "timed end to end, in rounds.")
+

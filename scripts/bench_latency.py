@@ -42,9 +42,8 @@ def timer_median_us(kind: str, device: str, threads: int) -> float:
 
 
 def blockscope(kind: str, device: str, threads: int | None) -> tuple[LatencyReport, float]:
-    latency.clear_cache()
     start = time.perf_counter()
-    report = latency.latency_report(kind, {}, device=device, threads=threads)
+    report = latency.latency_report(kind, {}, device=device, threads=threads, fresh=True)
     return report, time.perf_counter() - start
 
 

@@ -1,6 +1,13 @@
-"""Fixtures every test may use: a client of the app, and settings changed for one test."""
+"""Fixtures every test may use: a client of the app, and settings changed for one test.
 
+Tests measure inline (in this process) so that they can watch the measuring queue from inside;
+tests/test_measuring_process.py runs the real measuring process.
+"""
+
+import os
 from contextlib import ExitStack
+
+os.environ.setdefault("BLOCKSCOPE_MEASURER", "inline")
 
 import pytest
 from fastapi.testclient import TestClient

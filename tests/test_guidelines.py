@@ -20,7 +20,7 @@ from app.analysis.graph import analyse_graph
 from app.analysis.memory import peak_activation_elements
 from app.blocks.guidelines import GroupConv1x1, stack
 from app.guideline_catalogue import GUIDELINES
-from app.schemas import Measurement, Timing
+from app.schemas import Measurement, Quality, Timing
 from app.service import guidelines as service
 from app.service import latency
 
@@ -349,7 +349,7 @@ def test_bad_parameters_are_422_naming_them(client, query, param):
 def test_memory_budget_is_422(configure, monkeypatch):
     client = configure(max_memory_mb=20)
     calls = []
-    monkeypatch.setattr(latency, "measure", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(latency, "run", lambda *a, **k: calls.append(a))
     big = client.get("/api/guidelines/g1?width_multiplier=4&batch=2")
     assert big.status_code == 422 and big.json()["detail"][0]["loc"] == ["query", "batch"]
     assert "MiB" in big.json()["detail"][0]["msg"]
@@ -359,33 +359,44 @@ def test_memory_budget_is_422(configure, monkeypatch):
     assert client.get("/api/guidelines/g1?width_multiplier=4&measure=false").status_code == 200
 
 
-def fake_measure(calls, medians):
-    def measure(key, module, input_shape, *, device="cpu", threads=None, warmup=None, repeats=None,
-                per_node=True, seed=0, graph=None):
-        calls.append({"key": key, "module": module, "input_shape": input_shape, "device": device,
-                      "threads": threads, "per_node": per_node, "graph": graph})
-        m = medians[key[-1]]
-        return Measurement(total=Timing(median_us=m, p25_us=m * 0.9, p75_us=m * 1.1), device=device,
-                           device_label="fake cpu", torch=torch.__version__, threads=threads or 2,
-                           dtype="float32", warmup=2, repeats=10, cached=False, load_average=None,
-                           measured_at="2026-01-01T00:00:00Z", duration_s=0.01)
-    return measure
+def fake_run(calls, medians):
+    """Stands in for the measuring process: records each job, answers with the given medians."""
+    def run(job, *, fresh=False, cancel=None):
+        calls.append(job)
+        [(_, form)] = job.forms
+        config = dict(form.config)
+        label = next(r.label for r in GUIDELINES[form.guideline].rows
+                     if GUIDELINES[form.guideline].row_config(r, 1) == config)
+        m = medians[label]
+        quality = Quality(disturbed=False, other_cpu_share=0.0, spread=0.1, ci95_us=[m * 0.95, m * 1.05],
+                          attempts=1)
+        total = Timing(median_us=m, p25_us=m * 0.9, p75_us=m * 1.1)
+        return {"row": Measurement(total=total, device=job.device, device_label="fake cpu",
+                                   torch=torch.__version__, threads=job.threads or 2, dtype="float32",
+                                   warmup=2, repeats=10, samples=10, cached=False, load_average=None,
+                                   quality=quality, measured_at="2026-01-01T00:00:00Z",
+                                   duration_s=0.01)}, None
+    return run
 
 
 def test_each_row_measured_once_with_its_own_network(client, monkeypatch):
     calls = []
     medians = {"g=1": 100.0, "g=2": 150.0, "g=4": 140.0, "g=8": 400.0}
-    monkeypatch.setattr(latency, "measure", fake_measure(calls, medians))
+    monkeypatch.setattr(latency, "run", fake_run(calls, medians))
     response = client.get("/api/guidelines/g2?batch=2&threads=1")
     assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
     data = response.json()
-    assert [c["key"] for c in calls] == [("guideline", "g2", 1, 2, label) for label in medians]
-    assert all(c["per_node"] is False and c["threads"] == 1 and c["device"] == "cpu" for c in calls)
-    for call, row in zip(calls, data["rows"], strict=True):
-        assert call["input_shape"] == [2, row["config"]["channels"], 56, 56]
-        convs = [m for m in call["module"].modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(calls) == 4
+    assert all(c.per_node is False and c.threads == 1 and c.device == "cpu" for c in calls)
+    for job, row in zip(calls, data["rows"], strict=True):
+        [(_, form)] = job.forms
+        assert form.guideline == "g2" and dict(form.config) == row["config"]
+        assert list(job.input_shape) == [2, row["config"]["channels"], 56, 56]
+        module = form.build()  # what the measuring process builds from the job
+        convs = [m for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
         assert len(convs) == 10 and {c.groups for c in convs} == {row["config"]["groups"]}
-        assert not any(p.is_meta for p in call["module"].parameters())
+        # the estimate comes from the row's own analysis
+        assert sum(w.madds for w in job.work[0]) == row["madds"]
     rows = data["rows"]
     assert rows[1]["measured"]["batches_per_s"] == pytest.approx(1e6 / 150)
     assert rows[1]["measured"]["images_per_s"] == pytest.approx(2e6 / 150)
@@ -395,13 +406,11 @@ def test_each_row_measured_once_with_its_own_network(client, monkeypatch):
     assert data["ordering"]["measured"] == ["g=1", "g=4", "g=2", "g=8"]
     assert data["ordering"]["reversed"] == [{"paper_faster": "g=2", "measured_faster": "g=4",
                                              "by": pytest.approx(150 / 140 - 1), "within_noise": True}]
-    # the estimate came from the row's own analysis, not from a copy of the network
-    assert all(c["graph"].totals.madds == r["madds"] for c, r in zip(calls, rows, strict=True))
 
 
 def test_response_shape(client, monkeypatch):
-    monkeypatch.setattr(latency, "measure", fake_measure([], {s.label: 100.0 + i for i, s in
-                                                              enumerate(GUIDELINES["g3"].rows)}))
+    monkeypatch.setattr(latency, "run", fake_run([], {s.label: 100.0 + i for i, s in
+                                                      enumerate(GUIDELINES["g3"].rows)}))
     data = client.get("/api/guidelines/g3").json()
     for key in ("guideline", "title", "rule", "paper", "width_multiplier", "batch", "device", "device_label",
                 "decisions", "paper_notes", "derivation", "rows", "ordering", "units", "madds_spread"):
@@ -518,3 +527,13 @@ def test_measures_on_cuda(narrow_g4):
         assert m["device"] == "cuda:0" and 0 < m["p25_us"] <= m["median_us"] <= m["p75_us"]
         assert m["images_per_s"] == pytest.approx(8 * m["batches_per_s"])
     assert isinstance(data["ordering"]["reproduces"], bool)
+
+
+def test_measure_again_measures_every_row_afresh(narrow_g4):
+    client = narrow_g4
+    client.get("/api/guidelines/g4?threads=1")
+    cached = client.get("/api/guidelines/g4?threads=1").json()
+    again = client.get("/api/guidelines/g4?threads=1&fresh=true").json()
+    assert all(r["measured"]["cached"] for r in cached["rows"])
+    assert not any(r["measured"]["cached"] for r in again["rows"])
+    assert all(set(r["measured"]["quality"]) >= {"disturbed", "ci95_us"} for r in again["rows"])

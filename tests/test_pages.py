@@ -127,3 +127,47 @@ def test_static_modules_are_served_as_javascript(client):
                                          (4_100_000, "4.1 M"), (2_500_000_000, "2.5 G")])
 def test_human_numbers(value, text):
     assert human(value) == text
+
+
+def test_pages_show_only_the_views_that_apply_to_the_kind(client):
+    for kind, spec in BLOCKS.items():
+        html = client.get(f"/blocks/{kind}").text
+        shown = re.findall(r'<section class="view view-([a-z]+)"', html)
+        assert shown == [v for v in spec.views if v not in ("compare", "formula")], kind
+        assert ('name="compare"' in html) == ("compare" in spec.views), kind
+    assert "reparam" not in BLOCKS["activation"].views and "compare" not in BLOCKS["activation"].views
+    assert "reparam" not in BLOCKS["channel_shuffle"].views
+    # an embed asking for a view that does not apply gets the default views instead
+    data = page_data(client.get("/embed/activation?view=reparam").text)
+    assert data["views"] == ["diagram", "totals"]
+    data = page_data(client.get("/embed/group_conv?view=sweep,reparam,nope").text)
+    assert data["views"] == ["sweep", "reparam"]
+
+
+def test_an_embed_has_controls_only_when_asked(client):
+    plain = client.get("/embed/group_conv?view=diagram").text
+    assert 'data-role="controls"' not in plain and page_data(plain)["controls"] is False
+    live = client.get("/embed/group_conv?view=diagram&controls=1").text
+    assert 'data-role="controls"' in live and page_data(live)["controls"] is True
+
+
+def test_the_embed_host_script_is_a_classic_script_from_this_server(client):
+    r = client.get("/static/js/embed-host.js")
+    assert r.status_code == 200 and "javascript" in r.headers["content-type"]
+    # a course page loads it with a plain <script src>: no module syntax, and it fetches nothing
+    assert not re.search(r"^\s*(import|export)\b", r.text, re.M)
+    assert "fetch(" not in r.text and "event.origin !== origin" in r.text
+
+
+def test_block_schema_lists_views_group_rules_and_presets_that_build(client):
+    for b in client.get("/api/blocks").json():
+        spec = BLOCKS[b["kind"]]
+        assert b["views"] == list(spec.views)
+        assert set(b["widen"]) <= {p["name"] for p in b["params"]}
+        assert set(b["group_divides"]) <= {p["name"] for p in b["params"]}
+        for preset in b["presets"]:
+            r = client.get(f"/api/blocks/{b['kind']}", params=preset["values"])
+            assert r.status_code == 200, (b["kind"], preset)
+    listed = {b["kind"]: b for b in client.get("/api/blocks").json()}
+    sv1 = {p["label"]: p["values"] for p in listed["shufflenet_v1_unit"]["presets"]}
+    assert sv1["g=8, 384 channels"] == {"in_channels": 384, "out_channels": 384, "groups": 8, "stride": 1}

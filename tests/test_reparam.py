@@ -3,6 +3,7 @@ and the checks would catch the classic mistakes."""
 
 import copy
 import threading
+import time
 
 import pytest
 import torch
@@ -10,6 +11,8 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_conv_bn_weights
 
 from app import cache
+from app import measuring as app_measuring
+from app.analysis import latency as timing
 from app.analysis.graph import analyse_graph
 from app.analysis.reparam import deploy, fuse_conv_bn
 from app.blocks.layers import seed_weights
@@ -17,6 +20,7 @@ from app.blocks.plain import ConvBN
 from app.blocks.repvgg import RepVGGBlock, identity_kernel
 from app.config import get_settings
 from app.errors import Busy, InvalidParameter
+from app.measuring import run as measuring_run
 from app.registry import BLOCKS
 from app.service import blocks as blocks_service
 from app.service import latency as latency_service
@@ -41,7 +45,7 @@ def _one_thread():
     start-up count is restored, as a measurement does (a thread's "previous" count may be stale)."""
     torch.set_num_threads(1)
     yield
-    torch.set_num_threads(latency_service.DEFAULT_THREADS)
+    torch.set_num_threads(measuring_run.DEFAULT_THREADS)
 
 
 SMALL = {"height": 7, "width": 6}
@@ -405,14 +409,14 @@ def test_measuring_is_bounded(configure, monkeypatch):
     configure(reparam_max_measuring=1)
     service.report("conv_bn", {**SMALL, "seed": 9})  # the equivalence is proven: only measuring is left
     entered, release = threading.Event(), threading.Event()
-    real = latency_service.timing.measure_block
+    real = timing.time_rounds  # both forms are timed in alternating rounds
 
     def held(*args, **kwargs):
         entered.set()
         release.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(latency_service.timing, "measure_block", held)
+    monkeypatch.setattr(timing, "time_rounds", held)
     worker = threading.Thread(target=lambda: service.report_with_latency("conv_bn", {**SMALL, "seed": 8},
                                                                          repeats=1, warmup=0))
     worker.start()
@@ -440,7 +444,7 @@ def test_wide_blocks_stay_equivalent(kind, values):
 
 def test_memory_limit_is_checked_before_any_real_build(monkeypatch):
     built = []
-    monkeypatch.setattr(service, "build", lambda *a, **k: built.append(a))
+    monkeypatch.setattr(app_measuring, "submit", lambda *a, **k: built.append(a))
     with pytest.raises(InvalidParameter):
         service.report("conv", {"in_channels": 2048, "out_channels": 2048, "height": 512, "width": 512})
     with pytest.raises(InvalidParameter):
@@ -509,60 +513,75 @@ def _check_latency(body: dict, device: str):
     assert "batch_norm" in {n["op"] for n in latency["before"]["nodes"]}
     assert "batch_norm" not in {n["op"] for n in latency["after"]["nodes"]}
     medians = [latency[name]["total"]["median_us"] for name in ("before", "after")]
-    assert latency["speedup"] == medians[0] / medians[1]
+    assert latency["speedup"] == pytest.approx(medians[0] / medians[1], rel=1e-4)  # of unrounded medians
+    comparison = latency["comparison"]
+    assert comparison["of"] == ["before", "after"] and comparison["value"] == latency["speedup"]
+    lo, hi = comparison["ci95"]
+    assert lo <= latency["speedup"] <= hi and comparison["measurable"] == (not lo <= 1 <= hi)
 
 
 def _fresh_config(seed: int) -> dict:
     return {**SMALL, "seed": seed}
 
 
-def test_equivalence_passes_hold_the_cpu_like_a_measurement(monkeypatch):
-    """The real forward passes never overlap a CPU latency measurement."""
-    entered = threading.Event()
-    real = service.max_abs_diff
+def test_equivalence_passes_wait_for_the_cpu_like_a_measurement(monkeypatch):
+    """The real forward passes of an equivalence check run on the CPU's measuring queue, so they
+    never overlap (and skew) a CPU latency measurement."""
+    measuring, release = threading.Event(), threading.Event()
+    real_block, real_diff = timing.measure_block, measuring_run.max_abs_diff
+    checked = threading.Event()
+
+    def held(*args, **kwargs):
+        measuring.set()
+        release.wait(10)
+        return real_block(*args, **kwargs)
 
     def spy(*args):
-        entered.set()
-        return real(*args)
+        checked.set()
+        return real_diff(*args)
 
-    monkeypatch.setattr(service, "max_abs_diff", spy)
-    worker = threading.Thread(target=lambda: service.report("conv_bn", _fresh_config(5151)))
-    with latency_service.device_lock("cpu"):
-        worker.start()
-        assert not entered.wait(0.5), "ran forward passes while the CPU was being measured"
-    worker.join(30)
-    assert entered.is_set()
-
-
-def test_measure_builds_one_block_at_a_time(monkeypatch):
-    config = _fresh_config(5252)
-    service.report("conv_bn", config)  # cached: measuring needs only the rebuild
-    first_in, second_in, release = threading.Event(), threading.Event(), threading.Event()
-    real = service.deploy_pair
-
-    def spy(kind, config_):
-        if config_["seed"] == 5253:  # the other build: held until released
-            first_in.set()
-            release.wait(10)
-        else:
-            second_in.set()
-        return real(kind, config_)
-
-    monkeypatch.setattr(service, "deploy_pair", spy)
-    done = []
-    other = threading.Thread(target=lambda: service.report("conv_bn", _fresh_config(5253)))
-    worker = threading.Thread(target=lambda: done.append(
-        service.report_with_latency("conv_bn", config, warmup=0, repeats=1)))
-    other.start()
-    assert first_in.wait(10)  # another real build in progress
-    worker.start()
+    monkeypatch.setattr(timing, "measure_block", held)
+    monkeypatch.setattr(measuring_run, "max_abs_diff", spy)
+    timer = threading.Thread(target=lambda: latency_service.latency_report(
+        "conv", {"height": 8, "width": 8, "seed": 5150}, warmup=0, repeats=1))
+    checker = threading.Thread(target=lambda: service.report("conv_bn", _fresh_config(5151)))
+    timer.start()
     try:
-        assert not second_in.wait(0.5), "built a second block while one was being built"
+        assert measuring.wait(10)
+        checker.start()
+        assert not checked.wait(0.5), "ran forward passes while the CPU was being measured"
     finally:
         release.set()
-        other.join(30)
-        worker.join(30)
-    assert second_in.is_set() and done
+        timer.join(30)
+        checker.join(30)
+    assert checked.is_set()
+
+
+def test_real_work_runs_one_job_at_a_time(monkeypatch):
+    """Builds, deploys and forward passes of concurrent requests never overlap on the CPU."""
+    inside, most = [0], [0]
+    lock = threading.Lock()
+    real = measuring_run.deploy
+
+    def counting(module):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            time.sleep(0.05)
+            return real(module)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(measuring_run, "deploy", counting)
+    workers = [threading.Thread(target=lambda s=s: service.report("conv_bn", _fresh_config(5252 + s)))
+               for s in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert most[0] == 1
 
 
 def test_speedup_never_divides_a_cached_number_by_a_fresh_one(configure, monkeypatch):
@@ -570,15 +589,15 @@ def test_speedup_never_divides_a_cached_number_by_a_fresh_one(configure, monkeyp
     clock = [1000.0]
     monkeypatch.setattr(cache.named("latency"), "clock", lambda: clock[0])
     configure(latency_ttl_s=12)
-    real = latency_service.timing.measure_block
+    real = timing.time_ops
 
     step = [5]
 
-    def slow(*args, **kwargs):  # in the first request each form's measurement takes 5 s on the clock
+    def slow(*args, **kwargs):  # in the first request each form's op timing takes 5 s on the clock
         clock[0] += step[0]
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(latency_service.timing, "measure_block", slow)
+    monkeypatch.setattr(timing, "time_ops", slow)
     config = _fresh_config(5353)
     first = service.report_with_latency("conv_bn", config, warmup=0, repeats=1).model_dump()["latency"]
     assert not first["before"]["cached"] and not first["after"]["cached"]
@@ -586,11 +605,12 @@ def test_speedup_never_divides_a_cached_number_by_a_fresh_one(configure, monkeyp
     clock[0] += 8  # past 12 s after the first form's measurement, within 12 s of the second's
     again = service.report_with_latency("conv_bn", config, warmup=0, repeats=1).model_dump()["latency"]
     assert again["before"]["cached"] == again["after"]["cached"]
-    assert again["speedup"] == again["before"]["total"]["median_us"] / again["after"]["total"]["median_us"]
+    assert again["speedup"] == pytest.approx(
+        again["before"]["total"]["median_us"] / again["after"]["total"]["median_us"], rel=1e-4)
 
 
 def test_measuring_uses_the_analyses_for_its_cost(monkeypatch):
-    monkeypatch.setattr(latency_service.timing, "cost_of", lambda *a: pytest.fail("copied a module"))
+    monkeypatch.setattr(latency_service, "meta_copy", lambda *a: pytest.fail("copied a module"))
     body = service.report_with_latency("conv_bn", _fresh_config(5454), warmup=0, repeats=1)
     assert body.latency.speedup > 0
 
@@ -608,6 +628,7 @@ def test_measure_reports_both_forms_and_the_unadjusted_speedup(client):
     assert cached["speedup"] == body["latency"]["speedup"]
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU")
 def test_measure_on_cuda(client):
     r = client.get("/api/blocks/conv_bn/reparam?in_channels=16&out_channels=16&height=8&width=8"

@@ -1,5 +1,7 @@
 """/api/blocks/{kind}/sweep: costs against the group count at fixed channels and at fixed multiply-adds."""
 
+import pytest
+
 from app.cache import sizes
 
 
@@ -19,20 +21,58 @@ def test_sweep_fixed_channels_matches_single_analyses(client):
 
 
 def test_sweep_fixed_madds_holds_multiply_adds_and_shows_mac_rising(client):
-    sw = client.get("/api/blocks/group_conv/sweep?kernel_size=1").json()
-    target = sw["fixed_madds"]["target_madds"]
-    points = sw["fixed_madds"]["points"]
-    assert [p["g"] for p in points] == [1, 2, 4, 8, 16, 32]
+    query = "kernel_size=1&in_channels=64&out_channels=64&groups=1"
+    sw = client.get(f"/api/blocks/group_conv/sweep?{query}").json()
+    fm = sw["fixed_madds"]
+    target, points = fm["target_madds"], fm["points"]
+    assert fm["reference"] == {"in_channels": 64, "out_channels": 64} and fm["tolerance"] == 0.02
+    gs = [p["g"] for p in points]
+    assert gs[0] == 1 and {1, 2, 4, 8, 16, 32, 64} <= set(gs)
+    hw = 56 * 56
     for p in points:
-        assert abs(p["madds"] - target) / target < 0.15
-        c = p["channels"]["in_channels"]
-        assert c % p["g"] == 0
+        assert abs(p["madds"] / target - 1) <= 0.02
+        assert p["madds_deviation"] == pytest.approx(p["madds"] / target - 1, abs=1e-6)
+        c1, c2 = p["channels"]["in_channels"], p["channels"]["out_channels"]
+        assert c1 % p["g"] == 0 and c2 % p["g"] == 0
+        assert max(c1, c2) / min(c1, c2) <= 4 / 3  # widened, not made lopsided
+        assert p["madds"] == hw * c1 * c2 // p["g"]
         # ShuffleNet V2 eq. (2) for a 1x1 group conv plus BN and ReLU on its output
-        hw = 56 * 56
-        conv_mac = hw * (c + c) + c * c // p["g"]
-        assert p["mac"] == conv_mac + (2 * hw * c + 2 * c) + 2 * hw * c
+        conv_mac = hw * (c1 + c2) + c1 * c2 // p["g"]
+        assert p["mac"] == conv_mac + (2 * hw * c2 + 2 * c2) + 2 * hw * c2
     macs = [p["mac"] for p in points]
     assert macs == sorted(macs)  # G2: more groups at equal multiply-adds cost more memory traffic
+
+
+def test_fixed_madds_is_anchored_at_g1_whatever_the_current_group_count(client):
+    """The sweep's points do not depend on which g the block is at (no point halves after g=64)."""
+    at = {g: client.get(f"/api/blocks/group_conv/sweep?in_channels={c}&out_channels={c}&groups={g}").json()
+          for g, c in ((4, 64), (16, 128), (64, 256))}
+    series = [sw["fixed_madds"]["points"] for sw in at.values()]
+    assert series[0] == series[1] == series[2]
+    assert at[64]["fixed_madds"]["reference"] == {"in_channels": 32, "out_channels": 32}
+    for p in series[0]:
+        assert abs(p["madds_deviation"]) <= 0.02
+
+
+def test_fixed_madds_series_from_a_g1_block(client):
+    """The explorer's switch: channels given are the g=1 block's; ResNeXt widens its bottleneck as in
+    its own Table 2 (1x64d, 2x40d, 4x24d, 32x4d at about the same complexity)."""
+    r = client.get("/api/blocks/resnext_bottleneck/fixed-madds?bottleneck_width=64&cardinality=32")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["kind"] == "resnext_bottleneck" and body["param"] == "cardinality"
+    widths = {p["g"]: p["channels"]["bottleneck_width"] for p in body["points"]}
+    assert {1: 64, 2: 80, 4: 96, 32: 128}.items() <= widths.items()
+    # ShuffleNet V1's Table 1: 384 channels at g=8 for the complexity of 240 at g=3
+    sv1 = client.get("/api/blocks/shufflenet_v1_unit/sweep").json()["fixed_madds"]["points"]
+    assert {p["g"]: p["channels"]["out_channels"] for p in sv1}[8] == 384
+    # a RepVGG block keeps its identity branch: in and out stay equal
+    for p in client.get("/api/blocks/repvgg_block/fixed-madds").json()["points"]:
+        assert p["channels"]["in_channels"] == p["channels"]["out_channels"]
+    assert client.get("/api/blocks/channel_shuffle/fixed-madds").status_code == 404
+    assert client.get("/api/blocks/conv/fixed-madds").status_code == 404
+    bad = client.get("/api/blocks/group_conv/fixed-madds?in_channels=99999")
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "in_channels"]
 
 
 def test_sweep_refusals(client):

@@ -1,4 +1,4 @@
-"""Trace a block with torch.fx, propagate shapes, and describe every op as a node with its counts."""
+"""Trace a block with torch.fx, propagate shapes, and analyse every op as a node with its counts."""
 
 import operator
 import threading

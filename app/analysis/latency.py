@@ -26,9 +26,16 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-from ..schemas import Graph
 from . import graph
-from .ops import numel
+
+
+class Cancelled(Exception):
+    """Raised inside a timing loop when nobody is waiting for its result any more."""
+
+
+def _check(should_stop: Callable[[], bool] | None) -> None:
+    if should_stop is not None and should_stop():
+        raise Cancelled
 
 
 @dataclass(frozen=True)
@@ -63,21 +70,25 @@ def synchronize(device: torch.device) -> None:
 
 
 def time_calls(fn: Callable[[], Any], warmup: int, repeats: int, device: torch.device,
-               max_s: float | None = None, min_repeats: int = 1) -> list[float]:
+               max_s: float | None = None, min_repeats: int = 1,
+               should_stop: Callable[[], bool] | None = None) -> list[float]:
     """`warmup` untimed calls, then up to `repeats` samples in seconds, one call each.
 
     With `max_s`, sampling stops early once that much time has passed and `min_repeats` samples
     are in, so a default measurement keeps to its time target even when the machine is loaded.
+    `should_stop` is asked between calls; when it says yes, `Cancelled` is raised.
     """
     deadline = math.inf if max_s is None else time.perf_counter() + max_s
     with torch.inference_mode():
         for _ in range(warmup):
+            _check(should_stop)
             fn()
         if device.type == "cuda":
-            return _time_cuda(fn, repeats, device, deadline, min_repeats)
+            return _time_cuda(fn, repeats, device, deadline, min_repeats, should_stop)
         clock = time.perf_counter
         samples = []
         for i in range(repeats):
+            _check(should_stop)
             start = clock()
             fn()
             end = clock()
@@ -88,13 +99,14 @@ def time_calls(fn: Callable[[], Any], warmup: int, repeats: int, device: torch.d
 
 
 def _time_cuda(fn: Callable[[], Any], repeats: int, device: torch.device, deadline: float,
-               min_repeats: int) -> list[float]:
+               min_repeats: int, should_stop: Callable[[], bool] | None) -> list[float]:
     # Events time the GPU's own clock between the two records; the host only reads them after
     # synchronizing, so the loop never stalls on a sync per call and never times a bare launch.
     with torch.cuda.device(device):
         torch.cuda.synchronize(device)
         pairs = []
         for i in range(repeats):
+            _check(should_stop)
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
             fn()
@@ -106,8 +118,8 @@ def _time_cuda(fn: Callable[[], Any], repeats: int, device: torch.device, deadli
         return [start.elapsed_time(end) / 1e3 for start, end in pairs]
 
 
-def time_rounds(fns: list[Callable[[], Any]], warmup: int, repeats: int,
-                device: torch.device) -> list[list[float]]:
+def time_rounds(fns: list[Callable[[], Any]], warmup: int, repeats: int, device: torch.device,
+                should_stop: Callable[[], bool] | None = None) -> list[list[float]]:
     """Samples of every fn, taken in rounds: each round calls every fn once, in order, each timed alone.
 
     Timing the ops of a block round by round, in forward order, means each op runs after the op
@@ -116,13 +128,15 @@ def time_rounds(fns: list[Callable[[], Any]], warmup: int, repeats: int,
     """
     with torch.inference_mode():
         for _ in range(warmup):
+            _check(should_stop)
             for fn in fns:
                 fn()
         if device.type == "cuda":
-            return _rounds_cuda(fns, repeats, device)
+            return _rounds_cuda(fns, repeats, device, should_stop)
         clock = time.perf_counter
         samples: list[list[float]] = [[] for _ in fns]
         for _ in range(repeats):
+            _check(should_stop)
             for fn, out in zip(fns, samples, strict=True):
                 start = clock()
                 fn()
@@ -130,11 +144,13 @@ def time_rounds(fns: list[Callable[[], Any]], warmup: int, repeats: int,
         return samples
 
 
-def _rounds_cuda(fns: list[Callable[[], Any]], repeats: int, device: torch.device) -> list[list[float]]:
+def _rounds_cuda(fns: list[Callable[[], Any]], repeats: int, device: torch.device,
+                 should_stop: Callable[[], bool] | None) -> list[list[float]]:
     with torch.cuda.device(device):
         torch.cuda.synchronize(device)
         pairs: list[list[tuple]] = [[] for _ in fns]
         for _ in range(repeats):
+            _check(should_stop)
             for fn, out in zip(fns, pairs, strict=True):
                 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
                 start.record()
@@ -160,11 +176,11 @@ def time_once(fn: Callable[[], Any], device: torch.device) -> float:
 
 
 def _op_name(gm: fx.GraphModule, node: fx.Node) -> str | None:
-    """The analysis op of a node, or None for the views `describe()` folds away (getitem, Identity)."""
+    """The analysis op of a node, or None for the views `analyse_graph()` folds away (getitem, Identity)."""
     try:
         op, _ = graph.classify(gm, node)
     except (TypeError, KeyError):
-        # a module or function the analysis does not describe is still timed, under its own name
+        # a module or function the analysis has no rule for is still timed, under its own name
         if node.op == "call_module":
             return type(gm.get_submodule(node.target)).__name__.lower()
         return getattr(node.target, "__name__", str(node.target))
@@ -219,7 +235,7 @@ def _bind(fn, args, kwargs) -> Callable[[], Any]:
 
 
 def record(module: nn.Module, x: torch.Tensor) -> list[RecordedOp]:
-    """Every op of `module` (node ids as in `graph.describe`), bound to the inputs of one real pass."""
+    """Every op of `module` (node ids as in `graph.analyse_graph`), bound to the inputs of one real pass."""
     recorder = _Recorder(graph.trace(module))
     with torch.inference_mode():
         recorder.run(x)
@@ -231,7 +247,8 @@ def record(module: nn.Module, x: torch.Tensor) -> list[RecordedOp]:
 
 
 def measure_block(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int, per_node: bool = False,
-                  max_s: float | None = None, min_repeats: int = 1) -> dict:
+                  max_s: float | None = None, min_repeats: int = 1,
+                  should_stop: Callable[[], bool] | None = None) -> dict:
     """End-to-end samples of `module(x)`, and with `per_node` of every op alone on its recorded inputs.
 
     The end-to-end loop runs first and the ops' inputs are recorded only after it: recorded inputs
@@ -240,50 +257,33 @@ def measure_block(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int,
     analysis's memory estimate counts), plus one op's output at a time.
     With `max_s` the end-to-end loop may stop early (see `time_calls`); every op is then timed as
     many times as the block was, and `repeats` in the result says how many that is.
-    `share` is a node's median over the sum of node medians, so shares sum to 1.
+    `share` is a node's median over the sum of node medians, so shares sum to 1. `samples_s` are
+    the end-to-end samples themselves (for the quality of the figure).
     """
     device = x.device
-    samples = time_calls(lambda: module(x), warmup, repeats, device, max_s, min_repeats)
+    samples = time_calls(lambda: module(x), warmup, repeats, device, max_s, min_repeats, should_stop)
     repeats = len(samples)
-    result = {"repeats": repeats, "total": summarize(samples)}
-    if not per_node:
-        return result
+    result = {"repeats": repeats, "total": summarize(samples), "samples_s": samples}
+    if per_node:
+        result.update(time_ops(module, x, warmup, repeats, should_stop))
+    return result
+
+
+def time_ops(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int,
+             should_stop: Callable[[], bool] | None = None) -> dict:
+    """Every op of `module` timed alone on the inputs it received in one real pass, in rounds:
+    `nodes` (median, quartiles and share of each), their sum, and the shares summed by op."""
     ops = record(module, x)
-    per_op = time_rounds([op.call for op in ops], warmup, repeats, device)
+    per_op = time_rounds([op.call for op in ops], warmup, repeats, x.device, should_stop)
     nodes = [{"id": op.id, "op": op.op, **summarize(samples)}
              for op, samples in zip(ops, per_op, strict=True)]
+    del ops, per_op  # the recorded inputs: every activation of a pass
     total = sum(n["median_us"] for n in nodes)
     by_op: dict[str, float] = {}
     for n in nodes:
         n["share"] = n["median_us"] / total if total > 0 else 1 / len(nodes)
         by_op[n["op"]] = by_op.get(n["op"], 0.0) + n["share"]
-    result.update(nodes=nodes, sum_of_nodes_us=round(total, 3), share_by_op=by_op)
-    return result
-
-
-# ---------------------------------------------------------------------------------------------
-# estimating a measurement's duration before it starts
-
-
-@dataclass(frozen=True)
-class Rates:
-    """What this device sustains on a dense convolution and on a memory-bound add."""
-    madds_per_s: float
-    bytes_per_s: float
-    call_s: float  # fixed cost of one tiny op call
-
-    def forward_s(self, cost: "Cost") -> float:
-        # A block is at best as fast as its heaviest resource allows; the estimate only guards
-        # against configurations far over budget, the timed run before measuring refines it.
-        bound_s = max(cost.madds / self.madds_per_s, cost.mac_bytes / self.bytes_per_s)
-        return bound_s + cost.nodes * self.call_s
-
-
-@dataclass(frozen=True)
-class Cost:
-    madds: int
-    mac_bytes: int
-    nodes: int
+    return {"nodes": nodes, "sum_of_nodes_us": round(total, 3), "share_by_op": by_op}
 
 
 def meta_copy(module: nn.Module) -> nn.Module:
@@ -293,34 +293,3 @@ def meta_copy(module: nn.Module) -> nn.Module:
         meta = torch.empty_like(t, device="meta")
         memo[id(t)] = nn.Parameter(meta, t.requires_grad) if isinstance(t, nn.Parameter) else meta
     return copy.deepcopy(module, memo)
-
-
-def cost_of(module: nn.Module, input_shape: list[int]) -> Cost | None:
-    """madds, MAC bytes and op count of `module`, from its analysis on the meta device (no compute).
-
-    For a module whose analysis the caller already has, `cost_from_graph` is cheaper.
-    """
-    try:
-        analysed = graph.analyse_graph(meta_copy(module), input_shape)
-    except Exception:  # a module the analysis cannot trace: the timed run alone will guard it
-        return None
-    return cost_from_graph(analysed)
-
-
-def cost_from_graph(analysed: Graph) -> Cost:
-    totals = analysed.totals
-    return Cost(totals.madds, totals.mac_bytes, sum(1 for n in analysed.nodes if n.op != "input"))
-
-
-def calibrate(device: torch.device) -> Rates:
-    """Measure the device's dense-conv and memory throughput on two small fixed workloads."""
-    with torch.inference_mode():
-        conv = nn.Conv2d(64, 64, 3, padding=1, bias=False).to(device).eval()
-        x = torch.randn(1, 64, 56, 56, device=device)
-        conv_madds = numel(x.shape) * 64 * 9
-        conv_s = min(time_calls(lambda: conv(x), 2, 5, device))
-        a = torch.randn(1 << 21, device=device)
-        add_s = min(time_calls(lambda: a + a, 2, 5, device))
-        tiny = torch.randn(8, device=device)
-        call_s = min(time_calls(lambda: tiny + tiny, 5, 20, device))
-    return Rates(conv_madds / conv_s, 3 * a.numel() * a.element_size() / add_s, call_s)

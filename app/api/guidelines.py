@@ -8,13 +8,14 @@ from fastapi.responses import HTMLResponse
 from ..config import get_settings
 from ..guideline_catalogue import MAX_SWEEP_GROUPS, WIDTH_MULTIPLIERS
 from ..schemas import G2Sweep, GuidelineReport, GuidelineSummary
-from ..service import guidelines as lab
+from ..service import guidelines as guideline_lab
 from ..service.latency import MAX_THREADS
+from .disconnect import unless_disconnected
 from .web import page_data, templates
 
 router = APIRouter()
 
-NAMES = ", ".join(lab.NAMES)
+NAMES = ", ".join(guideline_lab.NAMES)
 
 Device = Annotated[str, Query(description="Where to measure: `cpu` or `cuda:N` (see /api/devices).")]
 WidthMultiplier = Annotated[int, Query(
@@ -26,11 +27,13 @@ Threads = Annotated[int | None, Query(ge=1, le=MAX_THREADS,
                                       description="CPU threads for the measurement (default: the server's).")]
 Measure = Annotated[bool, Query(description="Time every row on the device; false returns the counts and "
                                             "the paper's figures only.")]
+Fresh = Annotated[bool, Query(description="Measure again now, even when recent identical measurements are "
+                                          "cached.")]
 
 
 @router.get("/api/guidelines", tags=["guidelines"], summary="The four ShuffleNet V2 guideline experiments")
 def list_guidelines() -> list[GuidelineSummary]:
-    return lab.catalog()
+    return guideline_lab.catalog()
 
 
 @router.get("/api/guidelines/g2/sweep", tags=["guidelines"],
@@ -42,7 +45,7 @@ def g2_sweep(
                                  description="The group count to single out as `selected`.")] = 1,
     batch: Batch = 1,
 ) -> G2Sweep:
-    return lab.sweep(channels, batch=batch, groups=groups)
+    return guideline_lab.sweep(channels, batch=batch, groups=groups)
 
 
 @router.get("/api/guidelines/{name}", tags=["guidelines"],
@@ -52,11 +55,13 @@ def g2_sweep(
                         "paper's GPU (batches/s) and ARM (images/s) figures where published, and speeds "
                         "relative to the first row; `ordering` says whether this machine keeps the paper's "
                         "order.")
-def guideline(name: Annotated[str, Path(description=f"The guideline: one of {NAMES}.")], response: Response,
-              device: Device = "cpu", width_multiplier: WidthMultiplier = 1, batch: Batch = 1,
-              threads: Threads = None, measure: Measure = True) -> GuidelineReport:
-    result = lab.report(name, device=device, width_multiplier=width_multiplier, batch=batch,
-                        threads=threads, measure=measure)
+async def guideline(name: Annotated[str, Path(description=f"The guideline: one of {NAMES}.")],
+                    request: Request, response: Response, device: Device = "cpu",
+                    width_multiplier: WidthMultiplier = 1, batch: Batch = 1, threads: Threads = None,
+                    measure: Measure = True, fresh: Fresh = False) -> GuidelineReport:
+    result = await unless_disconnected(request, lambda cancel: guideline_lab.report(
+        name, device=device, width_multiplier=width_multiplier, batch=batch, threads=threads,
+        measure=measure, fresh=fresh, cancel=cancel))
     # a measurement describes this machine now; the counts and the paper's figures never change
     max_age = get_settings().cache_max_age
     response.headers["Cache-Control"] = "no-store" if measure else f"public, max-age={max_age}"
@@ -65,6 +70,6 @@ def guideline(name: Annotated[str, Path(description=f"The guideline: one of {NAM
 
 @router.get("/guidelines", include_in_schema=False, response_class=HTMLResponse)
 def guidelines_page(request: Request):
-    overview = lab.overview()
+    overview = guideline_lab.overview()
     return templates.TemplateResponse(request, "guidelines.html",
                                       {"overview": overview, "data_json": page_data(overview)})

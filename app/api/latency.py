@@ -6,8 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from ..registry import BlockSpec
-from ..schemas import Device, LatencyReport
-from ..service.latency import DEFAULT_THREADS, MAX_THREADS, devices, latency_report
+from ..schemas import Device, LatencyReport, MeasuringState
+from ..service.latency import MAX_THREADS, devices, latency_report, queue_state
+from .disconnect import unless_disconnected
 from .query import add_block_routes
 
 router = APIRouter()
@@ -23,19 +24,24 @@ def _extra(name: str, default, annotation, help: str, **bounds) -> inspect.Param
 MEASUREMENT_PARAMS = [
     _extra("device", "cpu", str, "Where to measure: `cpu`, or `cuda:N` when the server has a GPU "
                                  "(see /api/devices)."),
-    _extra("threads", DEFAULT_THREADS, int,
-           "CPU threads for the measurement (torch.set_num_threads); ignored on a GPU.",
+    _extra("threads", None, int | None,
+           "CPU threads for the measurement (torch.set_num_threads); default: the measuring "
+           "process's own count. Ignored on a GPU.",
            ge=1, le=MAX_THREADS),
     _extra("warmup", None, int | None, "Untimed runs before timing; default adapts to the block.", ge=0),
     _extra("repeats", None, int | None, "Timed runs (each op is timed as often); the report gives their "
                                         "median and quartiles. Default adapts to the block.", ge=1),
+    _extra("fresh", False, bool, "Measure again now, even when a recent identical measurement is cached."),
 ]
 
 
-def _latency(spec: BlockSpec, values: dict, request: Request, response: Response, device: str,
-             threads: int, warmup: int | None, repeats: int | None) -> LatencyReport:
+async def _latency(spec: BlockSpec, values: dict, request: Request, response: Response, device: str,
+                   threads: int | None, warmup: int | None, repeats: int | None,
+                   fresh: bool) -> LatencyReport:
     response.headers["Cache-Control"] = NO_STORE
-    return latency_report(spec.kind, values, device=device, threads=threads, warmup=warmup, repeats=repeats)
+    return await unless_disconnected(request, lambda cancel: latency_report(
+        spec.kind, values, device=device, threads=threads, warmup=warmup, repeats=repeats, fresh=fresh,
+        cancel=cancel))
 
 
 def block_routes() -> APIRouter:
@@ -48,3 +54,9 @@ def block_routes() -> APIRouter:
 def list_devices(response: Response) -> list[Device]:
     response.headers["Cache-Control"] = NO_STORE
     return devices()
+
+
+@router.get("/api/measuring", tags=["latency"], summary="The measuring process and its queues")
+def measuring_state(response: Response) -> MeasuringState:
+    response.headers["Cache-Control"] = NO_STORE
+    return MeasuringState(**queue_state())

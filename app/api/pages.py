@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from ..errors import InvalidParameter
-from ..registry import BLOCKS
+from ..registry import BLOCKS, VIEW_ORDER
 from ..service.blocks import analyse
 from .web import page_data, templates
 
@@ -25,8 +25,10 @@ def human(value) -> str:
 
 templates.env.filters["human"] = human
 
-# Views a page can show; /embed/{kind}?view=… picks one or more of them.
-VIEWS = ("diagram", "totals", "table", "chart", "sweep", "latency", "shuffle", "reparam", "activation")
+# Views a page can show (those of the registry's VIEW_ORDER that are sections of their own; `compare`
+# lives in the explorer's header); /embed/{kind}?view=… picks one or more of those that apply.
+VIEWS = tuple(v for v in VIEW_ORDER if v != "compare")
+EMBED_DEFAULT = ("diagram", "totals")
 
 
 def _catalog() -> list[dict]:
@@ -68,11 +70,18 @@ def _block_page(request: Request, kind: str, embed: bool) -> HTMLResponse:
     if spec is None:
         return _not_found(request, kind, embed)
     query = _query(request)
-    views = [v for raw in request.query_params.getlist("view") for v in raw.split(",") if v in VIEWS]
+    applies = [v for v in VIEWS if v in spec.views]
+    asked = [v for raw in request.query_params.getlist("view") for v in raw.split(",")]
+    # the views asked for that apply to this kind, in the order asked (none asked for: the default)
+    views = (list(dict.fromkeys(v for v in asked if v in applies))
+             or [v for v in EMBED_DEFAULT if v in applies])
+    controls = embed and request.query_params.get("controls", "").lower() in ("1", "true", "yes", "on")
     data = {"kind": kind, "spec": spec.schema().model_dump(), "blocks": _catalog(), "query": query,
-            "embed": embed, "views": views or (["diagram", "totals"] if embed else list(VIEWS))}
+            "embed": embed, "controls": controls or not embed, "views": views if embed else applies,
+            "applies": applies}
     return _render(request, "embed.html" if embed else "explorer.html",
-                   {"spec": spec, "embed": embed, "views": data["views"], "data": data})
+                   {"spec": spec, "embed": embed, "views": data["views"], "applies": applies,
+                    "compare": "compare" in spec.views, "controls": controls, "data": data})
 
 
 @router.get("/blocks/{kind}", response_class=HTMLResponse)

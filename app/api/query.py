@@ -35,9 +35,14 @@ def add_block_routes(router: APIRouter, suffix: str, handler: Callable[..., Any]
     fixed = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
              inspect.Parameter("response", inspect.Parameter.KEYWORD_ONLY, annotation=Response)]
     for spec in BLOCKS.values():
-        def endpoint(__spec: BlockSpec = spec, *, request: Request, response: Response, **kwargs):
-            values = {k: v for k, v in kwargs.items() if k not in extra_names}
-            return handler(__spec, values, request, response, **{k: kwargs[k] for k in extra_names})
+        if inspect.iscoroutinefunction(handler):  # it awaits work in a thread (a measurement)
+            async def endpoint(__spec: BlockSpec = spec, *, request: Request, response: Response, **kwargs):
+                values = {k: v for k, v in kwargs.items() if k not in extra_names}
+                return await handler(__spec, values, request, response, **{k: kwargs[k] for k in extra_names})
+        else:
+            def endpoint(__spec: BlockSpec = spec, *, request: Request, response: Response, **kwargs):
+                values = {k: v for k, v in kwargs.items() if k not in extra_names}
+                return handler(__spec, values, request, response, **{k: kwargs[k] for k in extra_names})
 
         endpoint.__signature__ = inspect.Signature([*fixed, *query_parameters(spec.all_params), *extra])
         endpoint.__name__ = f"{spec.kind}{suffix.replace('/', '_')}"

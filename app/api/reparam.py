@@ -9,6 +9,7 @@ from ..registry import BlockSpec
 from ..schemas import ReparamReport
 from ..service.reparam import report, report_with_latency
 from .blocks import cacheable
+from .disconnect import unless_disconnected
 from .latency import MEASUREMENT_PARAMS, NO_STORE
 from .query import add_block_routes
 
@@ -20,15 +21,17 @@ EXTRA = [
 ]
 
 
-def _reparam(spec: BlockSpec, values: dict, request: Request, response: Response, measure: bool, device: str,
-             threads: int, warmup: int | None, repeats: int | None) -> Response | ReparamReport:
+async def _reparam(spec: BlockSpec, values: dict, request: Request, response: Response, measure: bool,
+                   device: str, threads: int | None, warmup: int | None, repeats: int | None,
+                   fresh: bool) -> Response | ReparamReport:
     if not measure:
-        result = report(spec.kind, values)
+        result = await unless_disconnected(request, lambda cancel: report(spec.kind, values, cancel))
         return cacheable(result.body, result.etag, request)
     # latency depends on this machine and this moment
     response.headers["Cache-Control"] = NO_STORE
-    return report_with_latency(spec.kind, values, device=device, threads=threads, warmup=warmup,
-                               repeats=repeats)
+    return await unless_disconnected(request, lambda cancel: report_with_latency(
+        spec.kind, values, device=device, threads=threads, warmup=warmup, repeats=repeats, fresh=fresh,
+        cancel=cancel))
 
 
 def block_routes() -> APIRouter:

@@ -4,10 +4,11 @@ import json
 from pathlib import Path
 
 import plotly
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import get_settings
 
@@ -47,10 +48,29 @@ def install(app: FastAPI) -> None:
 
     csp = content_security_policy()
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", csp)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    app.add_middleware(SecurityHeaders, headers={"Content-Security-Policy": csp,
+                                                 "X-Content-Type-Options": "nosniff",
+                                                 "Referrer-Policy": "same-origin"})
+
+
+class SecurityHeaders:
+    """Adds headers to every response that does not set them itself. A plain ASGI middleware: it
+    leaves `receive` alone, so a route can still notice that its client went away."""
+
+    def __init__(self, app: ASGIApp, headers: dict[str, str]):
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *((k, v) for k, v in self.headers if k not in present)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

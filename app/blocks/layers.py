@@ -47,7 +47,7 @@ def seed_weights(module: nn.Module, seed: int) -> nn.Module:
     """
     gen = torch.Generator().manual_seed(seed)
     for m in module.modules():
-        if isinstance(m, nn.Conv2d):
+        if isinstance(m, (nn.Conv2d, nn.Linear)):  # a linear layer only in whole networks' classifiers
             if m.weight.is_meta:
                 continue
             bound = 1.0 / math.sqrt(m.weight[0].numel())

@@ -1,8 +1,10 @@
-"""The one waiting policy: how many requests may wait for a resource, and when to come back.
+"""How many web requests may wait at once for one kind of work, and when to come back.
 
-A `WaitingLine` stands in front of one resource (a device's measurements, the reparameterization
-builder). It admits at most `limit` requests at once; the next is refused with `Busy`, whose
-Retry-After is computed from the work already admitted and how long such work has recently taken.
+A `WaitingLine` stands in front of work a web worker waits for (reparameterization checks, pairs of
+forms being measured). It admits at most `limit` requests at once; the next is refused with `Busy`,
+whose Retry-After is computed from the work already admitted and how long such work has recently
+taken. The measuring process's own queue computes its Retry-After from the estimated durations of
+the jobs it holds (`app.measuring.core`).
 """
 
 import math

@@ -3,10 +3,11 @@ this server's measurement, the paper's figures, relative speeds, and whether the
 here. One code path serves every experiment of `app.guideline_catalogue`.
 """
 
+import threading
+
 from ..analysis import guidelines as closed_forms
 from ..analysis.guidelines import SIZE, analyse_network
 from ..blocks.guidelines import STACK_DEPTH
-from ..blocks.layers import seed_weights
 from ..cache import BoundedCache
 from ..config import get_settings
 from ..errors import InvalidParameter, NotFound
@@ -21,6 +22,7 @@ from ..guideline_catalogue import (
     Guideline,
     Row,
 )
+from ..measuring.jobs import GuidelineForm
 from ..schemas import (
     G2Point,
     G2Sweep,
@@ -94,21 +96,23 @@ def analyse(guideline: Guideline, width_multiplier: int, batch: int) -> tuple[tu
 # --- measurement ---------------------------------------------------------------------------------
 
 def _measure_row(guideline: Guideline, row: Row, config: dict, graph: Graph, *, device: str,
-                 threads: int | None, width_multiplier: int, batch: int) -> RowMeasurement:
-    module = seed_weights(guideline.build(config), seed=0)
-    key = ("guideline", guideline.name, width_multiplier, batch, row.label)
+                 threads: int | None, width_multiplier: int, batch: int, fresh: bool,
+                 cancel: threading.Event | None) -> RowMeasurement:
+    size = _size_param(batch, width_multiplier)
+    job = latency.timing_job({"row": (GuidelineForm(guideline.name, tuple(config.items())), graph)},
+                             graph.input_shape, seed=0, device=device, threads=threads, warmup=None,
+                             repeats=None, per_node=False, size=size)
     try:
-        result = latency.measure(key, module, graph.input_shape, device=device, threads=threads,
-                                 per_node=False, graph=graph)
+        reports, _ = latency.run(job, fresh=fresh, cancel=cancel)
     except InvalidParameter as exc:
         if exc.param not in ("batch", "height"):
             raise
-        # the latency service names a block's size; here the size is set by batch and width
-        param, value = _size_param(batch, width_multiplier)
-        raise InvalidParameter(param, exc.message + " (here: batch or width_multiplier)", value) from None
+        # the measuring process names a block's size; here the size is set by batch and width
+        raise InvalidParameter(size[0], exc.message + " (here: batch or width_multiplier)", size[1]) from None
+    result = reports["row"]
     total = result.total
     return RowMeasurement(
-        median_us=total.median_us, p25_us=total.p25_us, p75_us=total.p75_us,
+        median_us=total.median_us, p25_us=total.p25_us, p75_us=total.p75_us, quality=result.quality,
         batches_per_s=1e6 / total.median_us, images_per_s=batch * 1e6 / total.median_us,
         device=result.device, device_label=result.device_label, threads=result.threads, warmup=result.warmup,
         repeats=result.repeats, cached=result.cached, measured_at=result.measured_at)
@@ -180,7 +184,8 @@ def _row(guideline: Guideline, row: Row, config: dict, graph: Graph, unit: UnitD
 
 
 def report(name: str, *, device: str = "cpu", width_multiplier: int = 1, batch: int = 1,
-           threads: int | None = None, measure: bool = True) -> GuidelineReport:
+           threads: int | None = None, measure: bool = True, fresh: bool = False,
+           cancel: threading.Event | None = None) -> GuidelineReport:
     """One guideline's table at this width and batch, measured on `device` when `measure` is true."""
     guideline = get(name)
     check_width_multiplier(width_multiplier)
@@ -195,7 +200,7 @@ def report(name: str, *, device: str = "cpu", width_multiplier: int = 1, batch: 
         for graph, _ in analysed:
             check_memory(graph, "measuring this experiment", param, value, every_activation=False)
         measured = [_measure_row(guideline, row, config, graph, device=device, threads=threads,
-                                 width_multiplier=width_multiplier, batch=batch)
+                                 width_multiplier=width_multiplier, batch=batch, fresh=fresh, cancel=cancel)
                     for row, config, (graph, _) in zip(guideline.rows, configs, analysed, strict=True)]
         device_label = measured[0].device_label
         threads = measured[0].threads

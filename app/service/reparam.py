@@ -3,30 +3,27 @@ optionally the latency of both forms."""
 
 import threading
 
-from torch import nn
-
-from ..analysis.graph import analyse_graph
+from .. import measuring
+from ..analysis.estimate import work_of
+from ..analysis.memory import bytes_needed
 from ..analysis.ops import ELEMENT_SIZE
-from ..analysis.reparam import deploy, kernel_view, max_abs_diff, random_input
 from ..cache import BoundedCache
 from ..config import get_settings
 from ..errors import InvalidParameter
+from ..measuring.jobs import BlockForm, Equivalence
 from ..schemas import Analysis, KernelView, LatencyReport, ReparamLatency, ReparamReport
 from . import latency
 from .admission import WaitingLine
-from .blocks import Cached, analyse_resolved, build, input_shape, resolve, size_param
+from .blocks import Cached, analyse_resolved, resolve, size_param
 from .limits import check_memory
 
 # Weights held besides the block's own while deploying: the copy, and transient fused kernels.
 DEPLOY_COPIES = 3
 
 _reports: BoundedCache[tuple, Cached[ReparamReport]] = BoundedCache("reparam reports", "reparam_cache")
-# One real build at a time (reports and measure=true alike), so building takes at most one block's
-# budget at once. Builds and equivalence passes also hold the CPU as a latency measurement does
-# (`latency.device_lock`), so they never run during, and skew, a CPU measurement.
-_build_lock = threading.Lock()
-_builds = WaitingLine("reparameterization checks", "reparam_max_waiting")
-# measure=true keeps both built forms alive while they wait for the device and are measured
+# Checks waiting for the measuring process (it runs them one at a time, on the CPU).
+_checks = WaitingLine("reparameterization checks", "reparam_max_waiting")
+# measure=true runs both forms side by side, so it holds twice a block's memory while measured
 _measured_pairs = WaitingLine("reparameterization measurements", "reparam_max_measuring")
 
 
@@ -48,30 +45,23 @@ def _check_limits(before: Analysis, config: dict) -> None:
                                config[param])
 
 
-def deploy_pair(kind: str, config: dict) -> tuple[nn.Module, nn.Module, list[str]]:
-    """The seeded training-time block and its deploy-time copy (call only after `analyse` passed,
-    holding `_build_lock`; it builds on the CPU, under the CPU's device lock)."""
-    with latency.device_lock("cpu"):
-        module = build(kind, config)
-        deployed, fused = deploy(module)
-    return module, deployed, fused
+def compute(kind: str, config: dict, before: Analysis,
+            cancel: threading.Event | None = None) -> ReparamReport:
+    """The ReparamReport without latency: a pure function of (kind, config). The deploy, the forward
+    passes of both forms and the kernel merge run in the measuring process."""
+    weights = (1 + DEPLOY_COPIES) * before.totals.params * ELEMENT_SIZE
+    job = Equivalence(kind, tuple(config.items()),
+                      memory_bytes=bytes_needed(before, every_activation=False) + weights,
+                      work=(work_of(before),))
+    checked = measuring.submit(job, cancel=cancel)
+    after = Analysis(kind=kind, config=config, **checked["after"])
+    kernel = checked["kernel"]
+    return ReparamReport(kind=kind, config=config, before=before, after=after,
+                         max_abs_diff=checked["max_abs_diff"], fused=checked["fused"],
+                         kernel=None if kernel is None else KernelView(**kernel))
 
 
-def compute(kind: str, config: dict, before: Analysis) -> ReparamReport:
-    """The ReparamReport without latency: a pure function of (kind, config)."""
-    shape = input_shape(config)
-    module, deployed, fused = deploy_pair(kind, config)
-    with latency.device_lock("cpu"):  # real forward passes of both forms
-        diff = max_abs_diff(module, deployed, random_input(shape, config["seed"]))
-    kernel = kernel_view(module)
-    del module
-    # shapes and counts need no real tensors: analyse the deployed copy moved to the meta device
-    after = Analysis(kind=kind, config=config, **dict(analyse_graph(deployed.to("meta"), shape)))
-    return ReparamReport(kind=kind, config=config, before=before, after=after, max_abs_diff=diff,
-                         fused=fused, kernel=None if kernel is None else KernelView(**kernel))
-
-
-def report(kind: str, values: dict) -> Cached[ReparamReport]:
+def report(kind: str, values: dict, cancel: threading.Event | None = None) -> Cached[ReparamReport]:
     """The cached ReparamReport of `kind` for these query values (read-only)."""
     spec, config = resolve(kind, values)
     before = analyse_resolved(spec, config).data  # 422s bad and oversized configs before any real build
@@ -80,33 +70,30 @@ def report(kind: str, values: dict) -> Cached[ReparamReport]:
     hit = _reports.get(key)
     if hit is not None:
         return hit
-    with _builds.admit(), _build_lock:
-        return _reports.get_or_compute(key, lambda: Cached.of(compute(spec.kind, config, before)))
+    with _checks.admit():
+        return _reports.get_or_compute(key, lambda: Cached.of(compute(spec.kind, config, before, cancel)))
 
 
 def report_with_latency(kind: str, values: dict, *, device: str = "cpu", threads: int | None = None,
-                        warmup: int | None = None, repeats: int | None = None) -> ReparamReport:
-    """The ReparamReport plus the latency of both forms, measured the way the latency endpoint
-    measures (same queue, same method); speedup = before median / after median.
-
-    Both forms are measured in one hold of the device and cached as one result
-    (`latency.measure_forms`), so the speedup always divides two numbers of the same freshness:
-    both measured now, or both from the same earlier measurement (then both say `cached`).
+                        warmup: int | None = None, repeats: int | None = None, fresh: bool = False,
+                        cancel: threading.Event | None = None) -> ReparamReport:
+    """The ReparamReport plus the latency of both forms, measured as the latency endpoint measures,
+    the two forms alternating round by round, so their ratio (the speedup = before median over after
+    median) comes with a 95% interval; "no measurable difference" when that interval contains 1.
     """
-    result = report(kind, values)  # 404/422 first, and the equivalence is proven before timing
-    latency.check_device(device)  # an unknown device is a 422 before any module is built
+    result = report(kind, values, cancel)  # 404/422 first, and the equivalence is proven before timing
     data = result.data
     config = data.config
+    param = size_param(config)
+    form = BlockForm(kind, tuple(config.items()))
+    job = latency.timing_job({"before": (form, data.before),
+                              "after": (BlockForm(kind, form.config, deployed=True), data.after)},
+                             data.before.input_shape, seed=config["seed"], device=device, threads=threads,
+                             warmup=warmup, repeats=repeats, per_node=True, size=(param, config[param]))
     with _measured_pairs.admit():
-        with _build_lock:  # one real build at a time, as for reports
-            module, deployed, _ = deploy_pair(kind, config)
-        forms = {"before": (module, data.before), "after": (deployed, data.after)}
-        measured = latency.measure_forms(("reparam", kind, tuple(config.items())), forms, input_shape(config),
-                                         device=device, threads=threads, warmup=warmup, repeats=repeats,
-                                         seed=config["seed"])
-        del module, deployed, forms
-    before, after = (LatencyReport(kind=kind, config=config, **dict(measured[name]))
+        reports, comparison = latency.run(job, fresh=fresh, cancel=cancel)
+    before, after = (LatencyReport(kind=kind, config=config, **dict(reports[name]))
                      for name in ("before", "after"))
     # reported as measured, never adjusted: on a CPU fusing can gain little or even lose
-    speedup = before.total.median_us / after.total.median_us if after.total.median_us > 0 else None
-    return data.model_copy(update={"latency": ReparamLatency(before=before, after=after, speedup=speedup)})
+    return data.model_copy(update={"latency": ReparamLatency(
+        before=before, after=after, speedup=comparison.value, comparison=comparison)})

@@ -2,42 +2,59 @@
 
 The second series is ShuffleNet V2's guideline G2 (Ma et al. 2018, Sec. 2, Table 2): with the
 multiply-adds held constant, more groups buy wider channels, and MAC (memory access cost) rises.
+It is anchored at g = 1: the reference block has the group count 1 and the channels `reference`,
+and every point widens the kind's `widen` parameters (multiples of g) so that its multiply-adds
+stay within `TOLERANCE` of the reference's. Group counts where the channels cannot get that close
+(too few channels to divide finely) are left out rather than shown off target.
 """
 
+import itertools
 import math
 
 from ..cache import BoundedCache
 from ..errors import InvalidParameter, NotFound
 from ..registry import BLOCKS, BlockSpec
-from ..schemas import FixedMadds, Sweep, SweepPoint
-from .blocks import analyse, resolve
+from ..schemas import Analysis, FixedMadds, FixedMaddsSeries, Sweep, SweepPoint, Totals
+from .blocks import analyse, analyse_config, resolve
 
-# The parameters that are channel widths (scaled together to hold multiply-adds fixed).
+# The parameters that are channel widths (their greatest common divisor bounds the group count).
 CHANNEL_PARAMS = ("in_channels", "out_channels", "bottleneck_width", "expanded_channels")
 MAX_POINTS = 16  # group counts shown at fixed channels
-# Group counts tried at fixed multiply-adds (plus the current one), as in G2's Table 2.
-FIXED_MADDS_GROUPS = (1, 2, 4, 8, 16, 32)
+# Group counts tried at fixed multiply-adds (G2's Table 2 has 1, 2, 4, 8).
+FIXED_MADDS_GROUPS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+TOLERANCE = 0.02  # largest |multiply-adds / target - 1| of a point at fixed multiply-adds
+# Largest spread of the widened parameters' growth (out/in may change by at most a third), so that
+# a point does not buy its multiply-adds by making the block lopsided (which G1 says costs MAC).
+MAX_IMBALANCE = 1 / 3
+WINDOW = 2  # multiples of g tried on each side of the estimated width
 
 
 def grouped_kinds() -> list[str]:
     return [s.kind for s in BLOCKS.values() if s.group_param]
 
 
+def widening_kinds() -> list[str]:
+    return [s.kind for s in BLOCKS.values() if s.widen]
+
+
 def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _point(kind: str, config: dict, group_param: str, g: int,
-           widened: tuple[str, ...] = ()) -> SweepPoint | None:
-    """The costs at `g` groups (None where that configuration is refused); `widened` names the
-    channel parameters to report, when they were changed to hold multiply-adds fixed."""
+def _totals(kind: str, config: dict) -> Totals | None:
     try:
-        totals = analyse(kind, {**config, group_param: g}).data.totals
+        return analyse(kind, config).data.totals
     except InvalidParameter:
         return None
+
+
+def _point(kind: str, config: dict, group_param: str, g: int) -> SweepPoint | None:
+    """The costs at `g` groups (None where that configuration is refused)."""
+    totals = _totals(kind, {**config, group_param: g})
+    if totals is None:
+        return None
     return SweepPoint(g=g, params=totals.params, madds=totals.madds, mac=totals.mac,
-                      elementwise=totals.elementwise,
-                      channels={p: config[p] for p in widened} if widened else None)
+                      elementwise=totals.elementwise)
 
 
 def _fixed_channels(spec: BlockSpec, config: dict) -> list[SweepPoint]:
@@ -53,56 +70,133 @@ def _fixed_channels(spec: BlockSpec, config: dict) -> list[SweepPoint]:
     return points
 
 
-def _scaled(config: dict, scale: float, unit: int) -> dict:
-    out = dict(config)
-    for p in CHANNEL_PARAMS:
-        if p in config:
-            out[p] = max(unit, round(config[p] * scale / unit) * unit)
-    return out
+def _structure(analysis: Analysis) -> tuple[str, ...]:
+    """The ops of a block, channel shuffles left out (there is none at g = 1): widths that change the
+    structure (a RepVGG block loses its identity branch when out_channels != in_channels) are a
+    different block, not a wider one."""
+    return tuple(n.op for n in analysis.nodes if n.op != "channel_shuffle")
 
 
-def _closest_at(spec: BlockSpec, config: dict, g: int, target: int) -> SweepPoint | None:
-    """The channel scaling with `g` groups whose multiply-adds come closest to `target`."""
-    best = None
-    for unit in (g, 2 * g, 4 * g):
-        scale = math.sqrt(g / config[spec.group_param])  # exact when every conv is grouped by g
-        for _ in range(3):  # refine: madds grow about as the square of the width
-            tried = []
-            base = _scaled(config, scale, unit)
-            for step in (-1, 0, 1):
-                candidate = {p: (v + step * unit if p in CHANNEL_PARAMS and p in config else v)
-                             for p, v in base.items()}
-                widened = tuple(p for p in CHANNEL_PARAMS if p in config)
-                point = _point(spec.kind, candidate, spec.group_param, g, widened)
-                if point is None:
-                    continue
-                tried.append(point)
-                if best is None or abs(point.madds - target) < abs(best.madds - target):
-                    best = point
-            if not tried or best.madds == 0:
+def _analysis(spec: BlockSpec, values: dict) -> Analysis | None:
+    """An analysis not kept in the analyses cache (a sweep tries many widths once each)."""
+    try:
+        _, config = resolve(spec.kind, values)
+        return analyse_config(spec, config)
+    except InvalidParameter:
+        return None
+
+
+class _Candidate:
+    def __init__(self, config: dict, analysis: Analysis, base: dict, widen: tuple[str, ...], target: int,
+                 structure: tuple[str, ...]):
+        self.config = config
+        self.totals = analysis.totals
+        self.deviation = self.totals.madds / target - 1
+        growth = [config[p] / base[p] for p in widen]
+        self.imbalance = max(growth) / min(growth) - 1
+        self.same = _structure(analysis) == structure
+
+    def rank(self) -> tuple:
+        """Within the tolerance and balanced first; then the most balanced, then the closest."""
+        close = abs(self.deviation) <= TOLERANCE
+        return (not close, self.imbalance > MAX_IMBALANCE or not self.same,
+                self.imbalance if close else abs(self.deviation), abs(self.deviation))
+
+
+def _solve(spec: BlockSpec, base: dict, g: int, target: int) -> _Candidate | None:
+    """The block at `g` groups whose `widen` parameters (multiples of g, grown from `base`'s in the
+    same proportion where divisibility allows) bring the multiply-adds closest to `target`."""
+    widen, gp = spec.widen, spec.group_param
+    structure = _structure(analyse(spec.kind, base).data)
+    seen: dict[tuple, _Candidate | None] = {}
+
+    def attempt(widths: dict) -> _Candidate | None:
+        key = tuple(widths[p] for p in widen)
+        if key not in seen:
+            config = {**base, gp: g, **widths}
+            analysis = _analysis(spec, config)
+            seen[key] = (_Candidate(config, analysis, base, widen, target, structure)
+                         if analysis and analysis.totals.madds else None)
+        return seen[key]
+
+    # multiply-adds grow between linearly and quadratically with the width: refine the scale on the
+    # rounded centre (a multiple of g, else 2g or 4g, whichever builds) a few times
+    scale = math.sqrt(g / base[gp])
+    for _ in range(6):
+        centre = None
+        for unit in (g, 2 * g, 4 * g):
+            centre = attempt({p: max(unit, round(base[p] * scale / unit) * unit) for p in widen})
+            if centre:
                 break
-            scale *= math.sqrt(target / best.madds)
-        if best is not None:
-            return best
-    return best
+        if centre is None:
+            break
+        step = math.sqrt(target / centre.totals.madds)
+        if abs(step - 1) < 1e-3:
+            break
+        scale *= step
+    # then, unless the centre is already close and keeps the block's proportions, every combination
+    # of multiples of g around it
+    if centre and centre.imbalance < 1e-9 and centre.rank()[:2] == (False, False):
+        return centre
+    ranges = []
+    for p in widen:
+        k = max(1, round(base[p] * scale / g))
+        ranges.append(range(max(1, k - WINDOW), k + WINDOW + 1))
+    for ks in itertools.product(*ranges):
+        attempt({p: k * g for p, k in zip(widen, ks, strict=True)})
+    found = [c for c in seen.values() if c]
+    return min(found, key=_Candidate.rank) if found else None
 
 
-def _fixed_madds(spec: BlockSpec, config: dict, target: int) -> list[SweepPoint]:
-    if target == 0:
-        return []  # a block without multiply-adds (channel shuffle) has nothing to hold fixed
-    groups = sorted(set(FIXED_MADDS_GROUPS) | {config[spec.group_param]})
-    points = [p for g in groups if (p := _closest_at(spec, config, g, target))]
-    return points
+def _series(spec: BlockSpec, reference: dict, extra_groups: tuple[int, ...] = ()) -> FixedMadds:
+    """Points at fixed multiply-adds from the g = 1 block `reference` (a full config)."""
+    gp = spec.group_param
+    reference = {**reference, gp: 1}
+    totals = analyse(spec.kind, reference).data.totals
+    target = totals.madds
+    widths = {p: reference[p] for p in spec.widen}
+    points = [SweepPoint(g=1, params=totals.params, madds=totals.madds, mac=totals.mac,
+                         elementwise=totals.elementwise, channels=widths, madds_deviation=0.0)]
+    for g in sorted(set(FIXED_MADDS_GROUPS[1:]) | {g for g in extra_groups if g > 1}):
+        best = _solve(spec, reference, g, target)
+        if best is None or best.rank()[:2] != (False, False):
+            continue  # no widths this close at this group count
+        t = best.totals
+        points.append(SweepPoint(g=g, params=t.params, madds=t.madds, mac=t.mac, elementwise=t.elementwise,
+                                 channels={p: best.config[p] for p in spec.widen},
+                                 madds_deviation=round(best.deviation, 6)))
+    return FixedMadds(target_madds=target, points=points, reference=widths, tolerance=TOLERANCE)
+
+
+def reference_of(spec: BlockSpec, config: dict) -> dict:
+    """The g = 1 block whose multiply-adds are closest to `config`'s (same proportions)."""
+    target = analyse(spec.kind, config).data.totals.madds
+    best = _solve(spec, config, 1, target)
+    return best.config if best else {**config, spec.group_param: 1}
 
 
 _sweeps: BoundedCache[tuple, Sweep] = BoundedCache("sweeps", "sweep_cache")
+
+
+def _cached_series(spec: BlockSpec, reference: dict, extra_groups: tuple[int, ...] = ()) -> FixedMadds:
+    """`_series`, kept: blocks at other group counts often share their g = 1 reference."""
+    reference = {**reference, spec.group_param: 1}
+    extra = tuple(sorted(set(extra_groups) - set(FIXED_MADDS_GROUPS)))
+    return _sweeps.get_or_compute(("series", spec.kind, tuple(reference.items()), extra),
+                                  lambda: _series(spec, reference, extra))
+
+
+def _fixed_madds(spec: BlockSpec, config: dict, target: int) -> FixedMadds:
+    if target == 0 or not spec.widen:
+        return FixedMadds(target_madds=target, points=[])  # e.g. a channel shuffle: nothing to hold
+    return _cached_series(spec, reference_of(spec, config), (config[spec.group_param],))
 
 
 def _sweep(spec: BlockSpec, config: dict) -> Sweep:
     target = analyse(spec.kind, config).data.totals.madds
     return Sweep(kind=spec.kind, param=spec.group_param, current=config[spec.group_param], config=config,
                  fixed_channels=_fixed_channels(spec, config),
-                 fixed_madds=FixedMadds(target_madds=target, points=_fixed_madds(spec, config, target)))
+                 fixed_madds=_fixed_madds(spec, config, target))
 
 
 def sweep(kind: str, values: dict) -> Sweep:
@@ -113,3 +207,16 @@ def sweep(kind: str, values: dict) -> Sweep:
                        f"{', '.join(grouped_kinds())}")
     analyse(kind, config)  # the current configuration must itself be valid (422 otherwise)
     return _sweeps.get_or_compute((kind, tuple(config.items())), lambda: _sweep(spec, config))
+
+
+def fixed_madds(kind: str, values: dict) -> FixedMaddsSeries:
+    """G2 for `kind`: the channels in `values` are the g = 1 block's (the group count given is
+    ignored); every group count at which the widened block's multiply-adds stay within the tolerance."""
+    spec, config = resolve(kind, values)
+    if not spec.widen:
+        raise NotFound(f"{kind!r} has no channels to widen at fixed multiply-adds; blocks that do: "
+                       f"{', '.join(widening_kinds())}")
+    reference = {**config, spec.group_param: 1}
+    analyse(kind, reference)  # the g = 1 block must itself be valid (422 otherwise)
+    series = _cached_series(spec, reference)
+    return FixedMaddsSeries(kind=kind, param=spec.group_param, **series.model_dump())

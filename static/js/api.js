@@ -95,8 +95,14 @@ const block = (kind) => `/api/blocks/${encodeURIComponent(kind)}`;
 
 export const analyse = (kind, values, opts) => getJSON(`${block(kind)}?${query(values)}`, opts);
 export const sweep = (kind, values, opts) => getJSON(`${block(kind)}/sweep?${query(values)}`, opts);
-export const reparam = (kind, values, measure = false, opts = {}) =>
-  getJSON(`${block(kind)}/reparam?${query({ ...values, measure })}`, { ...opts, fresh: measure });
+// ShuffleNet V2's G2 from the g = 1 block whose channels `values` holds
+export const fixedMadds = (kind, values, opts) =>
+  getJSON(`${block(kind)}/fixed-madds?${query(values)}`, opts);
+// again: "Measure again", bypassing the server's cache of recent measurements too (fresh=true)
+export const reparam = (kind, values, measure = false, opts = {}) => {
+  const extra = measure ? { measure, fresh: opts.again ? true : null } : { measure };
+  return getJSON(`${block(kind)}/reparam?${query({ ...values, ...extra })}`, { ...opts, fresh: measure });
+};
 // Latency depends on the machine and the moment: never served from this cache.
 export const latency = (kind, values, extra, opts = {}) =>
   getJSON(`${block(kind)}/latency?${query({ ...values, ...extra })}`, { ...opts, fresh: true });

@@ -1,7 +1,7 @@
 // The explorer's Plotly charts: a metric per op, the group-count sweep, measured latency, the
 // activation curves and RepVGG's kernels. Defaults and colours are plot.js's and colors.js's.
 
-import { INK, METRIC_COLORS, metricColor, RULE } from "./colors.js";
+import { DIVERGING, INK, METRIC_COLORS, metricColor, RULE } from "./colors.js";
 import { metricValue } from "./diagram.js";
 import { human, metricLabel, micros } from "./format.js";
 import { plot, plotLayout } from "./plot.js";
@@ -36,7 +36,13 @@ function groupAxis(param, g) {
   return { title: { text: `${param} (g)` }, type: "log", tickvals: g, ticktext: g.map(String) };
 }
 
-export function sweepCharts(channelsChart, maddsChart, sw) {
+// Legends go above the plot, under the title, where they cannot cover an axis title.
+const LEGEND_ON_TOP = { orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom" };
+const TOP_MARGIN = 76;
+
+// `series`: the fixed-multiply-adds points to draw on the right (the explorer's own, when its
+// "keep multiply-adds fixed" switch is on), else the sweep's.
+export function sweepCharts(channelsChart, maddsChart, sw, series = null) {
   const current = { type: "line", x0: sw.current, x1: sw.current, yref: "paper", y0: 0, y1: 1 };
   const shapes = [{ ...current, line: { color: RULE, dash: "dot" } }];
   const pts = sw.fixed_channels;
@@ -54,21 +60,27 @@ export function sweepCharts(channelsChart, maddsChart, sw) {
   plot(
     channelsChart,
     traces,
-    plotLayout(`Fixed channels (${channels})`, {
+    plotLayout(`Fixed channels (${channels}): MAC barely moves`, {
       xaxis: groupAxis(sw.param, g),
       yaxis: { title: { text: "count (log scale)" }, type: "log" },
+      legend: LEGEND_ON_TOP,
+      margin: { l: 64, r: 16, t: TOP_MARGIN, b: 56 },
       shapes,
     }),
   );
 
-  const fm = sw.fixed_madds.points;
+  const fixed = series ?? sw.fixed_madds;
+  const fm = fixed.points;
   if (!fm.length) {
     maddsChart.textContent = "This block has no multiply-adds, so there is nothing to hold fixed.";
     return;
   }
   const gm = fm.map((p) => p.g);
-  const labels = fm.map((p) => pairs(Object.entries(p.channels)));
+  const deviation = (p) =>
+    p.madds_deviation == null ? "" : `, multiply-adds ${(p.madds_deviation * 100).toFixed(2)}%`;
+  const labels = fm.map((p) => `${pairs(Object.entries(p.channels))}${deviation(p)}`);
   const line = { type: "scatter", mode: "lines+markers", x: gm, text: labels };
+  const within = fixed.tolerance ? ` ±${(fixed.tolerance * 100).toFixed(0)}%` : "";
   plot(
     maddsChart,
     [
@@ -77,18 +89,18 @@ export function sweepCharts(channelsChart, maddsChart, sw) {
         name: "MAC (memory access cost)",
         y: fm.map((p) => p.mac),
         line: { color: METRIC_COLORS.mac },
-        hovertemplate: "g=%{x}, %{text}<br>MAC %{y:,}<extra></extra>",
+        hovertemplate: "g=%{x}: %{text}<br>MAC %{y:,}<extra></extra>",
       },
       {
         ...line,
-        name: "multiply-adds",
+        name: "multiply-adds (right axis)",
         yaxis: "y2",
         y: fm.map((p) => p.madds),
         line: { color: METRIC_COLORS.madds, dash: "dash" },
-        hovertemplate: "g=%{x}, %{text}<br>multiply-adds %{y:,}<extra></extra>",
+        hovertemplate: "g=%{x}: %{text}<br>multiply-adds %{y:,}<extra></extra>",
       },
     ],
-    plotLayout(`Fixed multiply-adds ≈ ${human(sw.fixed_madds.target_madds)} (G2): widths grow with g`, {
+    plotLayout(`Multiply-adds held at ${human(fixed.target_madds)}${within} (G2): MAC rises with g`, {
       xaxis: groupAxis(sw.param, gm),
       yaxis: { title: { text: "MAC (elements)" }, rangemode: "tozero" },
       yaxis2: {
@@ -99,7 +111,8 @@ export function sweepCharts(channelsChart, maddsChart, sw) {
         showgrid: false,
         automargin: true,
       },
-      margin: { l: 64, r: 64, t: 40, b: 56 },
+      legend: LEGEND_ON_TOP,
+      margin: { l: 64, r: 64, t: TOP_MARGIN, b: 56 },
       shapes,
     }),
   );
@@ -152,46 +165,131 @@ export function barsWithWhiskers(element, names, reports, title) {
   plot(element, [trace], plotLayout(title, { yaxis: MEDIAN_AXIS }));
 }
 
+// Two panels, so that no curve hides another: the ReLU family with swish and hard-swish (left), and
+// the gates sigmoid and hard-sigmoid on [0, 1] (right); stacked on a narrow screen. relu runs under
+// relu6 until x = 6, so it is drawn wide and pale beneath it, and the x range goes past 6.
 export function curvesChart(element, xs, curves) {
+  const narrow = element.clientWidth > 0 && element.clientWidth < 560;
+  const gate = (c) => c.panel === "gate";
   const traces = curves.map((c) => ({
     type: "scatter",
     mode: "lines",
     name: c.name,
     x: xs,
     y: c.y,
-    line: { dash: c.dash || "solid", width: c.width || 2 },
+    xaxis: gate(c) ? "x2" : "x",
+    yaxis: gate(c) ? "y2" : "y",
+    opacity: c.opacity ?? 1,
+    line: { dash: c.dash || "solid", width: c.width || 2, color: c.color },
   }));
+  const [a, b] = narrow
+    ? [
+        [0, 1],
+        [0, 1],
+      ]
+    : [
+        [0, 0.56],
+        [0.66, 1],
+      ];
+  const [ya, yb] = narrow
+    ? [
+        [0.58, 1],
+        [0, 0.4],
+      ]
+    : [
+        [0, 1],
+        [0, 1],
+      ];
   plot(
     element,
     traces,
-    plotLayout("Activation functions on [-6, 6]", {
-      xaxis: { title: { text: "x" }, zeroline: true },
-      yaxis: { title: { text: "f(x)" }, zeroline: true },
-      height: 360,
+    plotLayout("Activation functions", {
+      xaxis: { title: { text: "x" }, zeroline: true, domain: a, anchor: "y" },
+      yaxis: { title: { text: "f(x)" }, zeroline: true, domain: ya, anchor: "x" },
+      xaxis2: { title: { text: "x" }, zeroline: true, domain: b, anchor: "y2", range: [-6, 6] },
+      yaxis2: { title: { text: "gate" }, domain: yb, anchor: "x2", range: [-0.05, 1.05] },
+      legend: LEGEND_ON_TOP,
+      margin: { l: 56, r: 16, t: narrow ? 120 : 80, b: 48 },
+      height: narrow ? 640 : 400,
     }),
   );
 }
 
-export function heatmap(element, z, title) {
-  const flat = z.flat().filter((v) => v !== null);
-  const bound = Math.max(...flat.map(Math.abs), 1e-12); // symmetric scale: white is zero
+// A kernel weight[o][j][kh][kw] as one heatmap: a kh x kw block per (output o, input j), blank lines
+// between blocks, axes labelled by channel. `bound`: the colour scale's |top| (shared by the charts
+// that are compared); white is zero.
+export function heatmap(element, weight, title, { bound = null, showscale = true } = {}) {
+  const z = tile(weight);
+  const kh = weight[0][0].length;
+  const kw = weight[0][0][0].length;
+  const top =
+    bound ??
+    Math.max(
+      ...z
+        .flat()
+        .filter((v) => v !== null)
+        .map(Math.abs),
+      1e-12,
+    );
+  const customdata = z.map((row, r) =>
+    row.map((_, c) => [Math.floor(r / (kh + 1)), Math.floor(c / (kw + 1)), r % (kh + 1), c % (kw + 1)]),
+  );
+  const ticks = (count, size) => ({
+    tickvals: Array.from({ length: count }, (_, i) => i * (size + 1) + (size - 1) / 2),
+    ticktext: Array.from({ length: count }, (_, i) => String(i)),
+  });
   const trace = {
     type: "heatmap",
     z,
-    colorscale: "RdBu",
-    zmin: -bound,
-    zmax: bound,
+    customdata,
+    colorscale: DIVERGING,
+    zmin: -top,
+    zmax: top,
+    showscale,
+    colorbar: { thickness: 10, len: 0.9 },
     hoverongaps: false,
-    hovertemplate: "row %{y}, col %{x}: %{z:.4f}<extra></extra>",
+    hovertemplate:
+      "output %{customdata[0]}, input %{customdata[1]}, tap (%{customdata[2]}, %{customdata[3]}): " +
+      "%{z:.4f}<extra></extra>",
   };
   plot(
     element,
     [trace],
     plotLayout(title, {
       height: 300,
-      yaxis: { autorange: "reversed", showgrid: false },
-      xaxis: { showgrid: false },
-      margin: { l: 40, r: 16, t: 40, b: 30 },
+      yaxis: {
+        autorange: "reversed",
+        showgrid: false,
+        zeroline: false,
+        title: { text: "output channel o" },
+        ...ticks(weight.length, kh),
+      },
+      xaxis: {
+        showgrid: false,
+        zeroline: false,
+        title: { text: "input channel j" },
+        ...ticks(weight[0].length, kw),
+      },
+      margin: { l: 56, r: 16, t: 40, b: 48 },
     }),
   );
+}
+
+// weight[o][j][kh][kw] tiled into one matrix: row block o, column block j, a blank line between blocks
+export function tile(weight) {
+  const rows = [];
+  weight.forEach((perOut, o) => {
+    if (o) rows.push(null);
+    const kh = perOut[0].length;
+    for (let r = 0; r < kh; r++) {
+      const row = [];
+      perOut.forEach((k, j) => {
+        if (j) row.push(null);
+        row.push(...k[r]);
+      });
+      rows.push(row);
+    }
+  });
+  const width = Math.max(...rows.filter(Boolean).map((r) => r.length));
+  return rows.map((r) => r || new Array(width).fill(null));
 }

@@ -45,3 +45,12 @@ export const tint = (color, t) => mix("#f4f7fc", color, 0.55 * t);
 
 // `color` darkened, for a bar drawn on top of its own tint.
 export const shade = (color) => mix(color, "#000000", 0.3);
+
+// Signed values (kernel weights): blue below zero, white at zero, red above.
+export const DIVERGING = [
+  [0, "#2166ac"],
+  [0.25, "#92c5de"],
+  [0.5, "#ffffff"],
+  [0.75, "#f4a582"],
+  [1, "#b2182b"],
+];

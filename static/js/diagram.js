@@ -149,14 +149,15 @@ function edgeLines(analysis, lay, X, Y, g, compact, markerId) {
   return layer;
 }
 
-function nodeBox(n, value, max, g, compact, color, latency) {
-  const t = value / max;
+function nodeBox(n, value, max, g, compact, color, latency, mark) {
+  const t = Math.min(1, value / max);
   const input = n.op === "input";
   const box = svg("g", {
-    class: "node",
+    class: mark ? `node ${mark.role === "fused" ? "fused" : "fused-source"}` : "node",
     "data-node-id": n.id,
     "data-op": n.op,
     "data-value": value,
+    "data-fuse": mark?.key,
     tabindex: compact ? null : 0,
     role: compact ? null : "img",
     "aria-label": compact ? null : nodeLines(n, latency).join("; "),
@@ -168,7 +169,8 @@ function nodeBox(n, value, max, g, compact, color, latency) {
       rx: 6,
       fill: input ? "#e9ecf2" : tint(color, t),
       stroke: input ? RULE : color,
-      "stroke-width": 1.2,
+      "stroke-width": mark?.role === "fused" ? 2.6 : 1.2,
+      "stroke-dasharray": mark?.role === "source" ? "4 3" : null,
     }),
   );
   if (!input && !compact) {
@@ -185,13 +187,40 @@ function nodeBox(n, value, max, g, compact, color, latency) {
   if (!compact) {
     box.append(svg("text", { ...middle, y: 32, "font-size": 10.5, fill: "#39414f" }, shape(n.output_shape)));
   }
-  box.append(svg("title", {}, nodeLines(n, latency).join("\n")));
+  if (mark?.text && !compact) {
+    // a tag above the box's top-right corner: what it was folded into, or how many ops it replaces
+    const tag = svg("g", { class: "fuse-tag", transform: `translate(${g.w - 4},-7)` });
+    const wide = mark.text.length * 6 + 10;
+    tag.append(
+      svg("rect", { x: -wide, y: -7, width: wide, height: 14, rx: 7, fill: INK }),
+      svg(
+        "text",
+        { x: -wide / 2, y: 4, "text-anchor": "middle", "font-size": 10, fill: "#ffffff" },
+        mark.text,
+      ),
+    );
+    box.append(tag);
+  }
+  const lines = nodeLines(n, latency);
+  if (mark?.title) lines.push(mark.title);
+  box.append(svg("title", {}, lines.join("\n")));
   return box;
 }
 
+// The largest value of `metric` over the ops of `analyses` (a colour scale's top).
+export function metricMax(analyses, metric, latency = null) {
+  const values = analyses.flatMap((a) => (a ? a.nodes.map((n) => metricValue(n, metric, latency)) : []));
+  return Math.max(0, ...values);
+}
+
 // Draw `analysis` into `container` (replacing what was there); returns the <svg>.
+// options: metric, latency (per-node timings), compact (the gallery's thumbnails), tip (an element
+// for node details), scaleMax (the value drawn at full colour: a scale shared with other diagrams
+// or held while a control moves; default this diagram's largest op), zoom (drawn size / natural
+// size; default natural, shrunk by CSS to fit), marks (node id -> {role: "fused" | "source", key,
+// text, title}: reparameterization's fused boxes and their sources).
 export function renderDiagram(container, analysis, options = {}) {
-  const { metric = "mac", latency = null, compact = false, tip = null } = options;
+  const { metric = "mac", latency = null, compact = false, tip = null, marks = null } = options;
   const g = compact ? COMPACT : FULL;
   const markerId = `d${++uid}-arrow`;
   const lay = layout(analysis.nodes, analysis.edges);
@@ -199,12 +228,14 @@ export function renderDiagram(container, analysis, options = {}) {
   const Y = (y) => y * g.row + g.margin;
   const width = (lay.maxX - lay.minX) * g.lane + g.w + 2 * g.margin;
   const height = lay.depth * g.row + g.h + 2 * g.margin;
+  const zoom = options.zoom ?? 1;
   const root = svg("svg", {
     xmlns: SVG_NS,
     viewBox: `0 0 ${width} ${height}`,
-    width,
-    height,
+    width: Math.round(width * zoom),
+    height: Math.round(height * zoom),
     class: "block-diagram",
+    "data-zoom": options.zoom ?? null,
     role: "group",
     "aria-label": `${analysis.kind} block diagram, ${metricLabel(metric)} encoded as colour`,
     "font-family": FONT,
@@ -215,11 +246,12 @@ export function renderDiagram(container, analysis, options = {}) {
 
   const color = metricColor(metric);
   const values = analysis.nodes.map((n) => metricValue(n, metric, latency));
-  const max = Math.max(...values, 0) || 1;
+  const max = (options.scaleMax ?? Math.max(...values, 0)) || 1;
+  root.dataset.scaleMax = String(max);
   const nodes = svg("g", { class: "nodes" });
   const at = new Map(lay.nodes.map((p) => [p.node.id, { cx: X(p.x), top: Y(p.y) }]));
   analysis.nodes.forEach((n, i) => {
-    const box = nodeBox(n, values[i], max, g, compact, color, latency);
+    const box = nodeBox(n, values[i], max, g, compact, color, latency, marks?.get(n.id));
     const { cx, top } = at.get(n.id);
     box.setAttribute("transform", `translate(${cx - g.w / 2},${top})`);
     nodes.append(box);

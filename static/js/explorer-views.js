@@ -1,29 +1,39 @@
-// The explorer's views, one entry each: adding a view is one entry here and its section in
-// templates/_views.html. explorer.js runs the table; an entry says
+// The explorer's views, one entry each: adding a view is one entry here, its section in
+// templates/_views.html and its name in the registry's VIEW_ORDER (app/registry.py, which also
+// says, per kind, which views apply: the page leaves the others out). explorer.js runs the table;
+// an entry says
 //   name      its section (id="view-{name}"), and what /embed/{kind}?view=… calls it
 //   root      the data-role it draws into when it has no section of its own
-//   applies   whether it means anything for this block or analysis (hidden when it does not)
+//   applies   whether it means anything for this analysis (hidden when it does not)
 //   stage     when it is drawn after a new analysis: "first" (same task: the slider's feedback),
 //             "soon" (next task), "later" (debounced, one at a time: each makes the server build blocks)
 //   load      what it fetches for the analysis on screen; `signal` aborts when the page moves on
-//   button    the data-role of its button, which loads it again with {measure: true}
+//   button    the data-role of its button, which loads it again with {measure: true, again}
+//             (again: the button said "Measure again", so the server measures anew: fresh=true)
 //   onDemand  loaded by that button only, never on its own (a measurement takes seconds)
 //   shares    other views draw from what it loads, so every view is redrawn when it arrives
 //   loading   (page, options) -> its status line while it loads
 //   done      (data, page) -> its status line once loaded
 //   failed    (err, options) -> its status line when loading failed
 //   draw      (page, data) draws it from the page's state and what it loaded
-// Every function gets `page`: {kind, spec, state, root, part(role), status(text, busy)}.
+// Every function gets `page`: {kind, spec, state, root, part(role), status(text, busy)}. The state's
+// `block` is the configuration analysed (with "keep multiply-adds fixed", the widened channels),
+// `reference` the same block at g = 1 (null for kinds without a group count), and `scaleMax` the
+// colour scale's top when the diagram's scale is held.
 
 import { drawCurves, FUNCTIONS } from "./activation.js";
 import * as api from "./api.js";
 import { barsWithWhiskers, latencyChart, metricChart, sweepCharts } from "./charts.js";
+import { renderGroups } from "./connectivity.js";
 import { renderDiagram } from "./diagram.js";
-import { byNode, deviceLabel, explain, howMeasured } from "./latency.js";
+import { el } from "./dom.js";
+import { exact, metricLabel, studentText } from "./format.js";
+import { renderFormula } from "./formula.js";
+import { byNode, deviceLabel, explain, howMeasured, medianWithInterval, qualityNotes } from "./latency.js";
 import { renderReparam } from "./reparam.js";
 import { renderShuffle } from "./shuffle.js";
 import { renderNodeTable } from "./table.js";
-import { renderCompare, renderTotals } from "./totals.js";
+import { renderCompare, renderTotals, whySentence } from "./totals.js";
 
 // A standard convolution with the block's channels, kernel and stride (the comparison's reference).
 function convValues(v) {
@@ -45,29 +55,76 @@ const measuredNodes = (state) => state.loaded.latency?.byNode ?? null;
 // The reparam view has no latency colouring of its own: its diagrams fall back to MAC.
 const structuralMetric = (metric) => (metric === "latency" ? "mac" : metric);
 
+const groupLabel = (spec) => `${spec.group_param}=1`;
+
+// A measure button says "Measure again" once its view has a measurement (the next press is fresh).
+function measureButton(root, role, measured, first) {
+  const button = root.querySelector(`[data-role="${role}"]`);
+  if (!button) return;
+  button.textContent = measured ? "Measure again" : first;
+  if (measured) button.dataset.again = "1";
+  else delete button.dataset.again;
+}
+
 export const VIEWS = [
+  {
+    name: "formula",
+    root: "formula", // the explorer's header; an embed's section has the same data-role inside
+    stage: "first",
+    draw: ({ root, part, spec, state }) =>
+      renderFormula(part("formula") || root, state.analysis, spec.formula),
+  },
   {
     name: "totals",
     stage: "first",
-    draw: ({ root, state }) => renderTotals(root, state.analysis),
+    draw: ({ root, part, spec, state }) => {
+      const ref = state.reference ? { analysis: state.reference, label: groupLabel(spec) } : null;
+      renderTotals(root, state.analysis, ref);
+      const why = part("why");
+      if (why) {
+        const gp = spec.group_param;
+        why.textContent = whySentence(state.analysis, state.reference, {
+          param: state.reference ? gp : null,
+          g: state.block?.[gp],
+          refG: 1,
+          fixed: state.fixed,
+          widen: spec.widen,
+        });
+      }
+    },
   },
   {
     name: "diagram",
     stage: "first",
-    draw: ({ part, state }) =>
-      renderDiagram(part("diagram"), state.analysis, {
+    draw: ({ part, state }) => {
+      const svgRoot = renderDiagram(part("diagram"), state.analysis, {
         metric: state.metric,
         latency: measuredNodes(state),
         tip: part("tip"),
-      }),
+        scaleMax: state.metric === "latency" ? null : state.scaleMax,
+      });
+      const note = part("scale-note");
+      if (note) {
+        const top = Number(svgRoot.dataset.scaleMax);
+        const what =
+          state.metric === "latency" || state.scaleMax == null ? "this diagram's largest op" : state.scaleOf;
+        const metric = metricLabel(state.metric).split(" (")[0];
+        note.textContent = `Full colour = ${exact(top)} ${metric} (${what}).`;
+      }
+    },
+  },
+  {
+    name: "groups",
+    stage: "first",
+    draw: ({ part, kind, state }) => renderGroups(part("groups"), state.analysis, kind),
   },
   {
     name: "compare",
     root: "compare",
     applies: ({ state }) => state.compare,
     stage: "soon",
-    load: ({ state }, signal) => api.analyse("conv", convValues(state.values), { signal }),
-    failed: (err) => `No standard convolution to compare with: ${err.message}`,
+    load: ({ state }, signal) => api.analyse("conv", convValues(state.block), { signal }),
+    failed: (err) => `No standard convolution to compare with: ${studentText(err.message)}`,
     draw: ({ root, state }, conv) => {
       const measured = state.loaded.latency;
       const latency = measured?.conv ? { block: measured.report, conv: measured.conv } : null;
@@ -77,7 +134,8 @@ export const VIEWS = [
   {
     name: "table",
     stage: "soon",
-    draw: ({ part, state }) => renderNodeTable(part("table"), state.analysis, measuredNodes(state)),
+    draw: ({ part, state }) =>
+      renderNodeTable(part("table"), state.analysis, measuredNodes(state), state.metric),
   },
   {
     name: "chart",
@@ -87,7 +145,7 @@ export const VIEWS = [
   },
   {
     name: "shuffle",
-    applies: ({ state }) => state.analysis?.permutations.length > 0,
+    applies: ({ state }) => !state.analysis || state.analysis.permutations.length > 0,
     stage: "soon",
     draw: ({ part, state }) => renderShuffle(part("shuffle"), state.analysis.permutations),
   },
@@ -95,24 +153,25 @@ export const VIEWS = [
     name: "sweep",
     applies: ({ spec }) => Boolean(spec.group_param),
     stage: "later",
-    load: ({ kind, state }, signal) => api.sweep(kind, state.values, { signal }),
+    load: ({ kind, state }, signal) => api.sweep(kind, state.block, { signal }),
     loading: ({ spec }) => `Computing the sweep of ${spec.group_param}…`,
-    failed: (err) => api.unavailable(err, "The sweep") || `Sweep unavailable: ${err.message}`,
-    draw: ({ part }, sweep) => sweepCharts(part("sweep-channels"), part("sweep-madds"), sweep),
+    failed: (err) => api.unavailable(err, "The sweep") || `No sweep here: ${studentText(err.message)}`,
+    draw: ({ part, state }, sweep) =>
+      sweepCharts(part("sweep-channels"), part("sweep-madds"), sweep, state.fixed ? state.series : null),
   },
   {
     name: "reparam",
     stage: "later",
     button: "measure-reparam",
-    load: ({ kind, state }, signal, { measure = false }) => {
-      const values = measure ? { ...state.values, device: state.device } : state.values;
-      return api.reparam(kind, values, measure, { signal });
+    load: ({ kind, state }, signal, { measure = false, again = false }) => {
+      const values = measure ? { ...state.block, device: state.device } : state.block;
+      return api.reparam(kind, values, measure, { signal, again });
     },
     loading: async ({ state }, { measure }) =>
       measure ? `Measuring both forms on ${await deviceLabel(state.device)}…` : "Folding the block…",
     failed: (err, { measure }) =>
       api.unavailable(err, "Reparameterization") ||
-      (measure ? explain(err) : `Cannot fold this block: ${err.message}`),
+      (measure ? explain(err) : `Cannot fold this block: ${studentText(err.message)}`),
     draw: ({ part, state }, report) =>
       renderReparam(part("reparam"), report, { metric: structuralMetric(state.metric) }),
   },
@@ -122,20 +181,38 @@ export const VIEWS = [
     button: "measure",
     onDemand: true,
     shares: true,
-    load: async ({ kind, state }, signal) => {
-      const device = { device: state.device };
-      const report = await api.latency(kind, state.values, device, { signal });
+    load: async ({ kind, state }, signal, { again = false } = {}) => {
+      const extra = { device: state.device, fresh: again ? true : null };
+      const report = await api.latency(kind, state.block, extra, { signal });
       // the comparison's reference, timed alike; without it the comparison just has no latency row
       const conv = state.compare
-        ? await api.latency("conv", convValues(state.values), device, { signal }).catch(() => null)
+        ? await api.latency("conv", convValues(state.block), extra, { signal }).catch(() => null)
         : null;
       return { report, byNode: byNode(report), conv };
     },
     loading: async ({ state }) => `Measuring on ${await deviceLabel(state.device)}…`,
     done: ({ report }) => `Measured on ${howMeasured(report)}.`,
     failed: (err) => explain(err),
-    draw: ({ part }, measured) => {
-      if (measured) latencyChart(part("latency-chart"), measured.report);
+    draw: ({ part, root }, measured) => {
+      const chart = part("latency-chart");
+      const summary = part("latency-summary");
+      chart.hidden = !measured; // nothing to show (and no empty chart's space) before a measurement
+      summary.hidden = !measured;
+      measureButton(root, "measure", Boolean(measured), "Measure latency");
+      if (!measured) {
+        summary.replaceChildren();
+        return;
+      }
+      const { report } = measured;
+      const median = el(
+        "p",
+        { class: "latency-total", "data-role": "latency-median" },
+        "Block, end to end: median ",
+        el("strong", {}, medianWithInterval(report)),
+        ` over ${report.samples ?? report.repeats} timed runs.`,
+      );
+      summary.replaceChildren(median, ...qualityNotes(report));
+      latencyChart(chart, report);
     },
   },
   {
@@ -144,15 +221,16 @@ export const VIEWS = [
     stage: "soon",
     button: "measure-activations",
     onDemand: true,
-    load: async ({ kind, state, status }, signal) => {
+    load: async ({ kind, state, status }, signal, { again = false } = {}) => {
       const names = Object.keys(FUNCTIONS);
       const reports = [];
       for (const name of names) {
         const where = await deviceLabel(state.device);
         signal.throwIfAborted();
         status(`Measuring ${name} on ${where}…`, true);
-        const values = { ...state.values, function: name };
-        reports.push(await api.latency(kind, values, { device: state.device }, { signal }));
+        const values = { ...state.block, function: name };
+        const extra = { device: state.device, fresh: again ? true : null };
+        reports.push(await api.latency(kind, values, extra, { signal }));
       }
       return { names, reports };
     },
@@ -161,12 +239,19 @@ export const VIEWS = [
       return `Each function on ${where}, input ${state.analysis.input_shape.join("×")}.`;
     },
     failed: (err) => explain(err),
-    draw: ({ part, state }, measured) => {
-      drawCurves(part("activation-chart"), state.values.function);
-      if (measured) {
-        const title = "Measured latency per function (median, whiskers p25–p75)";
-        barsWithWhiskers(part("activation-latency"), measured.names, measured.reports, title);
+    draw: ({ part, root, state }, measured) => {
+      drawCurves(part("activation-chart"), state.block.function);
+      measureButton(root, "measure-activations", Boolean(measured), "Measure each function");
+      const notes = part("activation-quality");
+      const chart = part("activation-latency");
+      chart.hidden = !measured;
+      if (!measured) {
+        notes?.replaceChildren();
+        return;
       }
+      notes?.replaceChildren(...measured.reports.flatMap((r, i) => qualityNotes(r, measured.names[i])));
+      const title = "Measured latency per function (median, whiskers p25–p75)";
+      barsWithWhiskers(chart, measured.names, measured.reports, title);
     },
   },
 ];

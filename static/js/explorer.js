@@ -1,30 +1,49 @@
 // Page wiring for /blocks/{kind} and /embed/{kind}: the state from the URL, controls from the
 // schema, and the table of views (explorer-views.js) run against each new analysis: the fast views
 // at once, the rest in the next task, the ones that make the server build blocks debounced, and
-// measurements only when asked for.
+// measurements only when asked for. Beside each analysis it fetches the same block at g = 1 (the
+// reference every total's change is given against, and the top of the held colour scale); with
+// "keep multiply-adds fixed" (ShuffleNet V2's G2) the channel controls hold the g = 1 block's
+// widths and the block analysed is the one the server widened for the chosen group count.
 
 import * as api from "./api.js";
 import { Controls } from "./controls.js";
-import { pageData, role } from "./dom.js";
+import { metricMax } from "./diagram.js";
+import { el, pageData, role } from "./dom.js";
 import { wireDownloads } from "./downloads.js";
 import { snippet } from "./embed.js";
 import { VIEWS } from "./explorer-views.js";
-import { METRICS } from "./format.js";
+import { METRICS, signedPercent, studentText } from "./format.js";
 import { loadDevices } from "./latency.js";
 import { Latest, pause } from "./latest.js";
+import { plotted } from "./plot.js";
 import { blockValues, nonDefault, writeURL } from "./url-state.js";
+import { advice, channelStep, validGroups } from "./valid.js";
 
-const { kind, spec, embed, query = {} } = pageData();
+const { kind, spec, embed, controls: withControls = !embed, query = {} } = pageData();
 const schema = spec.params;
+const gp = spec.group_param;
+const COMMON = new Set(["batch", "height", "width", "seed"]);
+const canFix = (spec.widen || []).length > 0;
+const TRUE = ["1", "true", "yes", "on"];
 
-// The page's state, in one object. The controls (values, metric, compare, device) are all in the
-// URL; the analysis on screen and what the views loaded for it are replaced together.
+// The page's state, in one object. The controls (values, metric, compare, device, fixed, scale) are
+// all in the URL; the analysis on screen and what the views loaded for it are replaced together.
 const state = {
   values: blockValues(schema, query),
   metric: query.metric in METRICS && query.metric !== "elementwise" ? query.metric : "mac",
-  compare: ["1", "true"].includes(query.compare),
+  compare: TRUE.includes(query.compare) && spec.views.includes("compare"),
   device: query.device || "cpu",
+  fixed: canFix && TRUE.includes(query.fixed_madds),
+  scale: query.scale === "each" ? "each" : "fixed",
+  series: null, // fixed multiply-adds: the server's points for the g = 1 block in `values`
+  seriesKey: "",
+  block: null, // the values analysed (the widened channels when multiply-adds are held)
   analysis: null,
+  reference: null, // the same block at g = 1 (kinds with a group count)
+  scaleRef: null, // the analysis the held colour scale also spans
+  scaleMax: null,
+  scaleOf: "",
   loaded: {}, // view name -> what that view loaded for the analysis on screen
 };
 
@@ -33,10 +52,13 @@ const onScreen = new Latest(); // everything drawn from the analysis on screen
 
 function urlEntries() {
   const entries = { ...nonDefault(schema, state.values) };
+  if (state.fixed) entries.fixed_madds = 1;
   if (state.metric !== "mac") entries.metric = state.metric;
+  if (state.scale !== "fixed") entries.scale = state.scale;
   if (state.compare) entries.compare = 1;
   if (state.device !== "cpu") entries.device = state.device;
   if (embed && query.view) entries.view = query.view;
+  if (embed && withControls) entries.controls = 1;
   return entries;
 }
 
@@ -54,8 +76,10 @@ function statusLine(name, root) {
   };
 }
 
-// Each view with the page it draws on; views this page does not show are left out.
+// Each view with the page it draws on; views this page does not show, or that do not apply to this
+// kind (the registry's list), are left out.
 const views = VIEWS.flatMap((view) => {
+  if (!spec.views.includes(view.name)) return [];
   const root = view.root ? role(view.root) : document.getElementById(`view-${view.name}`);
   if (!root) return [];
   const part = (name) => role(name, root);
@@ -99,17 +123,37 @@ async function load(entry, options = {}) {
     },
     (err) => page.status(view.failed(err, options)),
   );
-  if (button) button.disabled = false;
+  const again = view.button && role(view.button, page.root);
+  if (again) again.disabled = false;
 }
 
 const stage = (name) => views.filter((entry) => entry.view.stage === name);
 
-function showAnalysis(analysis) {
+// The held colour scale spans the block on screen and its reference (g = 1, or the defaults).
+function computeScale() {
+  if (state.scale === "each" || !state.analysis) {
+    state.scaleMax = null;
+    return;
+  }
+  const metric = state.metric === "latency" ? "mac" : state.metric;
+  state.scaleMax = metricMax([state.analysis, state.scaleRef], metric) || null;
+  state.scaleOf = gp
+    ? `the largest op of this block or of the same block at ${gp} = 1`
+    : "the largest op of this block or of the block at its defaults";
+}
+
+function showAnalysis({ values, analysis, reference, scaleRef }) {
   showRefusal(null);
-  if (analysis === state.analysis) return; // back to the values on screen: the same answer
+  syncControls();
+  if (analysis === state.analysis && reference === state.reference) return; // the same answer
   onScreen.next();
+  state.block = values;
   state.analysis = analysis;
+  state.reference = reference;
+  state.scaleRef = scaleRef;
   state.loaded = {};
+  computeScale();
+  syncControls();
   document.body.dataset.busy = "1"; // cleared when every view has caught up (tests wait on it)
   stage("first").forEach(show);
   onScreen.run(
@@ -123,34 +167,91 @@ function showAnalysis(analysis) {
         signal.throwIfAborted();
         await show(entry); // one after the other: each makes the server build and trace blocks
       }
+      await plotted(); // the charts, too, once Plotly has arrived
     },
     () => delete document.body.dataset.busy,
   );
 }
 
+// A refusal in words a student can act on: the server's message, and the values that would work.
+function messagesFor(byParam) {
+  const out = {};
+  for (const [name, msg] of Object.entries(byParam)) {
+    out[name] = [studentText(msg), advice(spec, state.values, name)].filter(Boolean).join(" ");
+  }
+  return out;
+}
+
 function showRefusal(err) {
-  const byParam = err instanceof api.ApiError ? err.byParam() : {};
+  const byParam = err instanceof api.ApiError ? messagesFor(err.byParam()) : {};
   const known = Object.keys(byParam).filter((k) => schema.some((p) => p.name === k));
+  const beside = known.filter((name) => controls?.wrap(name));
   controls?.showErrors(err ? byParam : {});
+  const text = known.length
+    ? known.map((name) => `${name}: ${byParam[name]}`).join(" ")
+    : studentText(err?.message ?? "");
   const diagram = role("diagram");
   if (err && !state.analysis && diagram) {
-    diagram.textContent = known.length
-      ? `The server refused ${known.join(", ")}: see the message beside the control.`
-      : `The server refused this configuration: ${err.message}`;
+    diagram.textContent =
+      beside.length === known.length && known.length
+        ? `This block cannot be built with ${known.join(", ")} as set: see the message beside the control.`
+        : `This block cannot be built as set. ${text}`;
   }
   document.body.classList.toggle("stale", Boolean(err));
   const banner = role("errors");
   if (banner) {
-    banner.hidden = !err;
-    banner.textContent = err ? `The server refused this configuration: ${err.message}` : "";
+    const show = Boolean(err) && !(beside.length && beside.length === known.length);
+    banner.hidden = !show;
+    banner.textContent = show ? `This block cannot be built as set. ${text}` : "";
   } else if (err && !known.length) {
-    controls?.showErrors({ [schema[0].name]: err.message });
+    controls?.showErrors({ [schema[0].name]: studentText(err.message) });
   }
+  postHeight();
+}
+
+// The values analysed: with multiply-adds held, the server's widths for the chosen group count
+// (a group count it has no widths for moves to the nearest one it has).
+function blockOf(values) {
+  if (!state.fixed || !state.series) return { ...values };
+  const points = state.series.points;
+  const g = values[gp];
+  const point =
+    points.find((p) => p.g === g) ?? points.reduce((a, b) => (Math.abs(b.g - g) < Math.abs(a.g - g) ? b : a));
+  if (point.g !== g) {
+    state.values[gp] = point.g;
+    controls?.set(gp, point.g);
+    writeURL(urlEntries());
+  }
+  return { ...values, ...point.channels, [gp]: point.g };
+}
+
+const referenceValues = () => ({ ...state.values, [gp]: 1 });
+
+async function ensureSeries(signal) {
+  const key = JSON.stringify(referenceValues());
+  if (state.series && state.seriesKey === key) return;
+  const series = await api.fixedMadds(kind, referenceValues(), { signal });
+  state.series = series;
+  state.seriesKey = key;
+}
+
+const defaults = () => Object.fromEntries(schema.map((p) => [p.name, p.default]));
+
+async function analyseAll(signal) {
+  if (state.fixed) await ensureSeries(signal);
+  const values = blockOf(state.values);
+  const quiet = (promise) => promise.catch(() => null);
+  const [analysis, reference, scaleRef] = await Promise.all([
+    api.analyse(kind, values, { signal }),
+    gp ? quiet(api.analyse(kind, referenceValues(), { signal })) : null,
+    gp ? null : quiet(api.analyse(kind, defaults(), { signal })),
+  ]);
+  return { values, analysis, reference, scaleRef: reference ?? scaleRef };
 }
 
 function update() {
   requests.next();
-  requests.run((signal) => api.analyse(kind, state.values, { signal }), showAnalysis, showRefusal);
+  requests.run(analyseAll, showAnalysis, showRefusal);
 }
 
 // ----- embed chrome, snippet and downloads -----
@@ -160,11 +261,20 @@ const configText = (separator, join) =>
     .map(([k, v]) => `${k}${separator}${v}`)
     .join(join);
 
+function chosenViews() {
+  // the view checkboxes only: the "with the controls" box sits in the same fieldset
+  return [...document.querySelectorAll('[data-role="embed-views"] input[name="embed_view"]:checked')].map(
+    (box) => box.value,
+  );
+}
+
 function updateSnippet() {
   const area = role("embed-snippet");
-  const select = role("embed-view");
-  const chosen = select ? [...select.selectedOptions].map((o) => o.value) : [];
-  if (area) area.value = snippet(kind, spec.title, window.location.search, chosen);
+  if (!area) return;
+  const withBoxes = role("embed-controls")?.checked ?? false;
+  area.value = snippet(kind, spec.title, window.location.search, chosenViews(), { controls: withBoxes });
+  const copied = role("embed-copied");
+  if (copied) copied.textContent = "";
 }
 
 function updateLinks() {
@@ -172,8 +282,11 @@ function updateLinks() {
   if (config) config.textContent = configText("=", ", ");
   const open = role("open-full");
   if (open) {
-    const search = window.location.search.replace(/([?&])view=[^&]*&?/, "$1").replace(/[?&]$/, "");
-    open.href = `/blocks/${kind}${search}`;
+    const params = new URLSearchParams(window.location.search);
+    params.delete("view");
+    params.delete("controls");
+    const search = params.toString();
+    open.href = `/blocks/${kind}${search ? `?${search}` : ""}`;
   }
   updateSnippet();
 }
@@ -185,19 +298,178 @@ wireDownloads(() => ({
   diagram: role("diagram")?.querySelector("svg"),
 }));
 
+// An embed tells the page around it how tall it is (static/js/embed-host.js resizes the iframe).
+let lastHeight = 0;
+function postHeight() {
+  if (!embed || window.parent === window) return;
+  const height = Math.ceil(document.body.getBoundingClientRect().height);
+  if (height === lastHeight) return;
+  lastHeight = height;
+  window.parent.postMessage({ type: "blockscope:height", height, href: window.location.href }, "*");
+}
+if (embed) new ResizeObserver(postHeight).observe(document.body);
+
 // ----- controls -----
 
 let typing = null;
 function onChange(name, value, { final }) {
   state.values[name] = value;
   writeURL(urlEntries());
+  syncControls();
+  markPreset();
   clearTimeout(typing);
   if (final) update();
   else typing = setTimeout(update, 30);
 }
 
 const form = role("controls");
-const controls = form ? new Controls(form, schema, state.values, onChange) : null;
+const shownSchema = embed ? schema.filter((p) => !COMMON.has(p.name)) : schema;
+const controls = form && withControls ? new Controls(form, shownSchema, state.values, onChange) : null;
+
+// The sliders offer only what the block accepts: the group count steps through the divisors of the
+// channels (with multiply-adds held, through the group counts the server found widths for), and a
+// channel slider through multiples of g where g must divide it.
+function syncControls() {
+  if (!controls || !gp) return;
+  const g = state.values[gp];
+  if (state.fixed && state.series) {
+    const gs = state.series.points.map((p) => p.g);
+    controls.setChoices(gp, gs, g, `Group counts that hold the multiply-adds within ${tolerance()}`);
+  } else if (!state.fixed) {
+    controls.setChoices(gp, validGroups(spec, state.values), g);
+  }
+  for (const name of Object.keys(spec.group_divides || {})) {
+    const step = state.fixed ? 1 : channelStep(spec, name, state.values);
+    if (Number.isInteger(state.values[name])) controls.setStep(name, step, state.values[name]);
+  }
+  showFixedReadout();
+}
+
+const tolerance = () => `±${((state.series?.tolerance ?? 0.02) * 100).toFixed(0)}%`;
+
+// ----- keep multiply-adds fixed (G2) -----
+
+function showFixedReadout() {
+  const out = role("fixed-readout");
+  if (!out) return;
+  out.hidden = !state.fixed;
+  for (const name of spec.widen || []) {
+    controls?.wrap(name)?.classList.toggle("reference-width", state.fixed);
+  }
+  if (!state.fixed || !state.series) return;
+  const point = state.series.points.find((p) => p.g === state.values[gp]);
+  if (!point) return;
+  const widths = Object.entries(point.channels)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+  out.textContent =
+    `${gp} = ${point.g}: ${widths} (the channel controls are the ${gp} = 1 widths); ` +
+    `multiply-adds ${signedPercent(point.madds_deviation ?? 0, 2)} vs ${gp} = 1.`;
+}
+
+function fixedSwitch() {
+  if (!controls || !canFix) return;
+  const wrap = controls.wrap(gp);
+  if (!wrap) return;
+  const box = el("input", { type: "checkbox", name: "fixed_madds", "data-state": "fixed" });
+  box.checked = state.fixed;
+  const note = el("small", { class: "fixed-error", "data-role": "fixed-error", hidden: true });
+  const label = el(
+    "label",
+    { class: "switch fixed-switch" },
+    box,
+    " keep multiply-adds fixed (G2): channels widen with g",
+  );
+  const readout = el("p", {
+    class: "fixed-readout",
+    "data-role": "fixed-readout",
+    "aria-live": "polite",
+    hidden: true,
+  });
+  (wrap.querySelector(".help") ?? wrap.querySelector(".control-inputs")).after(label, readout, note);
+  box.addEventListener("change", async () => {
+    note.hidden = true;
+    try {
+      await setFixed(box.checked);
+    } catch (err) {
+      box.checked = state.fixed;
+      note.hidden = false;
+      note.textContent = `Cannot hold the multiply-adds here: ${studentText(err.message)}`;
+    }
+  });
+}
+
+async function setFixed(on) {
+  if (on === state.fixed) return;
+  if (on) {
+    // anchor at the g = 1 block with (nearly) the multiply-adds of the block on screen
+    const sweep = await api.sweep(kind, state.block ?? state.values);
+    const reference = sweep.fixed_madds.reference;
+    if (!reference) throw new Error("this block has no channels to widen");
+    Object.assign(state.values, reference);
+  } else if (state.block) {
+    for (const name of spec.widen) state.values[name] = state.block[name]; // keep the block on screen
+  }
+  state.fixed = on;
+  state.series = null;
+  for (const name of spec.widen) controls?.set(name, state.values[name]);
+  writeURL(urlEntries());
+  syncControls();
+  markPreset();
+  update();
+}
+
+// ----- presets: a paper's settings, one click each -----
+
+function presetMatches(preset) {
+  return !state.fixed && Object.entries(preset.values).every(([k, v]) => state.values[k] === v);
+}
+
+function markPreset() {
+  for (const button of document.querySelectorAll("[data-preset]")) {
+    const preset = spec.presets[Number(button.dataset.preset)];
+    button.setAttribute("aria-pressed", String(presetMatches(preset)));
+  }
+}
+
+function presetButtons() {
+  const box = role("presets");
+  if (!box || !spec.presets?.length || !controls) {
+    if (box) box.hidden = true;
+    return;
+  }
+  const buttons = spec.presets.map((preset, i) =>
+    el(
+      "button",
+      { type: "button", "data-preset": i, title: preset.source, "aria-pressed": "false" },
+      preset.label,
+    ),
+  );
+  box.replaceChildren(
+    el("p", { class: "presets-title" }, "Published settings"),
+    el("p", { class: "hint" }, spec.presets[0].source),
+    el("div", { class: "preset-buttons" }, buttons),
+  );
+  box.hidden = false;
+  box.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-preset]");
+    if (!button) return;
+    const preset = spec.presets[Number(button.dataset.preset)];
+    state.fixed = false;
+    const fixedBox = document.querySelector("input[name=fixed_madds]");
+    if (fixedBox) fixedBox.checked = false;
+    Object.assign(state.values, preset.values);
+    for (const [name, value] of Object.entries(preset.values)) controls.set(name, value);
+    writeURL(urlEntries());
+    syncControls();
+    markPreset();
+    update();
+  });
+}
+
+fixedSwitch();
+presetButtons();
+markPreset();
 
 const metricSelect = document.querySelector("select[name=metric]");
 if (metricSelect) {
@@ -209,7 +481,19 @@ if (metricSelect) {
       const hint = role("latency-status");
       if (hint) hint.textContent = "Press “Measure latency” to colour the diagram by latency share.";
     }
+    computeScale();
     views.forEach(draw);
+  });
+}
+
+const scaleSelect = document.querySelector("select[name=scale]");
+if (scaleSelect) {
+  scaleSelect.value = state.scale;
+  scaleSelect.addEventListener("change", () => {
+    state.scale = scaleSelect.value === "each" ? "each" : "fixed";
+    writeURL(urlEntries());
+    computeScale();
+    views.filter((entry) => entry.view.name === "diagram").forEach(draw);
   });
 }
 
@@ -230,12 +514,13 @@ deviceSelect?.addEventListener("change", () => {
   writeURL(urlEntries());
 });
 
-// A view's button (drawn with the page or by the view itself) loads it again, measuring.
+// A view's button (drawn with the page or by the view itself) loads it again, measuring; once it
+// says "Measure again" (data-again), the server measures anew instead of answering from its cache.
 for (const entry of views) {
   if (!entry.view.button) continue;
   entry.page.root.addEventListener("click", (event) => {
-    if (state.analysis && event.target.closest(`[data-role="${entry.view.button}"]`))
-      load(entry, { measure: true });
+    const button = event.target.closest(`[data-role="${entry.view.button}"]`);
+    if (state.analysis && button) load(entry, { measure: true, again: Boolean(button.dataset.again) });
   });
 }
 
@@ -246,13 +531,20 @@ embedButton?.addEventListener("click", () => {
   embedButton.setAttribute("aria-expanded", String(!panel.hidden));
   updateSnippet();
 });
-role("embed-view")?.addEventListener("change", updateSnippet);
-role("embed-copy")?.addEventListener("click", () => {
+role("embed-panel")?.addEventListener("change", updateSnippet);
+role("embed-copy")?.addEventListener("click", async () => {
   const area = role("embed-snippet");
+  const copied = role("embed-copied");
   area.select();
-  navigator.clipboard?.writeText(area.value).catch(() => {});
+  try {
+    await navigator.clipboard.writeText(area.value);
+    copied.textContent = "Copied. Paste it into your course page's HTML.";
+  } catch {
+    copied.textContent = "Select the text above and copy it (Ctrl+C, or ⌘C on a Mac).";
+  }
 });
 
 for (const entry of views) entry.page.root.hidden = !applies(entry);
 writeURL(urlEntries());
+syncControls();
 update();

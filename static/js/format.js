@@ -46,3 +46,30 @@ export const METRICS = {
 };
 
 export const metricLabel = (metric) => (METRICS[metric] || METRICS.mac).label;
+
+// A change as a signed percentage with a real minus sign: "+12.0%", "−2.9%", "±0.0%".
+export function signedPercent(fraction, decimals = 1) {
+  if (missing(fraction)) return "–";
+  const text = (Math.abs(fraction) * 100).toFixed(decimals);
+  if (Number(text) === 0) return `±${text}%`;
+  return `${fraction < 0 ? "−" : "+"}${text}%`;
+}
+
+// How `now` compares with `before`: "−2.9%", or "8.0× smaller" / "3.1× larger" beyond a factor 2.
+export function change(before, now) {
+  if (!before) return now ? "from none" : "unchanged";
+  const r = now / before;
+  if (r >= 2) return `${r.toFixed(1)}× larger`;
+  if (r > 0 && r <= 0.5) return `${(1 / r).toFixed(1)}× smaller`;
+  return signedPercent(r - 1);
+}
+
+// What a student can act on: a server's refusal without the settings (environment variables) an
+// operator would change, which nobody reading the page can.
+export function studentText(message) {
+  return String(message ?? "")
+    .replace(/\s*\((?:set by )?BLOCKSCOPE_[A-Z0-9_]+\)/g, "")
+    .replace(/\s*BLOCKSCOPE_[A-Z0-9_]+/g, " this server's limit")
+    .replace(/\s+/g, " ")
+    .trim();
+}

@@ -1,7 +1,7 @@
 // The experiment's table: counts, this server's measurement, and the paper's figures side by side.
 
 import { el } from "./dom.js";
-import { exact, human, micros, rate, relative } from "./format.js";
+import { exact, human, micros, percent, rate, relative } from "./format.js";
 
 const HEADERS = [
   ["Row", null],
@@ -44,17 +44,41 @@ function armFigure(paper) {
     : String(paper.arm);
 }
 
+// A row measured while other programs used the measuring cores is marked: its figure may be too high.
+function medianCell(m) {
+  if (!m) return el("td", {}, "not measured");
+  const text = `${micros(m.median_us)} (${micros(m.p25_us)}–${micros(m.p75_us)})`;
+  const q = m.quality;
+  if (!q?.disturbed) return el("td", {}, text);
+  const share =
+    q.other_cpu_share == null
+      ? ""
+      : ` Other programs used ${percent(q.other_cpu_share, 0)} of its cores' time.`;
+  const why = `The server was busy while measuring this row; this figure may be too high.${share}`;
+  return el(
+    "td",
+    { class: "disturbed", title: why },
+    text,
+    " ",
+    el(
+      "span",
+      { class: "disturbed-mark", "data-role": "disturbed", role: "img", "aria-label": why },
+      "⚠ busy",
+    ),
+  );
+}
+
 function tableRow(guideline, row) {
   const m = row.measured;
   const rel = row.relative_speed;
   return el(
     "tr",
-    {},
+    { class: m?.quality?.disturbed ? "disturbed" : null },
     el("th", { scope: "row" }, row.label),
     el("td", {}, configText(guideline, row.config)),
     count(row.madds),
     count(row.mac),
-    el("td", {}, m ? `${micros(m.median_us)} (${micros(m.p25_us)}–${micros(m.p75_us)})` : "not measured"),
+    medianCell(m),
     el("td", {}, m ? rate(m.batches_per_s) : "–"),
     el("td", {}, m ? rate(m.images_per_s) : "–"),
     el("td", {}, row.paper.gpu == null ? "–" : String(row.paper.gpu)),
@@ -63,13 +87,29 @@ function tableRow(guideline, row) {
   );
 }
 
+// A sentence under the table when some rows were measured while the server was busy.
+export function disturbedNote(report) {
+  const rows = report.rows.filter((r) => r.measured?.quality?.disturbed).map((r) => r.label);
+  if (!rows.length) return "";
+  return (
+    `Measured while the server was busy: ${rows.join(", ")} (marked ⚠). Their figures may be too high; ` +
+    "measure again when the server is quieter."
+  );
+}
+
 export function renderTable(table, report) {
   const caption =
     `${report.title}: ${report.table}, width ×${report.width_multiplier}, ` +
     `batch ${report.batch}, ten units on 56×56`;
   const head = HEADERS.map(([text, title]) => el("th", { scope: "col", title }, text));
+  const busy = disturbedNote(report);
   table.replaceChildren(
-    el("caption", {}, caption),
+    el(
+      "caption",
+      {},
+      caption,
+      busy ? el("span", { class: "disturbed-note", "data-role": "disturbed-note" }, ` ${busy}`) : null,
+    ),
     el("thead", {}, el("tr", {}, head)),
     el(
       "tbody",

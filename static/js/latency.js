@@ -2,6 +2,7 @@
 
 import * as api from "./api.js";
 import { el } from "./dom.js";
+import { micros, percent, studentText } from "./format.js";
 
 let devicesPromise = null;
 
@@ -22,20 +23,68 @@ export async function deviceLabel(name) {
   return d?.label ? `${name} (${d.label})` : name;
 }
 
-// A message for a failed measurement
+// A message for a failed measurement, in words a student can act on
 export function explain(err) {
   const missing = api.unavailable(err, "Latency measurement");
   if (missing) return missing;
-  if (err.status === 429) return `The server is busy measuring; try again in a few seconds. (${err.message})`;
-  return `Could not measure: ${err.message}`;
+  if (err.status === 429) {
+    const wait = err.retryAfter ? `in about ${err.retryAfter} s` : "in a few seconds";
+    return `The server is busy measuring for someone else; press the button again ${wait}.`;
+  }
+  if (err.status === 0) return "The server could not be reached; check the connection and try again.";
+  return `Could not measure: ${studentText(err.message)}`;
+}
+
+// "1.59 ms (95% interval 1.55–1.62 ms)"
+export function medianWithInterval(report) {
+  const ci = report.quality?.ci95_us;
+  const median = micros(report.total.median_us);
+  return ci ? `${median} (95% interval ${micros(ci[0])}–${micros(ci[1])})` : median;
+}
+
+// How far to trust a measurement, as sentences (paragraphs): a warning when it was disturbed, and
+// how often it was taken. `who` names the measurement when a page shows several.
+export function qualityNotes(report, who = "") {
+  const q = report.quality;
+  if (!q) return [];
+  const notes = [];
+  const prefix = who ? `${who}: ` : "";
+  if (q.disturbed) {
+    const share =
+      q.other_cpu_share == null
+        ? ""
+        : ` Other programs used ${percent(q.other_cpu_share, 0)} of the measuring cores' time meanwhile.`;
+    notes.push(
+      el(
+        "p",
+        { class: "warning", role: "alert", "data-role": "disturbed" },
+        `${prefix}The server was busy while measuring; this figure may be too high.${share}`,
+      ),
+    );
+  }
+  if (q.attempts > 1) {
+    const again = q.attempts - 1;
+    notes.push(
+      el(
+        "p",
+        { class: "hint", "data-role": "attempts" },
+        `${prefix}This figure was measured again ${again} ${again === 1 ? "time" : "times"} ` +
+          `(${q.attempts} attempts): a disturbed measurement is repeated while the time budget allows.`,
+      ),
+    );
+  }
+  return notes;
 }
 
 export const byNode = (report) => new Map(report.nodes.map((n) => [n.id, n]));
 
-// "cpu: 8 threads, 20 warm-up and 200 timed runs, float32 (cached)"
+// "cpu: 8 threads (cores 0, 1), 20 warm-up and 200 timed runs, float32 (from the last minute)"
 export function howMeasured(report) {
-  const runs = `${report.warmup} warm-up and ${report.repeats} timed runs`;
-  const cached = report.cached ? " (cached)" : "";
+  const samples = report.samples ?? report.repeats;
+  const runs = `${report.warmup} warm-up and ${samples} timed runs`;
+  const cached = report.cached ? " (a measurement from the last minute)" : "";
   const where = report.device_label || report.device;
-  return `${where}: ${report.threads ?? "?"} threads, ${runs}, ${report.dtype || "float32"}${cached}`;
+  const cores = report.cores?.length ? ` (cores ${report.cores.join(", ")})` : "";
+  const threads = report.threads == null ? "" : ` ${report.threads} threads${cores},`;
+  return `${where}:${threads} ${runs}, ${report.dtype || "float32"}${cached}`;
 }

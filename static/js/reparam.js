@@ -1,29 +1,14 @@
-// Before/after reparameterization: both diagrams side by side, each form's numbers, the equivalence
-// figure max |diff|, and (RepVGG) the merged 3x3 kernel with its branches as heatmaps.
+// Before/after reparameterization, to be read at a glance: both diagrams at one scale and one
+// colour scale (side by side where both fit, stacked where they do not), every fused box marked
+// and linked to the boxes it replaces (hover or focus one to light up the other side), each form's
+// numbers, the equivalence figure max |diff|, the measured speedup with its interval, and (RepVGG)
+// the fused kernel drawn as the sum of its branches on one colour scale, with channel axes.
 
 import { heatmap } from "./charts.js";
-import { renderDiagram } from "./diagram.js";
+import { metricMax, renderDiagram } from "./diagram.js";
 import { el } from "./dom.js";
 import { exact, human, micros } from "./format.js";
-
-// weight[o][j][3][3] tiled into one matrix: row block o, column block j, a blank line between blocks
-export function tile(weight) {
-  const rows = [];
-  weight.forEach((perOut, o) => {
-    if (o) rows.push(null);
-    const kh = perOut[0].length;
-    for (let r = 0; r < kh; r++) {
-      const row = [];
-      perOut.forEach((k, j) => {
-        if (j) row.push(null);
-        row.push(...k[r]);
-      });
-      rows.push(row);
-    }
-  });
-  const width = Math.max(...rows.filter(Boolean).map((r) => r.length));
-  return rows.map((r) => r || new Array(width).fill(null));
-}
+import { qualityNotes } from "./latency.js";
 
 const SIDE_TOTALS = [
   ["params", "Parameters"],
@@ -31,19 +16,73 @@ const SIDE_TOTALS = [
   ["mac", "MAC (memory access cost)"],
 ];
 
-function side(name, title, analysis, lat, metric) {
+const MIN_ZOOM = 0.8; // below this the labels get too small: the diagram scrolls instead
+const GAP = 16;
+
+// "rbr_dense.conv + rbr_dense.bn + rbr_identity -> rbr_reparam" -> {sources, target}
+function parseFused(text) {
+  const [left, target] = text.split("->").map((s) => s.trim());
+  return { sources: left.split("+").map((s) => s.trim()), target };
+}
+
+// Node id -> mark, for both forms: the fused box (after) and each box it replaces (before), the
+// branch sums that disappear with them included.
+export function fuseMarks(report) {
+  const before = new Map();
+  const after = new Map();
+  const afterIds = new Set(report.after.nodes.map((n) => n.id));
+  for (const text of report.fused || []) {
+    const { sources, target } = parseFused(text);
+    const within = (module) => sources.some((s) => module === s || module.startsWith(`${s}.`));
+    const members = report.before.nodes.filter((n) => n.module && within(n.module)).map((n) => n.id);
+    // adds that only join members (RepVGG's branch sums) are folded with them
+    for (const n of report.before.nodes) {
+      if (n.op === "add" && !afterIds.has(n.id) && n.inputs.every((i) => members.includes(i)))
+        members.push(n.id);
+    }
+    const fusedIds = report.after.nodes.filter((n) => n.module === target).map((n) => n.id);
+    const title = `fused into ${target}: ${sources.join(" + ")}`;
+    for (const id of members) before.set(id, { role: "source", key: target, text: "", title });
+    for (const id of fusedIds) {
+      after.set(id, { role: "fused", key: target, text: `fused ×${members.length}`, title });
+    }
+  }
+  return { before, after };
+}
+
+function side(name, title, analysis, lat, options) {
   const totals = SIDE_TOTALS.map(([key, label]) => {
     const value = analysis.totals[key];
-    const dd = el("dd", { "data-total": key, "data-value": value, title: exact(value) }, human(value));
+    const dd = el("dd", { "data-total": key, "data-value": value, title: human(value) }, exact(value));
     return el("div", {}, el("dt", {}, label), dd);
   });
-  const latency = el("dd", { "data-total": "latency" }, lat ? micros(lat.total.median_us) : "not measured");
+  const text = lat
+    ? `${micros(lat.total.median_us)} (95%: ${micros(lat.quality.ci95_us[0])}–` +
+      `${micros(lat.quality.ci95_us[1])})`
+    : "not measured";
+  const latency = el("dd", { "data-total": "latency" }, text);
   totals.push(el("div", {}, el("dt", {}, "Latency (median)"), latency));
   const diagram = el("div", { class: "diagram", "data-role": "reparam-diagram" });
   const box = el("div", { class: "reparam-side", "data-side": name }, el("h3", {}, title));
   box.append(el("dl", { class: "mini-totals" }, totals), diagram);
-  renderDiagram(diagram, analysis, { metric });
+  renderDiagram(diagram, analysis, options);
   return box;
+}
+
+function speedupText(lat) {
+  const where = lat.before.device_label || lat.before.device;
+  const c = lat.comparison;
+  if (!c || c.value == null) return `Deploy form timed on ${where}.`;
+  const interval = `95% interval ${c.ci95[0].toFixed(2)}–${c.ci95[1].toFixed(2)}×`;
+  if (!c.measurable) {
+    return (
+      `No measurable difference on ${where}: the deploy form ran ${c.value.toFixed(2)}× as fast, ` +
+      `but the ${interval} contains 1.`
+    );
+  }
+  const faster = c.value >= 1;
+  const slower = faster ? "" : ": slower here";
+  return `Deploy form is ${c.value.toFixed(2)}× as fast (${interval}) on ${where}${slower}.`;
 }
 
 function summary(report) {
@@ -62,59 +101,163 @@ function summary(report) {
   const box = el("div", { class: "reparam-summary" }, diff);
   if (report.fused?.length) {
     box.append(
-      el("p", {}, "Folded:"),
+      el("p", {}, "Folded (hover a marked box in either diagram to see the other side):"),
       el(
         "ul",
         { class: "fused" },
-        report.fused.map((f) => el("li", {}, f)),
+        report.fused.map((f) => el("li", { "data-fuse": parseFused(f).target }, f)),
       ),
     );
   }
-  const button = el("button", { type: "button", "data-role": "measure-reparam" });
+  const button = el("button", {
+    type: "button",
+    "data-role": "measure-reparam",
+    "data-again": lat ? "1" : null,
+  });
   button.textContent = lat ? "Measure again" : "Measure both forms";
   const tools = el("div", { class: "toolbar" }, button);
   if (lat) {
-    const where = lat.before.device_label || lat.before.device;
-    const text = `Deploy form is ${lat.speedup.toFixed(2)}× as fast (${where}).`;
-    tools.append(el("span", { class: "speedup", "data-role": "speedup" }, text));
+    const c = lat.comparison;
+    const attrs = {
+      class: "speedup",
+      "data-role": "speedup",
+      "data-measurable": c ? String(c.measurable) : null,
+    };
+    tools.append(el("span", attrs, speedupText(lat)));
   }
   box.append(tools);
+  if (lat) {
+    const notes = [
+      ...qualityNotes(lat.before, "Train-time form"),
+      ...qualityNotes(lat.after, "Deploy-time form"),
+    ];
+    if (notes.length) box.append(el("div", { class: "quality", "data-role": "reparam-quality" }, notes));
+  }
   return box;
 }
 
+// The kernels as one equation: each branch (BN folded), summed, is the fused kernel; one colour scale.
 function kernels(container, k) {
   const shown = k.truncated
-    ? `, first ${k.slice.out_channels[1]} outputs and ${k.slice.in_channels_per_group[1]} inputs shown`
+    ? `, first ${k.slice.out_channels[1]} output and ${k.slice.in_channels_per_group[1]} input channels shown`
     : "";
   const note =
-    `Kernels ${k.shape.join("×")} (output × input per group × 3 × 3)${shown}: each 3×3 cell is the ` +
-    "kernel from input j (columns) to output o (rows). The fused kernel is the sum of the branches: " +
-    "the 1x1 lands on the centre, the identity on the diagonal.";
-  const parts = [["fused", k.fused], ...Object.entries(k.branches || {})];
-  // all cells in the grid first, so that each chart is drawn at its final width
-  const cells = parts.map(([name]) => el("div", { class: "chart kernel-chart", "data-kernel": name }));
-  container.append(
-    el("h3", {}, "Merged kernel"),
-    el("p", { class: "hint" }, note),
-    el("div", { class: "kernels" }, cells),
-  );
+    `Kernels ${k.shape.join("×")} (output channels × input channels per group × 3 × 3)${shown}. Each 3×3 ` +
+    "block is the kernel from input channel j (columns) to output channel o (rows), on one colour scale " +
+    "for all four: the 1×1 branch lands on each block's centre, the identity on the diagonal blocks, and " +
+    "their sum is the fused kernel. The fused bias is the sum of the branches' biases.";
+  const branchNames = { rbr_dense: "3×3 branch", rbr_1x1: "1×1 branch", rbr_identity: "identity branch" };
+  const parts = [...Object.entries(k.branches || {}), ["fused", k.fused]];
+  const values = parts.flatMap(([, part]) => (part ? part.weight.flat(3) : []));
+  const bound = Math.max(...values.map(Math.abs), 1e-12);
+  const cells = [];
+  const row = el("div", { class: "kernels" });
+  parts.forEach(([name], i) => {
+    if (i)
+      row.append(
+        el("span", { class: "kernel-op", "aria-hidden": "true" }, i === parts.length - 1 ? "=" : "+"),
+      );
+    const cell = el("div", { class: "chart kernel-chart", "data-kernel": name });
+    cells.push(cell);
+    row.append(cell);
+  });
+  container.append(el("h3", {}, "Fused kernel = sum of the branches"), el("p", { class: "hint" }, note), row);
   for (const [i, [name, part]] of parts.entries()) {
-    if (part)
-      heatmap(cells[i], tile(part.weight), name === "fused" ? "Fused 3x3 (deploy)" : `${name} (BN folded)`);
-    else
-      cells[i].textContent = `${name}: absent here (no identity branch when stride is 2 or channels differ).`;
+    if (!part) {
+      cells[i].textContent =
+        `${branchNames[name] || name}: absent here ` +
+        "(no identity branch when stride is 2 or the channels differ).";
+      continue;
+    }
+    const top = Math.max(...part.weight.flat(3).map(Math.abs));
+    const what = name === "fused" ? "fused 3×3 (deploy)" : `${branchNames[name] || name}, BN folded`;
+    const title = `${what}: max |w| ${top.toFixed(3)}`;
+    heatmap(cells[i], part.weight, title, { bound, showscale: name === "fused" });
   }
 }
+
+// Both diagrams at one zoom: side by side when both fit at MIN_ZOOM or more, else stacked.
+function fit(pair) {
+  const svgs = [...pair.querySelectorAll(".reparam-side svg")];
+  if (svgs.length !== 2) return;
+  const natural = svgs.map((s) => s.viewBox.baseVal.width);
+  const heights = svgs.map((s) => s.viewBox.baseVal.height);
+  const avail = pair.clientWidth;
+  if (!avail) return;
+  const together = (avail - GAP) / (natural[0] + natural[1]);
+  const stacked = together < MIN_ZOOM;
+  const zoom = stacked
+    ? Math.max(MIN_ZOOM, Math.min(1, avail / Math.max(...natural)))
+    : Math.min(1, together);
+  const wasStacked = pair.classList.contains("stacked");
+  pair.classList.toggle("stacked", stacked);
+  pair.dataset.zoom = zoom.toFixed(4);
+  svgs.forEach((s, i) => {
+    s.setAttribute("width", String(Math.round(natural[i] * zoom)));
+    s.setAttribute("height", String(Math.round(heights[i] * zoom)));
+  });
+  if (!stacked) {
+    const cols = natural.map((w) => `${Math.max(200, Math.round(w * zoom))}px`);
+    pair.style.gridTemplateColumns = cols.join(" ");
+  } else {
+    pair.style.gridTemplateColumns = "";
+    // a diagram wider than the screen scrolls: start at its middle, where the input is
+    if (!wasStacked) {
+      for (const d of pair.querySelectorAll(".diagram")) d.scrollLeft = (d.scrollWidth - d.clientWidth) / 2;
+    }
+  }
+}
+
+// Hovering or focusing a marked box lights up every box with the same mark on both sides.
+function link(container) {
+  const note = container.querySelector("[data-role=fuse-note]");
+  const light = (key, on) => {
+    for (const node of container.querySelectorAll(`[data-fuse="${key}"]`))
+      node.classList.toggle("linked", on);
+    if (note)
+      note.textContent = on ? container.querySelector(`li[data-fuse="${key}"]`)?.textContent || "" : "";
+  };
+  for (const node of container.querySelectorAll(".node[data-fuse]")) {
+    const key = node.dataset.fuse;
+    node.addEventListener("mouseenter", () => light(key, true));
+    node.addEventListener("mouseleave", () => light(key, false));
+    node.addEventListener("focus", () => light(key, true));
+    node.addEventListener("blur", () => light(key, false));
+  }
+}
+
+const observers = new WeakMap();
 
 // The "Measure both forms" button it draws has data-role="measure-reparam"; the page listens for it.
 export function renderReparam(container, report, { metric = "mac" } = {}) {
   const lat = report.latency || null;
+  const marks = fuseMarks(report);
+  const scaleMax = metricMax([report.before, report.after], metric) || 1;
   const pair = el(
     "div",
     { class: "reparam-pair" },
-    side("before", "Train-time", report.before, lat?.before, metric),
-    side("after", "Deploy-time", report.after, lat?.after, metric),
+    side("before", "Train-time", report.before, lat?.before, { metric, scaleMax, marks: marks.before }),
+    side("after", "Deploy-time", report.after, lat?.after, { metric, scaleMax, marks: marks.after }),
   );
-  container.replaceChildren(summary(report), pair);
+  const legend = el(
+    "p",
+    { class: "hint" },
+    `Both diagrams: one scale, and one colour scale (full colour = ${exact(scaleMax)}, ` +
+      "the largest op of either " +
+      "form). Dashed boxes are folded away; the thick box is what they fuse into.",
+  );
+  const fuseNote = el("p", { class: "fuse-note", "data-role": "fuse-note", "aria-live": "polite" });
+  container.replaceChildren(summary(report), legend, pair, fuseNote);
   if (report.kernel) kernels(container, report.kernel);
+  fit(pair);
+  link(container);
+  observers.get(container)?.disconnect();
+  let width = pair.clientWidth;
+  const observer = new ResizeObserver(() => {
+    if (pair.clientWidth === width) return;
+    width = pair.clientWidth;
+    requestAnimationFrame(() => fit(pair)); // after this layout, never inside it
+  });
+  observer.observe(pair);
+  observers.set(container, observer);
 }

@@ -7,14 +7,20 @@ Fixtures (use them by name in any tests/browser/test_*.py):
 - `console_errors`: list that collects console errors and uncaught page errors of `page`.
 - `screenshot(page, name)`: saves test-artifacts/<name>.png and returns its path.
 - `quick_measure`: instant, deterministic guideline measurements (each table's rows slower down the table);
+  `busy_measure`: the same, with each table's second row measured while the server was busy;
   `refused_measure`: every guideline measurement refused with a 422.
+- `fake_latency`: block latency and reparameterization measurements answered in the browser, instantly, as
+  the server words them (`quality`, `comparison`); its `.requests` lists the URLs asked for, its
+  `.settings` (disturbed, attempts, measurable) shape the next answers.
 """
 
 import os
+import re
 import socket
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -111,12 +117,23 @@ def screenshot():
 
 
 
-def _fake_measured(report: dict) -> dict:
-    """`report` (unmeasured) as if measured on "test CPU": each row 1 ms slower than the one before."""
+def fake_quality(median_us: float, disturbed: bool = False, attempts: int = 1) -> dict:
+    """A measurement's `quality` as the server reports it (docs/numbers.md, "Measured latency")."""
+    return {"disturbed": disturbed, "other_cpu_share": 0.4 if disturbed else 0.01, "spread": 0.05,
+            "ci95_us": [median_us * 0.97, median_us * 1.03], "attempts": attempts}
+
+
+def _fake_measured(report: dict, disturbed: tuple[str, ...] = ()) -> dict:
+    """`report` (unmeasured) as if measured on "test CPU": each row 1 ms slower than the one before;
+    the rows labelled in `disturbed` measured while the server was busy."""
     rows = report["rows"]
     for i, row in enumerate(rows):
         m = 1000.0 * (1 + i)
+
+        def quality(median, label=row["label"]):
+            return fake_quality(median, disturbed=label in disturbed, attempts=2 if label in disturbed else 1)
         row["measured"] = {"median_us": m, "p25_us": m * 0.95, "p75_us": m * 1.05,
+                           "quality": quality(m),
                            "batches_per_s": 1e6 / m, "images_per_s": report["batch"] * 1e6 / m,
                            "device": report["device"], "device_label": "test CPU", "threads": 2,
                            "warmup": 1, "repeats": 3, "cached": False, "measured_at": "2026-01-01T00:00:00Z"}
@@ -157,6 +174,68 @@ def quick_measure(page):
 
     install(page)
     return install
+
+
+@pytest.fixture
+def busy_measure(page):
+    """As `quick_measure`, with the second row of every table measured while the server was busy."""
+    def answer(route):
+        response = route.fetch(url=route.request.url.replace("measure=true", "measure=false"))
+        report = response.json()
+        route.fulfill(response=response, json=_fake_measured(report, disturbed=(report["rows"][1]["label"],)))
+
+    page.route(_is_guideline_measurement, answer)
+
+
+def fake_latency_report(analysis: dict, median_us: float = 1500.0, disturbed: bool = False,
+                        attempts: int = 1) -> dict:
+    """A LatencyReport for `analysis`, every op an equal share of `median_us`."""
+    nodes = [n for n in analysis["nodes"] if n["op"] != "input"]
+    each = median_us / len(nodes)
+    by_op: dict[str, float] = {}
+    for n in nodes:
+        by_op[n["op"]] = by_op.get(n["op"], 0) + 1 / len(nodes)
+    return {"kind": analysis["kind"], "config": analysis["config"], "device": "cpu",
+            "device_label": "test CPU", "torch": "test", "threads": 2, "cores": [0, 1], "dtype": "float32",
+            "warmup": 2, "repeats": 50,
+            "samples": 50, "total": {"median_us": median_us, "p25_us": median_us * 0.95,
+                                     "p75_us": median_us * 1.05},
+            "quality": fake_quality(median_us, disturbed, attempts),
+            "nodes": [{"id": n["id"], "op": n["op"], "median_us": each, "p25_us": each * 0.9,
+                       "p75_us": each * 1.1, "share": 1 / len(nodes)} for n in nodes],
+            "sum_of_nodes_us": median_us, "share_by_op": by_op, "cached": False, "load_average": 3.5,
+            "measured_at": "2026-01-01T00:00:00Z", "duration_s": 0.5}
+
+
+@pytest.fixture
+def fake_latency(page):
+    """Latency (and reparameterization) measurements answered in the browser from the real analyses."""
+    fake = SimpleNamespace(requests=[], settings={"disturbed": True, "attempts": 3, "measurable": False})
+
+    def latency(route):
+        url = route.request.url
+        fake.requests.append(url)
+        analysis = route.fetch(url=url.replace("/latency?", "?", 1)).json()
+        route.fulfill(json=fake_latency_report(analysis, disturbed=fake.settings["disturbed"],
+                                               attempts=fake.settings["attempts"]))
+
+    def reparam(route):
+        url = route.request.url
+        fake.requests.append(url)
+        report = route.fetch(url=url.replace("measure=true", "measure=false")).json()
+        before = fake_latency_report(report["before"], 1500.0, fake.settings["disturbed"],
+                                     fake.settings["attempts"])
+        after = fake_latency_report(report["after"], 1400.0)
+        measurable = fake.settings["measurable"]
+        ci = [1.04, 1.10] if measurable else [0.97, 1.12]
+        report["latency"] = {"before": before, "after": after, "speedup": 1500 / 1400,
+                             "comparison": {"of": ["before", "after"], "value": 1500 / 1400, "ci95": ci,
+                                            "measurable": measurable}}
+        route.fulfill(json=report)
+
+    page.route(re.compile(r"/api/blocks/[a-z0-9_]+/latency\?"), latency)
+    page.route(re.compile(r"/api/blocks/[a-z0-9_]+/reparam\?.*measure=true"), reparam)
+    return fake
 
 
 @pytest.fixture

@@ -1,0 +1,241 @@
+"""The measuring queue: one job at a time per device, identical jobs shared, results cached, a job
+cancelled when nobody waits for it any more, and a Retry-After from the work really queued.
+
+`MeasuringCore` runs inside the measuring process (or, for tests, inside the web process). Each
+device has one worker thread that runs its jobs one after the other; requests wait on tickets.
+"""
+
+import copy
+import json
+import math
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from ..analysis.latency import Cancelled
+from ..cache import BoundedCache
+from ..config import get_settings
+from ..errors import Busy, InvalidParameter
+from . import run
+from .jobs import Equivalence, Export, Job, NetworkEquivalence, Timing
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One job queued or running, and how many requests wait for it."""
+    job: Job
+    estimate_s: float
+    future: Future = field(default_factory=Future)
+    waiters: int = 0
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    started: float | None = None  # time.monotonic() when it began to run
+
+
+class DeviceWorker:
+    """The queue of one device and the thread that runs it."""
+
+    def __init__(self, core: "MeasuringCore", device: str):
+        self.core, self.device = core, device
+        self.queue: queue.SimpleQueue[Ticket] = queue.SimpleQueue()
+        self.pending: list[Ticket] = []  # queued or running, in order
+        self.thread = threading.Thread(target=self._loop, name=f"measure-{device}", daemon=True)
+        self.thread.start()
+
+    def expected_wait_s(self) -> float:
+        """Seconds until the device is free: the rest of the running job, then every queued one."""
+        now = time.monotonic()
+        wait = 0.0
+        for ticket in self.pending:
+            if ticket.started is not None:
+                wait += max(0.0, ticket.estimate_s - (now - ticket.started))
+            else:
+                wait += ticket.estimate_s
+        return wait
+
+    def _loop(self) -> None:
+        while True:
+            ticket = self.queue.get()
+            self.core.run_ticket(self, ticket)
+
+
+class MeasuringCore:
+    def __init__(self, log_path: str | None = None):
+        self._lock = threading.Lock()
+        self._workers: dict[str, DeviceWorker] = {}
+        self._inflight: dict[tuple, Ticket] = {}
+        self.results: BoundedCache[tuple, dict] = BoundedCache("latency", "latency_cache",
+                                                               ttl_s="latency_ttl_s")
+        self.equivalences: BoundedCache[tuple, dict] = BoundedCache("equivalences", "reparam_cache")
+        self.exports: BoundedCache[tuple, dict] = BoundedCache("exports", "onnx_cache")
+        # (param, message, value) of jobs refused for their size: the same request is refused at once
+        self.refusals: BoundedCache[tuple, tuple] = BoundedCache("refusals", "latency_cache",
+                                                                 ttl_s="latency_ttl_s")
+        self.calibrations = run.Calibrations()
+        self.log_path = log_path
+        self.memory_in_use = 0
+        self._memory_free = threading.Condition(self._lock)
+
+    # --- requests -----------------------------------------------------------------------------------
+
+    def submit(self, job: Job, *, fresh: bool = False, cancel: threading.Event | None = None,
+               poll_s: float = 0.05) -> dict:
+        """The result of `job`: cached, shared with an identical job in flight, or measured now.
+
+        `fresh` skips the cache (a "measure again"); `cancel`, when set while waiting, withdraws
+        this request, and the job itself when no other request waits for it.
+        """
+        key = job.key
+        cache = self._cache(job)
+        limits = get_settings()
+        with self._lock:
+            if not fresh:
+                hit = cache.get(key)
+                if hit is not None:
+                    return _as_cached(hit)
+            refused = None if fresh else self.refusals.get(key)
+            if refused is not None:
+                raise InvalidParameter(*refused)
+            worker = self._worker(job.device)
+            ticket = self._inflight.get(key)
+            if ticket is not None and ticket.cancelled.is_set():
+                ticket = None  # withdrawn a moment ago: this request starts it anew
+            waiting = sum(t.waiters for t in worker.pending)
+            if ticket is None and len(worker.pending) >= limits.max_queue:
+                raise self._busy(worker, f"{len(worker.pending)} measurements are queued or running")
+            if waiting >= limits.max_waiting_factor * limits.max_queue:
+                raise self._busy(worker, f"{waiting} requests are waiting for measurements")
+            if ticket is None:
+                throughput = self.calibrations.known(job.device, getattr(job, "threads", None))
+                if isinstance(job, Timing):
+                    run.check_estimate(job, throughput)  # refused before any device time is spent
+                ticket = Ticket(job, run.estimated_s(job, throughput))
+                self._inflight[key] = ticket
+                worker.pending.append(ticket)
+                worker.queue.put(ticket)
+            ticket.waiters += 1
+        try:
+            while True:
+                try:
+                    result = ticket.future.result(timeout=poll_s)
+                    return copy.deepcopy(result)
+                except TimeoutError:
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled from None
+        finally:
+            self._leave(ticket)
+
+    def _leave(self, ticket: Ticket) -> None:
+        with self._lock:
+            ticket.waiters -= 1
+            if ticket.waiters == 0 and not ticket.future.done():
+                ticket.cancelled.set()  # nobody waits: stop it (queued, or between two samples)
+
+    def _cache(self, job: Job) -> BoundedCache[tuple, dict]:
+        if isinstance(job, Equivalence | NetworkEquivalence):
+            return self.equivalences
+        return self.exports if isinstance(job, Export) else self.results
+
+    def _worker(self, device: str) -> DeviceWorker:
+        worker = self._workers.get(device)
+        if worker is None:
+            worker = self._workers[device] = DeviceWorker(self, device)
+        return worker
+
+    @staticmethod
+    def _busy(worker: DeviceWorker, why: str) -> Busy:
+        retry = max(1, math.ceil(worker.expected_wait_s()))
+        return Busy(f"{why} on {worker.device}; try again in {retry} s", retry)
+
+    def state(self) -> dict:
+        """What is queued or running on each device, and the memory held by running jobs."""
+        with self._lock:
+            return {"pid": os.getpid(), "memory_in_use": self.memory_in_use,
+                    "devices": {d: {"jobs": len(w.pending), "waiting": sum(t.waiters for t in w.pending),
+                                    "expected_wait_s": round(w.expected_wait_s(), 3)}
+                                for d, w in self._workers.items()}}
+
+    # --- the device's thread --------------------------------------------------------------------------
+
+    def run_ticket(self, worker: DeviceWorker, ticket: Ticket) -> None:
+        job = ticket.job
+        key = job.key
+        budget = get_settings().max_memory_mb * 2**20
+        try:
+            if ticket.cancelled.is_set():  # withdrawn while it waited: it never runs
+                now = time.time()
+                self._log(job, now, now, ticket)
+                raise Cancelled
+            with self._lock:  # real tensors in flight stay within one server-wide budget
+                while self.memory_in_use and self.memory_in_use + job.memory_bytes > budget:
+                    self._memory_free.wait()
+                self.memory_in_use += job.memory_bytes
+                ticket.started = time.monotonic()
+            begun = time.time()
+            try:
+                if isinstance(job, Equivalence):
+                    result = run.run_equivalence(job, ticket.cancelled.is_set)
+                elif isinstance(job, NetworkEquivalence):
+                    result = run.run_network_equivalence(job, ticket.cancelled.is_set)
+                elif isinstance(job, Export):
+                    result = run.run_export(job, ticket.cancelled.is_set)
+                else:
+                    result = run.run_timing(job, self.calibrations, ticket.cancelled.is_set)
+            finally:
+                with self._lock:
+                    self.memory_in_use -= job.memory_bytes
+                    self._memory_free.notify_all()
+                self._log(job, begun, time.time(), ticket)
+            self._cache(job).put(key, result)
+            ticket.future.set_result(result)
+        except InvalidParameter as exc:
+            self.refusals.put(key, (exc.param, exc.message, exc.value))
+            ticket.future.set_exception(exc)
+        except BaseException as exc:
+            ticket.future.set_exception(exc)
+        finally:
+            with self._lock:
+                if self._inflight.get(key) is ticket:
+                    del self._inflight[key]
+                worker.pending.remove(ticket)
+
+    def _log(self, job: Job, begun: float, ended: float, ticket: Ticket) -> None:
+        if not self.log_path:
+            return
+        line = {"pid": os.getpid(), "device": job.device, "job": type(job).__name__, "start": begun,
+                "end": ended, "estimate_s": round(ticket.estimate_s, 4),
+                "cancelled": ticket.cancelled.is_set()}
+        with open(self.log_path, "a") as f:
+            f.write(json.dumps(line) + "\n")
+
+
+def _as_cached(result: dict) -> dict:
+    result = copy.deepcopy(result)
+    for report in result.get("forms", {}).values():
+        report["cached"] = True
+    return result
+
+
+_inline: MeasuringCore | None = None
+_inline_lock = threading.Lock()
+
+
+def inline_core() -> MeasuringCore:
+    """The core that runs inside this process (for tests, or a server configured `measurer=inline`)."""
+    global _inline
+    with _inline_lock:
+        if _inline is None:
+            _inline = MeasuringCore()
+        return _inline
+
+
+def wait_for(fn: Callable[[], bool], timeout_s: float, step_s: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if fn():
+            return True
+        time.sleep(step_s)
+    return fn()

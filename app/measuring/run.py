@@ -1,0 +1,359 @@
+"""Running one job on its device: build the modules, check the time budget, time them, judge the
+figures' quality, re-measure a disturbed one while the budget allows, and free everything.
+
+The caller (the device's worker thread in `core`) holds the device; nothing here queues or caches.
+"""
+
+import gc
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import torch
+from torch import nn
+
+from ..analysis import estimate
+from ..analysis import latency as timing
+from ..analysis.export import to_onnx
+from ..analysis.graph import analyse_graph
+from ..analysis.reparam import deploy, kernel_view, max_abs_diff, random_input
+from ..config import get_settings
+from ..errors import InvalidParameter
+from . import quality
+from .jobs import Equivalence, Export, NetworkEquivalence, NetworkForm, Timing
+
+# The thread count a measurement gets unless it asks; read once, before any job changes it. Every
+# job that sets its own count restores this one afterwards (see `threads`).
+DEFAULT_THREADS = torch.get_num_threads()
+MAX_ATTEMPTS = 3  # measurements of a disturbed figure, within the time budget
+ESTIMATE_SLACK = 3.0  # the estimate is within 3x: refuse only what even a 3x faster pass overruns
+PER_NODE_FACTOR = 2.5  # the per-node pass costs about one more forward, plus a call per op
+# An ONNX export traces the module (no forward pass): a fixed cost, and about this much per op.
+EXPORT_BASE_S, EXPORT_OP_S = 0.5, 0.03
+
+
+def cores() -> list[int]:
+    """The CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+@contextmanager
+def threads(count: int | None) -> Iterator[None]:
+    """Run with `count` CPU threads, then go back to DEFAULT_THREADS.
+
+    With OpenMP, torch.set_num_threads sets the calling thread's count and also the count every
+    thread started later begins with. Restoring this thread's "previous" count could therefore make
+    a stale, lower count (say 1, left by an earlier measurement) the default of every new thread;
+    restoring the start-up count keeps the process default what it was at start-up.
+    """
+    if count is None:
+        yield
+        return
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(DEFAULT_THREADS)
+
+
+def _untimed(per_node: bool) -> int:
+    """Untimed passes: a cold one, one timed once for the plan, and the pass recording op inputs."""
+    return 3 if per_node else 2
+
+
+def _per_run(forward_s: float, per_node: bool, forms: int = 1) -> float:
+    return forward_s * (PER_NODE_FACTOR if per_node else 1.0) * forms
+
+
+def need_s(forward_s: float, warmup: int, repeats: int, per_node: bool, forms: int = 1) -> float:
+    """Seconds a measurement takes: the untimed passes, then warm-up and repeats (per node too)."""
+    return _per_run(forward_s, per_node, forms) * (warmup + repeats) + forward_s * forms * _untimed(per_node)
+
+
+def _max_repeats(forward_s: float, warmup: int, per_node: bool, forms: int = 1) -> int:
+    budget = get_settings().measure_budget_s - forward_s * forms * _untimed(per_node)
+    return math.floor(budget / _per_run(forward_s, per_node, forms)) - warmup
+
+
+def size_param(input_shape) -> tuple[str, int]:
+    """The parameter a size refusal names, and its value: the batch when there is one."""
+    return ("batch", input_shape[0]) if input_shape[0] > 1 else ("height", input_shape[2])
+
+
+def refuse_over_budget(job: Timing, forward_s: float, slack: float = 1.0) -> None:
+    """422 naming the parameter to change when the measurement would overrun the time budget, even
+    if a pass took `slack` times less than `forward_s` (an estimate's margin; 1 for a timed pass)."""
+    limits = get_settings()
+    forms = len(job.forms)
+    warmup = 1 if job.warmup is None else job.warmup
+    repeats = limits.min_repeats if job.repeats is None else job.repeats
+    if need_s(forward_s / slack, warmup, repeats, job.per_node, forms) <= limits.measure_budget_s:
+        return
+    need = need_s(forward_s, warmup, repeats, job.per_node, forms)
+    about = "about" if slack == 1.0 else "an estimated"
+    over = (f"would take {about} {need:.1f} s, more than the {limits.measure_budget_s:g} s one measurement "
+            "may take")
+    fits = _max_repeats(forward_s, warmup, job.per_node, forms)
+    if job.repeats is not None and fits >= 1:
+        raise InvalidParameter("repeats", f"{repeats} repeats of a {forward_s * 1e3:.1f} ms block {over}; "
+                                          f"at most {fits} fit", repeats)
+    if job.warmup and _max_repeats(forward_s, 0, job.per_node, forms) >= repeats:
+        raise InvalidParameter("warmup", f"{warmup} warm-up runs of a {forward_s * 1e3:.1f} ms block {over}; "
+                                         "use fewer", warmup)
+    param, value = size_param(job.input_shape)
+    raise InvalidParameter(param, f"one pass of this block takes about {forward_s * 1e3:.0f} ms on "
+                                  f"{job.device}, so measuring it {over}; make the batch, the input or the "
+                                  "channels smaller", value)
+
+
+def plan(job: Timing, forward_s: float) -> tuple[int, int]:
+    """Warm-up and repeats: the request's, or enough to fill the time target, trimmed to the budget."""
+    refuse_over_budget(job, forward_s)
+    limits = get_settings()
+    forms = len(job.forms)
+    per_call = max(forward_s, 1e-7)
+    warmup = job.warmup
+    if warmup is None:
+        warmup = min(limits.max_auto_warmup, max(2, round(limits.measure_warmup_s / per_call)))
+        if _max_repeats(forward_s, warmup, job.per_node, forms) < limits.min_repeats:
+            warmup = 1  # a slow block: the two untimed passes already warmed it
+    repeats = job.repeats
+    if repeats is None:
+        wanted = round(limits.measure_target_s / per_call)
+        repeats = min(limits.max_auto_repeats, max(limits.min_repeats, wanted))
+        repeats = max(limits.min_repeats, min(repeats, _max_repeats(forward_s, warmup, job.per_node, forms)))
+    return warmup, repeats
+
+
+class Calibrations:
+    """Each device's calibrated throughput per thread count, measured again every `recalibrate_s`.
+
+    A calibration taken while other processes load the machine reads slow; keeping the best rates
+    ever seen keeps the estimate optimistic, so it refuses only what is certainly over budget.
+    """
+
+    def __init__(self):
+        self._seen: dict[tuple, tuple[estimate.Throughput, float]] = {}
+
+    def known(self, device: str, count: int | None) -> estimate.Throughput | None:
+        found = self._seen.get((device, count))
+        return found[0] if found else None
+
+    def get(self, device: str, count: int | None) -> estimate.Throughput:
+        best, when = self._seen.get((device, count), (None, -math.inf))
+        if best is None or time.monotonic() - when > get_settings().recalibrate_s:
+            fresh = estimate.calibrate(torch.device(device))
+            if best is not None:
+                fresh = estimate.Throughput(
+                    tuple((k, c, max(r, old)) for (k, c, r), (_, _, old) in
+                          zip(fresh.conv_rates, best.conv_rates, strict=True)),
+                    max(fresh.bytes_per_s, best.bytes_per_s),
+                    max(fresh.transcendental_bytes_per_s, best.transcendental_bytes_per_s),
+                    min(fresh.call_s, best.call_s), min(fresh.conv_call_s, best.conv_call_s))
+            self._seen[(device, count)] = (fresh, time.monotonic())
+            best = fresh
+        return best
+
+
+def estimated_s(job, throughput: estimate.Throughput | None) -> float:
+    """How long `job` should hold its device (1 s when nothing is known about the device yet)."""
+    if isinstance(job, Export):
+        return EXPORT_BASE_S + EXPORT_OP_S * sum(len(w) for w in job.work)
+    if throughput is None or not job.work:
+        return 1.0
+    forward = max(throughput.forward_s(w) for w in job.work)
+    if isinstance(job, Equivalence | NetworkEquivalence):
+        return forward * 4
+    limits = get_settings()
+    warmup = job.warmup if job.warmup is not None else 2
+    if job.repeats is not None:
+        return need_s(forward, warmup, job.repeats, job.per_node, len(job.forms))
+    target = limits.measure_target_s * (PER_NODE_FACTOR if job.per_node else 1.0) * len(job.forms)
+    return min(limits.measure_budget_s, target + forward * _untimed(job.per_node) * len(job.forms))
+
+
+def check_estimate(job: Timing, throughput: estimate.Throughput | None) -> None:
+    """Refuse before any device time is spent when even a pass ESTIMATE_SLACK times faster than
+    estimated would not fit the budget."""
+    if throughput is not None and job.work:
+        refuse_over_budget(job, max(throughput.forward_s(w) for w in job.work), ESTIMATE_SLACK)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the jobs
+
+
+def _quality(samples: list[float], other_share: float | None, attempts: int, seed: int) -> dict:
+    lo, hi = quality.median_interval(samples, seed)
+    spread = quality.spread(samples)
+    return {"disturbed": quality.is_disturbed(other_share, spread),
+            "other_cpu_share": None if other_share is None else round(other_share, 4),
+            "spread": round(spread, 4), "ci95_us": [round(lo * 1e6, 3), round(hi * 1e6, 3)],
+            "attempts": attempts}
+
+
+def _attempt(job: Timing, modules: list[nn.Module], x: torch.Tensor, warmup: int, repeats: int,
+             should_stop: Callable[[], bool], left_s: float) -> tuple[list[dict], float | None]:
+    """One measurement of every form: end to end (in rounds when there are several), then op by op.
+
+    Default repeats stop at the time target; asked-for repeats stop where the budget left would be
+    overrun (on a machine slower now than when planned), and the report says how many were taken.
+    """
+    limits = get_settings()
+    window = quality.CpuWindow.open(set(cores()) if job.device == "cpu" else None)
+    share = len(modules) * (PER_NODE_FACTOR if job.per_node else 1.0)
+    max_s = limits.measure_target_s * len(modules) if job.repeats is None else left_s / share
+    if len(modules) == 1:
+        results = [timing.measure_block(modules[0], x, warmup, repeats, False, max_s, limits.min_repeats,
+                                        should_stop)]
+    else:
+        rounds = timing.time_rounds([lambda m=m: m(x) for m in modules], warmup, repeats, x.device,
+                                    should_stop)
+        results = [{"repeats": len(s), "total": timing.summarize(s), "samples_s": s} for s in rounds]
+    if job.per_node:
+        for module, result in zip(modules, results, strict=True):
+            result.update(timing.time_ops(module, x, warmup, result["repeats"], should_stop))
+    return results, window.other_share()
+
+
+def _pass_s(job: Timing, module: nn.Module, x: torch.Tensor, device: torch.device) -> float:
+    """Seconds of one forward pass: the best of up to three after a cold one (a single pass on a
+    busy machine can take many times longer than the block needs)."""
+    budget = get_settings().measure_budget_s
+    cold_s = timing.time_once(lambda: module(x), device)
+    if cold_s > budget / 2:  # hopeless: no more passes to find out
+        refuse_over_budget(job, cold_s)
+    best = spent = 0.0
+    for _ in range(3):
+        took = timing.time_once(lambda: module(x), device)
+        best = took if not best else min(best, took)
+        spent += took
+        if spent > budget / 20:  # a slow block: one or two passes tell enough
+            break
+    return best
+
+
+def _still_busy(job: Timing, look_s: float = 0.2) -> bool:
+    """Is other work still using the measuring cores? Then measuring again now would be disturbed
+    too: better to report the figure as disturbed at once than to spend the device's time."""
+    window = quality.CpuWindow.open(set(cores()) if job.device == "cpu" else None)
+    time.sleep(look_s)
+    share = window.other_share()
+    return share is not None and share > get_settings().disturbed_cpu_share
+
+
+def run_timing(job: Timing, calibrations: Calibrations, should_stop: Callable[[], bool]) -> dict:
+    """Measure a Timing job on its device (the caller holds the device)."""
+    device = torch.device(job.device)
+    started = time.perf_counter()
+    try:
+        with threads(job.threads):
+            count = torch.get_num_threads() if job.device == "cpu" else None
+            check_estimate(job, calibrations.get(job.device, job.threads))
+            modules = [form.build().to(device).eval() for _, form in job.forms]
+            x = job.input().to(device)
+            forward_s = 0.0
+            for module in modules:
+                forward_s = max(forward_s, _pass_s(job, module, x, device))
+            warmup, repeats = plan(job, forward_s)
+            attempts = 0
+            while True:
+                attempts += 1
+                attempt_started = time.perf_counter()
+                left_s = get_settings().measure_budget_s - (time.perf_counter() - started)
+                results, other_share = _attempt(job, modules, x, warmup, repeats, should_stop, left_s)
+                qualities = [_quality(r["samples_s"], other_share, attempts, job.seed) for r in results]
+                took = time.perf_counter() - attempt_started
+                spent = time.perf_counter() - started
+                if (not any(q["disturbed"] for q in qualities) or attempts >= MAX_ATTEMPTS
+                        or spent + took > get_settings().measure_budget_s or _still_busy(job)):
+                    break
+            dtype = next((p.dtype for p in modules[0].parameters()), x.dtype)
+    except torch.cuda.OutOfMemoryError:
+        param, value = size_param(job.input_shape)
+        raise InvalidParameter(param, f"the block does not fit in {job.device}'s memory; make the batch, "
+                                      "the input or the channels smaller", value) from None
+    finally:
+        modules = x = None
+        gc.collect()
+    common = {
+        "device": job.device, "torch": torch.__version__, "threads": count,
+        "cores": cores() if job.device == "cpu" else None, "dtype": str(dtype).removeprefix("torch."),
+        "warmup": warmup, "cached": False,
+        "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration_s": round(time.perf_counter() - started, 4),
+    }
+    reports = {}
+    for (name, _), result, q in zip(job.forms, results, qualities, strict=True):
+        samples = result.pop("samples_s")
+        reports[name] = {**common, **result, "quality": q, "samples": len(samples)}
+        reports[name]["_samples"] = samples
+    answer = {"forms": reports}
+    if len(job.forms) == 2:
+        (first, _), (second, _) = job.forms
+        a, b = reports[first].pop("_samples"), reports[second].pop("_samples")
+        lo, hi = quality.ratio_interval(a, b, job.seed)
+        ratio = quality.median(a) / quality.median(b) if quality.median(b) > 0 else None
+        answer["ratio"] = {"of": [first, second], "value": ratio, "ci95": [lo, hi],
+                           "measurable": not (lo <= 1.0 <= hi)}
+    for report in reports.values():
+        report.pop("_samples", None)
+    return answer
+
+
+def run_equivalence(job: Equivalence, should_stop: Callable[[], bool]) -> dict:
+    """Deploy the block and compare both forms on a seeded input (real forward passes)."""
+    config = dict(job.config)
+    try:
+        from ..registry import BLOCKS
+        module = BLOCKS[job.kind].seeded(config)
+        deployed, fused = deploy(module)
+        if should_stop():
+            raise timing.Cancelled
+        shape = [config["batch"], config["in_channels"], config["height"], config["width"]]
+        diff = max_abs_diff(module, deployed, random_input(shape, config["seed"]))
+        kernel = kernel_view(module)
+        after = analyse_graph(deployed.to("meta"), shape).model_dump()
+    finally:
+        module = deployed = None
+        gc.collect()
+    return {"max_abs_diff": diff, "fused": fused, "kernel": kernel, "after": after}
+
+
+def run_network_equivalence(job: NetworkEquivalence, should_stop: Callable[[], bool]) -> dict:
+    """Build the network with seeded weights, deploy it, and compare both forms' outputs."""
+    module = deployed = None
+    try:
+        module = NetworkForm(job.name, seed=job.seed).build()
+        deployed, fused = deploy(module)
+        if should_stop():
+            raise timing.Cancelled
+        x = random_input(list(job.input_shape), job.seed)
+        with torch.inference_mode():
+            trained = module(x)
+            diff = (trained - deployed(x)).abs().max().item()
+            scale = trained.abs().max().item()
+    finally:
+        module = deployed = x = trained = None
+        gc.collect()
+    return {"max_abs_diff": diff, "max_rel_diff": diff / scale if scale > 0 else diff, "fused": len(fused)}
+
+
+def run_export(job: Export, should_stop: Callable[[], bool]) -> dict:
+    """Build the form and export it to ONNX: `{"onnx": the file's bytes}`."""
+    module = None
+    try:
+        module = job.form.build().eval()
+        if should_stop():
+            raise timing.Cancelled
+        content = to_onnx(module, list(job.input_shape))
+    finally:
+        module = None
+        gc.collect()
+    return {"onnx": content}

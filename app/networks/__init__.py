@@ -1,0 +1,1 @@
+"""Whole networks assembled from BlockScope's blocks, each as its paper's architecture table."""
