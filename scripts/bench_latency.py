@@ -79,6 +79,9 @@ def main() -> None:
             sums.append(report.sum_of_nodes_us)
             wall.append(seconds)
             reps.append(report.repeats)
+            # the measuring process's thread pool spins for a moment after a job: let it go idle first,
+            # or Timer (in this process) would share the cores with it
+            time.sleep(0.5)
             theirs.append(timer_median_us(kind, device, threads or 1))
         e2e, ref, nodes = statistics.median(ours), statistics.median(theirs), statistics.median(sums)
         ratios.append(e2e / ref)
