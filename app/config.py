@@ -7,6 +7,7 @@
 
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,6 +107,11 @@ class Settings(BaseSettings):
         default = Path(tempfile.gettempdir()) / f"blockscope-{os.getuid()}-{_code_version()}"
         path = Path(self.runtime_dir) if self.runtime_dir else default
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # the socket and its key live here: only a folder of this user's, closed to others, will do
+        info = os.lstat(path)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+            raise RuntimeError(f"the measuring process's folder {path} must be a folder of this user's "
+                               "that no one else can read or write (mode 700)")
         return path
 
 

@@ -196,7 +196,8 @@ class Speedup(Model):
     """The speed of one form over another, timed in alternating rounds."""
     of: list[str] = Field(description="The two forms compared: value = median(of[0]) / median(of[1]).")
     value: float | None
-    ci95: list[float] = Field(description="95% interval of the ratio (bootstrap over rounds).")
+    ci95: list[float | None] = Field(description="95% interval of the ratio (bootstrap over rounds); "
+                                                 "None for a side with no bound.")
     measurable: bool = Field(description="False when the interval contains 1: no measurable difference.")
 
 

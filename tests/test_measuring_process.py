@@ -232,3 +232,18 @@ def test_exports_and_network_checks_run_in_the_measuring_process(server):
     jobs = _log(runtime)[before:]
     assert [j["job"] for j in jobs] == ["Export", "NetworkEquivalence", "Timing"]
     assert {j["pid"] for j in jobs} == {_measuring_pid(url)}
+
+
+def test_a_silent_connection_holds_up_nobody(server):
+    """A client that connects to the measuring process and says nothing is cut off in its own
+    thread; everyone else is served meanwhile."""
+    url, runtime = server
+    assert _measuring_pid(url)
+    silent = socket.socket(socket.AF_UNIX)
+    silent.connect(str(runtime / "measurer.sock"))
+    try:
+        started = time.monotonic()
+        r = httpx.get(f"{url}/api/blocks/activation/latency?{SMALL}&seed=301", timeout=60)
+        assert r.status_code == 200 and time.monotonic() - started < 30
+    finally:
+        silent.close()

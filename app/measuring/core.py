@@ -171,7 +171,11 @@ class MeasuringCore:
                 raise Cancelled
             with self._lock:  # real tensors in flight stay within one server-wide budget
                 while self.memory_in_use and self.memory_in_use + job.memory_bytes > budget:
-                    self._memory_free.wait()
+                    if ticket.cancelled.is_set():
+                        raise Cancelled
+                    self._memory_free.wait(0.5)
+                if ticket.cancelled.is_set():
+                    raise Cancelled
                 self.memory_in_use += job.memory_bytes
                 ticket.started = time.monotonic()
             begun = time.time()

@@ -17,12 +17,13 @@ import os
 import queue
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from multiprocessing import AuthenticationError
-from multiprocessing.connection import Client, Connection, Listener
+from multiprocessing.connection import Client, Connection, Listener, answer_challenge, deliver_challenge
 from pathlib import Path
 
 from ..analysis.latency import Cancelled
@@ -193,13 +194,44 @@ def _answer(conn: Connection, core, message: tuple) -> None:
     conn.send(outcome[0])
 
 
-def _serve_connection(conn: Connection, core) -> None:
+HANDSHAKE_TIMEOUT_S = 5.0
+
+
+def _serve_connection(conn: Connection, core, key: bytes) -> None:
     try:
+        # authenticate here, not in the accepting loop: a client that connects and says nothing
+        # holds up only its own thread, and for a few seconds at most
+        with socket_timeout(conn, HANDSHAKE_TIMEOUT_S):
+            deliver_challenge(conn, key)
+            answer_challenge(conn, key)
         _answer(conn, core, conn.recv())
-    except (EOFError, OSError):
+    except (EOFError, OSError, AuthenticationError):
         pass
+    except Exception as exc:  # a malformed message: say so rather than vanish
+        with contextlib.suppress(Exception):
+            conn.send(("failed", f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def socket_timeout(conn: Connection, seconds: float):
+    """Cut the connection if the block has not finished within `seconds` (a watchdog shuts the
+    socket down, which wakes a blocked read; the connection itself stays in blocking mode)."""
+    sock = socket.socket(fileno=os.dup(conn.fileno()))
+    watchdog = threading.Timer(seconds, _shut, args=(sock,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        yield
+    finally:
+        watchdog.cancel()
+        sock.close()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def machine_cores() -> list[int]:
@@ -251,18 +283,20 @@ def main(runtime: Path, settings_json: str) -> None:
         core = MeasuringCore(log_path=str(runtime / LOG))
         key = secrets.token_bytes(32)
         tmp = runtime / (KEY + ".tmp")  # the key first: a client never meets the socket without it
-        tmp.write_bytes(key)
-        tmp.chmod(0o600)
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
         tmp.replace(runtime / KEY)
-        socket = runtime / SOCKET
-        socket.unlink(missing_ok=True)
-        listener = Listener(str(socket), family="AF_UNIX", authkey=key)
+        address = runtime / SOCKET
+        address.unlink(missing_ok=True)
+        listener = Listener(str(address), family="AF_UNIX")  # each connection authenticates in its thread
         while True:
             try:
                 conn = listener.accept()
-            except (OSError, EOFError, AuthenticationError):  # a client with an old key, or gone
+            except (OSError, EOFError):
                 continue
-            threading.Thread(target=_serve_connection, args=(conn, core), daemon=True).start()
+            threading.Thread(target=_serve_connection, args=(conn, core, key), daemon=True).start()
 
 
 if __name__ == "__main__":

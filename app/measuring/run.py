@@ -252,7 +252,9 @@ def run_timing(job: Timing, calibrations: Calibrations, should_stop: Callable[[]
     device = torch.device(job.device)
     started = time.perf_counter()
     try:
-        with threads(job.threads):
+        # on the CPU, always set the count: a thread's own count may have been left elsewhere
+        asked = job.threads if job.threads is not None or job.device != "cpu" else DEFAULT_THREADS
+        with threads(asked):
             count = torch.get_num_threads() if job.device == "cpu" else None
             check_estimate(job, calibrations.get(job.device, job.threads))
             modules = [form.build().to(device).eval() for _, form in job.forms]
@@ -274,7 +276,10 @@ def run_timing(job: Timing, calibrations: Calibrations, should_stop: Callable[[]
                         or spent + took > get_settings().measure_budget_s or _still_busy(job)):
                     break
             dtype = next((p.dtype for p in modules[0].parameters()), x.dtype)
-    except torch.cuda.OutOfMemoryError:
+    except (torch.cuda.OutOfMemoryError, MemoryError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and not isinstance(exc, torch.cuda.OutOfMemoryError) \
+                and "can't allocate memory" not in str(exc):
+            raise
         param, value = size_param(job.input_shape)
         raise InvalidParameter(param, f"the block does not fit in {job.device}'s memory; make the batch, "
                                       "the input or the channels smaller", value) from None
@@ -300,7 +305,8 @@ def run_timing(job: Timing, calibrations: Calibrations, should_stop: Callable[[]
         a, b = reports[first].pop("_samples"), reports[second].pop("_samples")
         lo, hi = quality.ratio_interval(a, b, job.seed)
         ratio = quality.median(a) / quality.median(b) if quality.median(b) > 0 else None
-        answer["ratio"] = {"of": [first, second], "value": ratio, "ci95": [lo, hi],
+        answer["ratio"] = {"of": [first, second], "value": ratio,
+                           "ci95": [lo, hi if math.isfinite(hi) else None],  # None: no upper bound
                            "measurable": not (lo <= 1.0 <= hi)}
     for report in reports.values():
         report.pop("_samples", None)
