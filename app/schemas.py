@@ -214,8 +214,8 @@ class MeasuringState(Model):
     devices: dict[str, DeviceQueue]
 
 
-class Measurement(Model):
-    """Latency of a module on one device: end to end and, when asked, op by op."""
+class TimedOnDevice(Model):
+    """One end-to-end timing of a module on one device, and how far to trust it."""
     device: str
     device_label: str
     torch: str
@@ -228,13 +228,17 @@ class Measurement(Model):
                                      "quartiles).")
     total: Timing
     quality: Quality
-    nodes: list[NodeTiming] | None = None
-    sum_of_nodes_us: float | None = None
-    share_by_op: dict[str, float] | None = None
     cached: bool
     load_average: float | None
     measured_at: str
     duration_s: float
+
+
+class Measurement(TimedOnDevice):
+    """Latency of a module on one device: end to end and, when asked, op by op."""
+    nodes: list[NodeTiming] | None = None
+    sum_of_nodes_us: float | None = None
+    share_by_op: dict[str, float] | None = None
 
 
 class LatencyReport(Measurement):
@@ -469,26 +473,12 @@ class RowLatency(Model):
     share: float = Field(description="measured_us over the sum of every op's median (the rows sum to 1).")
 
 
-class NetworkMeasurement(Model):
-    """The whole network timed on this server (docs/networks.md, "Measured latency")."""
-    device: str
-    device_label: str
-    torch: str
-    threads: int | None
-    cores: list[int] | None = Field(None, description="The CPU cores the measuring process ran on.")
-    dtype: str
-    warmup: int
-    repeats: int
-    samples: int = Field(description="End-to-end samples taken (`total` is their median and quartiles).")
-    total: Timing = Field(description="The whole network end to end: median and quartiles.")
-    quality: Quality = Field(description="How far to trust `total` (its 95% interval is `ci95_us`).")
+class NetworkMeasurement(TimedOnDevice):
+    """The whole network timed on this server (docs/networks.md, "Measured latency"); `total` is the
+    whole network end to end, `quality` how far to trust it."""
     sum_of_nodes_us: float = Field(description="Sum of every op's median, each op timed alone: what the "
                                                "rows' `measured_us` add up to (usually a little more than "
                                                "`total`, every op paying its own call).")
-    cached: bool
-    load_average: float | None
-    measured_at: str
-    duration_s: float
 
 
 class NetworkRow(Counts):

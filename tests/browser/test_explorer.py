@@ -11,11 +11,7 @@ import pytest
 
 from app.registry import BLOCKS
 
-
-def api(page, url: str) -> dict:
-    response = page.request.get(url)
-    assert response.ok, f"{url}: {response.status}"
-    return response.json()
+from .pages import api
 
 
 def wait_ready(page):

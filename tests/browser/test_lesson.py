@@ -15,16 +15,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import expect
 
-
-def api(page, url: str) -> dict:
-    response = page.request.get(url)
-    assert response.ok, f"{url}: {response.status}"
-    return response.json()
-
-
-def settle(page):
-    page.wait_for_selector("body[data-ready]")
-    page.wait_for_function("() => !document.body.dataset.busy", timeout=30_000)
+from .pages import api, settle
 
 
 def total(page, key: str) -> int:

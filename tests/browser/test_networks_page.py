@@ -10,18 +10,9 @@ import pytest
 
 from app.networks.catalogue import NETWORKS
 
+from .pages import api, settle
+
 COUNTS = ("params", "madds", "mac")
-
-
-def api(page, url: str) -> dict:
-    response = page.request.get(url)
-    assert response.ok, f"{url}: {response.status}"
-    return response.json()
-
-
-def settle(page):
-    page.wait_for_selector("body[data-ready]")
-    page.wait_for_function("() => !document.body.dataset.busy", timeout=30_000)
 
 
 def unit_links(page) -> list[str]:
