@@ -13,4 +13,4 @@ RUN pip install --no-cache-dir .
 ENV BLOCKSCOPE_FRAME_ANCESTORS="*"
 EXPOSE 8000
 USER nobody
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "blockscope.main:app", "--host", "0.0.0.0", "--port", "8000"]

@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 import torchinfo
 
-from app import cache
-from app.registry import BLOCKS
-from app.service import blocks as service
+from blockscope import cache
+from blockscope.registry import BLOCKS
+from blockscope.service import blocks as service
 
 
 def median_time(fn, repeats: int) -> float:

@@ -44,8 +44,8 @@ def free_port() -> int:
 def start_server(workers: int, runtime: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "BLOCKSCOPE_MEASURER": "process", "BLOCKSCOPE_RUNTIME_DIR": runtime}
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", str(workers), "--log-level", "warning"]
+    command = [sys.executable, "-m", "uvicorn", "blockscope.main:app", "--host", "127.0.0.1",
+               "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
     proc = subprocess.Popen(command, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

@@ -22,9 +22,9 @@ from torch.utils import benchmark
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.registry import BLOCKS
-from app.schemas import LatencyReport
-from app.service import (
+from blockscope.registry import BLOCKS
+from blockscope.schemas import LatencyReport
+from blockscope.service import (
     blocks,
     latency,
 )

@@ -14,4 +14,4 @@ if [ ! -x node_modules/.bin/biome ] || [ package-lock.json -nt node_modules/.pac
     npm ci --no-audit --no-fund --loglevel=error
 fi
 echo "biome: lint and format-check the ES modules"
-node_modules/.bin/biome check static/js
+node_modules/.bin/biome check blockscope/static/js

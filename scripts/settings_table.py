@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.config import Settings  # noqa: E402
+from blockscope.config import Settings  # noqa: E402
 
 DOC = ROOT / "docs" / "configuration.md"
 MARKER = "<!-- settings-table -->"

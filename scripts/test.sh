@@ -11,6 +11,6 @@ if [ ! -x /usr/bin/chromium ]; then
     fi
 fi
 echo "ruff: lint the Python code"
-.venv/bin/ruff check app tests scripts
+.venv/bin/ruff check blockscope tests scripts
 bash scripts/lint-js.sh
 exec .venv/bin/python -m pytest "$@"

@@ -2,9 +2,9 @@
 
 import random
 
-from app.errors import InvalidParameter
-from app.registry import BlockSpec
-from app.service.blocks import analyse_config, resolve
+from blockscope.errors import InvalidParameter
+from blockscope.registry import BlockSpec
+from blockscope.service.blocks import analyse_config, resolve
 
 CHANNEL_PARAMS = {"in_channels", "out_channels", "bottleneck_width", "expanded_channels"}
 GROUP_PARAMS = {"groups", "cardinality"}

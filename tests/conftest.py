@@ -12,9 +12,9 @@ os.environ.setdefault("BLOCKSCOPE_MEASURER", "inline")
 import pytest
 from fastapi.testclient import TestClient
 
-from app.cache import clear_all
-from app.config import Settings, use_settings
-from app.main import app, create_app
+from blockscope.cache import clear_all
+from blockscope.config import Settings, use_settings
+from blockscope.main import app, create_app
 
 
 @pytest.fixture(scope="session")

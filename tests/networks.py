@@ -2,10 +2,10 @@
 
 from torch import nn
 
-from app.blocks.layers import ConvNormAct, make_divisible
-from app.blocks.mobilenet import InvertedResidual, MobileNetV3Bneck
-from app.blocks.resnext import ResNeXtBottleneck
-from app.blocks.shufflenet_v2 import ShuffleNetV2Unit
+from blockscope.blocks.layers import ConvNormAct, make_divisible
+from blockscope.blocks.mobilenet import InvertedResidual, MobileNetV3Bneck
+from blockscope.blocks.resnext import ResNeXtBottleneck
+from blockscope.blocks.shufflenet_v2 import ShuffleNetV2Unit
 
 
 def head(in_features, classes=1000):

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from app.config import get_settings
-from app.registry import BLOCKS
+from blockscope.config import get_settings
+from blockscope.registry import BLOCKS
 
 settings = get_settings()
 
@@ -145,7 +145,7 @@ def test_routes_that_compute_run_in_the_threadpool():
     """CPU-heavy routes are plain `def`, so they never block the event loop."""
     import inspect
 
-    from app.main import app
+    from blockscope.main import app
     for route in app.routes:
         if getattr(route, "path", "").startswith("/api/"):
             assert not inspect.iscoroutinefunction(route.endpoint), route.path
@@ -184,7 +184,7 @@ def test_openapi_documents_a_response_schema_for_every_json_route(client):
 
 
 def test_every_json_answer_matches_its_documented_model(client):
-    from app import schemas
+    from blockscope import schemas
     for url, model in [("/api/blocks/shufflenet_v1_unit", schemas.Analysis),
                        ("/api/blocks/repvgg_block/reparam?height=8&width=8", schemas.ReparamReport),
                        ("/api/blocks/group_conv/sweep", schemas.Sweep),

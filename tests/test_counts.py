@@ -5,9 +5,9 @@ import torch
 from torch import fx
 from torch.utils.flop_counter import FlopCounterMode
 
-from app.analysis.graph import INPUT_ID, trace
-from app.registry import BLOCKS
-from app.service import blocks as service
+from blockscope.analysis.graph import INPUT_ID, trace
+from blockscope.registry import BLOCKS
+from blockscope.service import blocks as service
 
 from . import formulas
 from .configs import random_configs
@@ -202,7 +202,7 @@ def test_g2_widths_reproduce_the_papers_ordering():
 @pytest.mark.parametrize("kind", KINDS)
 def test_reused_graphs_give_the_same_analysis_as_a_fresh_trace(kind):
     """Graphs are shared between blocks of one structure; a fresh trace must agree on every config."""
-    from app.cache import clear_all
+    from blockscope.cache import clear_all
 
     configs = [BLOCKS[kind].defaults(), *random_configs(BLOCKS[kind], 12, seed=2)]
     warm = [service.analyse_config(BLOCKS[kind], c) for c in configs]
@@ -217,7 +217,7 @@ def test_graph_reuse_keys_on_the_flags_that_steer_forward():
     """Two blocks that differ only in a (private or tuple) attribute read by forward get two graphs."""
     from torch import nn
 
-    from app.analysis.graph import analyse_graph
+    from blockscope.analysis.graph import analyse_graph
 
     class Unit(nn.Module):
         def __init__(self, residual, order):

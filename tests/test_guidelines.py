@@ -16,13 +16,13 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
-from app.analysis.graph import analyse_graph
-from app.analysis.memory import peak_activation_elements
-from app.blocks.guidelines import GroupConv1x1, stack
-from app.guideline_catalogue import GUIDELINES
-from app.schemas import Measurement, Quality, Timing
-from app.service import guidelines as service
-from app.service import latency
+from blockscope.analysis.graph import analyse_graph
+from blockscope.analysis.memory import peak_activation_elements
+from blockscope.blocks.guidelines import GroupConv1x1, stack
+from blockscope.guideline_catalogue import GUIDELINES
+from blockscope.schemas import Measurement, Quality, Timing
+from blockscope.service import guidelines as service
+from blockscope.service import latency
 
 
 def analysed_rows(name: str, width: int, batch: int) -> list[dict]:
@@ -478,7 +478,7 @@ def test_concurrent_analyses_and_forward_passes():
     nn.Module.__call__ process-wide, so traces must not disturb each other or other threads' modules."""
     import threading
 
-    from app.analysis.graph import trace
+    from blockscope.analysis.graph import trace
 
     errors, traces = [], []
 

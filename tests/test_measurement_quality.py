@@ -8,14 +8,14 @@ import time
 import pytest
 import torch
 
-from app.analysis import latency as timing
-from app.analysis.estimate import calibrate, work_of
-from app.cache import clear_all
-from app.measuring import quality
-from app.measuring import run as measuring_run
-from app.registry import BLOCKS
-from app.service import blocks
-from app.service import latency as service
+from blockscope.analysis import latency as timing
+from blockscope.analysis.estimate import calibrate, work_of
+from blockscope.cache import clear_all
+from blockscope.measuring import quality
+from blockscope.measuring import run as measuring_run
+from blockscope.registry import BLOCKS
+from blockscope.service import blocks
+from blockscope.service import latency as service
 
 from .configs import random_configs
 
@@ -216,7 +216,7 @@ def test_reparam_speedup_comes_with_its_interval(client):
 
 
 def test_cores_are_split_only_with_cores_to_spare():
-    from app.measuring.process import split_cores
+    from blockscope.measuring.process import split_cores
     assert split_cores([0, 1]) == ([0, 1], [0, 1])  # two cores: shared, disturbance detected instead
     assert split_cores([0, 1, 2]) == ([0, 1, 2], [0, 1, 2])
     assert split_cores([0, 1, 2, 3]) == ([2, 3], [0, 1])

@@ -35,7 +35,7 @@ def server(tmp_path_factory):
     runtime = tmp_path_factory.mktemp("runtime")
     port = _free_port()
     env = {**os.environ, "BLOCKSCOPE_MEASURER": "process", "BLOCKSCOPE_RUNTIME_DIR": str(runtime)}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "blockscope.main:app", "--host", "127.0.0.1",
                              "--port", str(port), "--workers", "2", "--log-level", "warning"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"

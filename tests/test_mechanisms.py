@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.cache import BoundedCache, clear_all, named, sizes
-from app.config import Settings, get_settings, use_settings
-from app.errors import Busy
-from app.service.admission import WaitingLine
+from blockscope.cache import BoundedCache, clear_all, named, sizes
+from blockscope.config import Settings, get_settings, use_settings
+from blockscope.errors import Busy
+from blockscope.service.admission import WaitingLine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,7 @@ def test_the_configuration_doc_lists_every_setting():
 
 
 def test_the_registry_reads_its_bounds_when_used(configure):
-    from app.registry import BLOCKS
+    from blockscope.registry import BLOCKS
     in_channels = next(p for p in BLOCKS["conv"].params if p.name == "in_channels")
     assert in_channels.max == get_settings().max_channels
     configure(max_channels=32)

@@ -7,14 +7,14 @@ import re
 import pytest
 import torch
 
-from app import measuring
-from app.analysis.graph import analyse_graph
-from app.cache import named
-from app.measuring.jobs import NetworkForm, Timing
-from app.networks.build import build_network
-from app.networks.catalogue import NETWORKS, SHUFFLENET_V1_COMPLEXITY, SHUFFLENET_V1_WIDTHS
-from app.schemas import NetworkAnalysis, NetworkReparam
-from app.service import latency as latency_service
+from blockscope import measuring
+from blockscope.analysis.graph import analyse_graph
+from blockscope.cache import named
+from blockscope.measuring.jobs import NetworkForm, Timing
+from blockscope.networks.build import build_network
+from blockscope.networks.catalogue import NETWORKS, SHUFFLENET_V1_COMPLEXITY, SHUFFLENET_V1_WIDTHS
+from blockscope.schemas import NetworkAnalysis, NetworkReparam
+from blockscope.service import latency as latency_service
 
 from .test_pages import page_data
 

@@ -8,13 +8,13 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from app import measuring
-from app.analysis.reparam import deploy, random_input
-from app.cache import named
-from app.measuring.jobs import BlockForm, Export, NetworkEquivalence, NetworkForm
-from app.networks.catalogue import NETWORKS
-from app.registry import BLOCKS
-from app.service import blocks as block_service
+from blockscope import measuring
+from blockscope.analysis.reparam import deploy, random_input
+from blockscope.cache import named
+from blockscope.measuring.jobs import BlockForm, Export, NetworkEquivalence, NetworkForm
+from blockscope.networks.catalogue import NETWORKS
+from blockscope.registry import BLOCKS
+from blockscope.service import blocks as block_service
 
 from .configs import random_configs
 
@@ -177,7 +177,7 @@ def test_bad_and_oversized_exports_are_refused_before_building(client, monkeypat
 
 
 def test_too_many_exports_at_once_are_answered_429(client, monkeypatch):
-    from app.service import export
+    from blockscope.service import export
 
     monkeypatch.setattr(export._line, "admitted", 10**6)
     r = client.get("/api/blocks/conv/onnx?height=5&width=5&seed=12345")

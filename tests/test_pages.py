@@ -8,9 +8,9 @@ from pathlib import Path
 import plotly
 import pytest
 
-from app.api.pages import human
-from app.registry import BLOCKS
-from app.service import blocks as service
+from blockscope.api.pages import human
+from blockscope.registry import BLOCKS
+from blockscope.service import blocks as service
 
 HOSTILE = '</script><script>alert(1)</script>"\'<img src=x onerror=alert(2)>&amp;'
 
@@ -108,11 +108,11 @@ def test_plotly_is_served_from_the_installed_package(client):
     assert r.headers["content-type"].startswith("text/javascript")
     assert r.content == (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
     repo = Path(__file__).resolve().parents[1]
-    assert not list((repo / "static").rglob("plotly*.js")), "Plotly must not be copied into the repo"
+    assert not list((repo / "blockscope" / "static").rglob("plotly*.js")), "Plotly must not be in the repo"
 
 
 def test_static_modules_are_served_as_javascript(client):
-    static = Path(__file__).resolve().parents[1] / "static" / "js"
+    static = Path(__file__).resolve().parents[1] / "blockscope" / "static" / "js"
     names = sorted(p.name for p in static.glob("*.js"))
     assert "explorer.js" in names and "api.js" in names
     for name in names:

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from app.analysis.graph import analyse_graph
+from blockscope.analysis.graph import analyse_graph
 
 from . import networks
 

@@ -10,21 +10,21 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_conv_bn_weights
 
-from app import cache
-from app import measuring as app_measuring
-from app.analysis import latency as timing
-from app.analysis.graph import analyse_graph
-from app.analysis.reparam import deploy, fuse_conv_bn
-from app.blocks.layers import seed_weights
-from app.blocks.plain import ConvBN
-from app.blocks.repvgg import RepVGGBlock, identity_kernel
-from app.config import get_settings
-from app.errors import Busy, InvalidParameter
-from app.measuring import run as measuring_run
-from app.registry import BLOCKS
-from app.service import blocks as blocks_service
-from app.service import latency as latency_service
-from app.service import reparam as service
+from blockscope import cache
+from blockscope import measuring as app_measuring
+from blockscope.analysis import latency as timing
+from blockscope.analysis.graph import analyse_graph
+from blockscope.analysis.reparam import deploy, fuse_conv_bn
+from blockscope.blocks.layers import seed_weights
+from blockscope.blocks.plain import ConvBN
+from blockscope.blocks.repvgg import RepVGGBlock, identity_kernel
+from blockscope.config import get_settings
+from blockscope.errors import Busy, InvalidParameter
+from blockscope.measuring import run as measuring_run
+from blockscope.registry import BLOCKS
+from blockscope.service import blocks as blocks_service
+from blockscope.service import latency as latency_service
+from blockscope.service import reparam as service
 
 from .configs import random_configs
 

@@ -5,7 +5,7 @@ import random
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import app
+from blockscope.main import app
 
 JUNK = ["", "-1", "0", "1", "2", "7", "1e9", "nan", "inf", "3.5", "true", "%00", "\U0001d4c1", "9" * 40,
         "cuda:7", "cpu", "<script>alert(1)</script>", "hardswish", "g1"]

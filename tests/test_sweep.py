@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.cache import sizes
+from blockscope.cache import sizes
 
 
 def test_sweep_fixed_channels_matches_single_analyses(client):

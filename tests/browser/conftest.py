@@ -56,7 +56,7 @@ def server_url():
     """The app served by uvicorn on a free 127.0.0.1 port, in a daemon thread."""
     import uvicorn
 
-    from app.main import app
+    from blockscope.main import app
 
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",

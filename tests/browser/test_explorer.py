@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from app.registry import BLOCKS
+from blockscope.registry import BLOCKS
 
 from .pages import api
 

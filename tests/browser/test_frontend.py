@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-JS = Path(__file__).resolve().parents[2] / "static" / "js"
+JS = Path(__file__).resolve().parents[2] / "blockscope" / "static" / "js"
 ALL_VIEWS = "diagram,totals,table,chart,sweep,latency,shuffle,reparam,activation"
 METRIC_COLORS = "() => import('/static/js/colors.js').then((m) => m.METRIC_COLORS)"
 

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from app.networks.catalogue import NETWORKS
+from blockscope.networks.catalogue import NETWORKS
 
 from .pages import api, settle
 

@@ -6,7 +6,7 @@ exits at once. It dies with the worker that started it (Linux: PR_SET_PDEATHSIG)
 job any worker sends starts a new one. A worker whose request is abandoned closes its connection,
 and the process withdraws the request (and the job, when nobody else waits for it).
 
-    python -m app.measuring.process RUNTIME_DIR SETTINGS_JSON    (started by `submit`, not by hand)
+    python -m blockscope.measuring.process RUNTIME_DIR SETTINGS_JSON    (started by `submit`, not by hand)
 """
 
 import contextlib
@@ -56,7 +56,7 @@ def _spawn(runtime: Path, settings_json: str) -> None:
     errors = open(runtime / ERRORS, "ab")  # noqa: SIM115 - handed to the child, closed below
     try:
         env = {**os.environ, CORES_ENV: ",".join(map(str, machine_cores()))}
-        subprocess.Popen([sys.executable, "-m", "app.measuring.process", str(runtime), settings_json],
+        subprocess.Popen([sys.executable, "-m", "blockscope.measuring.process", str(runtime), settings_json],
                          stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, close_fds=True, env=env,
                          preexec_fn=_pdeathsig if sys.platform.startswith("linux") else None,
                          cwd=Path(__file__).resolve().parents[2])

@@ -3,7 +3,7 @@ analysis, and the Sec. 2 closed forms.
 
 Every count comes from `analyse_graph()` on the meta device, so it follows the same definitions as
 every block's; the closed forms serve the G2 slider and the G1 lower bound, and the tests check one
-against the other. What the experiments are is `app.guideline_catalogue`.
+against the other. What the experiments are is `blockscope.guideline_catalogue`.
 """
 
 import math

@@ -1,5 +1,5 @@
 """Measured latency as a service: which devices there are, what a request may ask, and the jobs it
-sends to the measuring process (`app.measuring`), which alone runs real tensors.
+sends to the measuring process (`blockscope.measuring`), which alone runs real tensors.
 
 Everything known before a job runs is checked here, on the meta-device analysis: the parameters,
 the memory the job needs, and the work of every op (for the measuring process's duration estimate).

@@ -1,5 +1,5 @@
-"""ONNX files of blocks (and, through `app.service.networks`, of whole networks): checked here, built
-and exported by the measuring process (`app.measuring`), which alone runs real modules.
+"""ONNX files of blocks (and, through `blockscope.service.networks`, of whole networks): checked here, built
+and exported by the measuring process (`blockscope.measuring`), which alone runs real modules.
 
 An export builds the module for real (seeded weights), optionally deploys it (`form=deploy`: every
 Conv+BN folded, RepVGG's branches merged), and hands it to PyTorch's exporter: an `Export` job,

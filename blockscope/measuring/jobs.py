@@ -56,7 +56,7 @@ class ModuleForm:
 
 @dataclass(frozen=True)
 class NetworkForm:
-    """A whole network of the catalogue (`app.networks`), weights and BatchNorm statistics drawn from
+    """A whole network of the catalogue (`blockscope.networks`), weights and BatchNorm statistics drawn from
     `seed`, as trained or deployed (every Conv+BN folded, RepVGG's branches merged)."""
     name: str
     deployed: bool = False

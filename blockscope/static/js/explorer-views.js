@@ -1,5 +1,5 @@
 // The explorer's views, one entry each: adding a view is one entry here, its section in
-// templates/_views.html and its name in the registry's VIEW_ORDER (app/registry.py, which also
+// templates/_views.html and its name in the registry's VIEW_ORDER (blockscope/registry.py, which also
 // says, per kind, which views apply: the page leaves the others out). explorer.js runs the table;
 // an entry says
 //   name      its section (id="view-{name}"), and what /embed/{kind}?view=… calls it

@@ -1,6 +1,6 @@
-"""Whole networks from `app.networks.catalogue`: each analysed on the meta device as its paper's table,
+"""Whole networks from `blockscope.networks.catalogue`: each analysed on the meta device as its paper's table,
 every row's units linked to the explorer block that reproduces them, the deployed form beside the
-training-time one, and, run by the measuring process (`app.measuring`): their equivalence on a small
+training-time one, and, run by the measuring process (`blockscope.measuring`): their equivalence on a small
 real input, ONNX files, and the latency of the network (per row) and of both forms.
 """
 

@@ -1,4 +1,5 @@
-"""What a request can be refused with, in every layer; `app.api.errors` turns each into an HTTP answer."""
+"""What a request can be refused with, in every layer; `blockscope.api.errors` turns each into an
+HTTP answer."""
 
 class InvalidParameter(ValueError):
     """A request parameter (or combination) that the service refuses; `param` names it."""

@@ -4,7 +4,7 @@ A `WaitingLine` stands in front of work a web worker waits for (reparameterizati
 forms being measured). It admits at most `limit` requests at once; the next is refused with `Busy`,
 whose Retry-After is computed from the work already admitted and how long such work has recently
 taken. The measuring process's own queue computes its Retry-After from the estimated durations of
-the jobs it holds (`app.measuring.core`).
+the jobs it holds (`blockscope.measuring.core`).
 """
 
 import math

@@ -1,4 +1,4 @@
-"""The ASGI app: `uvicorn app.main:app`."""
+"""The ASGI app: `uvicorn blockscope.main:app`."""
 
 import os
 from contextlib import asynccontextmanager, suppress

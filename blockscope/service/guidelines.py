@@ -1,6 +1,6 @@
 """The ShuffleNet V2 guideline lab (Ma et al. 2018, Sec. 2): each experiment's rows with their counts,
 this server's measurement, the paper's figures, relative speeds, and whether the paper's order holds
-here. One code path serves every experiment of `app.guideline_catalogue`.
+here. One code path serves every experiment of `blockscope.guideline_catalogue`.
 """
 
 import threading

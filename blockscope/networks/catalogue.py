@@ -2,8 +2,8 @@
 
 Every network is a list of rows, one per line of the paper's table. A row names the operator as the
 paper prints it, the table's columns (expansion, output channels, SE, nonlinearity, stride, repeats)
-and the units it is built from: a block kind of `app/registry.py` or a plain layer of
-`app/networks/build.py`, with its arguments and how many times it repeats. A line whose first unit
+and the units it is built from: a block kind of `blockscope/registry.py` or a plain layer of
+`blockscope/networks/build.py`, with its arguments and how many times it repeats. A line whose first unit
 differs from the rest (a strided first bottleneck) holds two units, so every unit is one exact
 configuration of a block. The API, the pages and the tests all iterate `NETWORKS`.
 """

@@ -100,10 +100,10 @@ def refuse_over_budget(job: Timing, forward_s: float, slack: float = 1.0) -> Non
             "may take")
     fits = _max_repeats(forward_s, warmup, job.per_node, forms)
     if job.repeats is not None and fits >= 1:
-        raise InvalidParameter("repeats", f"{repeats} repeats of a {forward_s * 1e3:.1f} ms block {over}; "
+        raise InvalidParameter("repeats", f"{repeats} repeats of a {forward_s * 1e3:.3g} ms block {over}; "
                                           f"at most {fits} fit", repeats)
     if job.warmup and _max_repeats(forward_s, 0, job.per_node, forms) >= repeats:
-        raise InvalidParameter("warmup", f"{warmup} warm-up runs of a {forward_s * 1e3:.1f} ms block {over}; "
+        raise InvalidParameter("warmup", f"{warmup} warm-up runs of a {forward_s * 1e3:.3g} ms block {over}; "
                                          "use fewer", warmup)
     param, value = size_param(job.input_shape)
     raise InvalidParameter(param, f"one pass of this block takes about {forward_s * 1e3:.0f} ms on "
