@@ -1,16 +1,32 @@
 # BlockScope served with the CPU build of PyTorch.
+#   docker build -t blockscope . && docker run -p 8000:8000 blockscope
+# WEB_CONCURRENCY sets the number of web workers (uvicorn reads it); they share one measuring
+# process through BLOCKSCOPE_RUNTIME_DIR. compose.yaml puts nginx in front (docs/deployment.md).
 FROM python:3.11-slim
 
-WORKDIR /srv/blockscope
 # The CPU wheel index keeps the image small (the default index serves a multi-gigabyte CUDA build).
 RUN pip install --no-cache-dir "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
-COPY pyproject.toml README.md ./
-COPY app ./app
-COPY static ./static
-COPY templates ./templates
-RUN pip install --no-cache-dir .
 
-ENV BLOCKSCOPE_FRAME_ANCESTORS="*"
+# Installed as a package (not editable): templates and static files ship inside it. The source is
+# removed afterwards, so the server can only run the installed copy.
+COPY pyproject.toml README.md /tmp/blockscope/
+COPY blockscope /tmp/blockscope/blockscope
+RUN pip install --no-cache-dir /tmp/blockscope && rm -rf /tmp/blockscope
+
+RUN useradd --system --no-create-home --shell /usr/sbin/nologin blockscope \
+    && install -d -m 700 -o blockscope -g blockscope /run/blockscope
+ENV BLOCKSCOPE_RUNTIME_DIR=/run/blockscope \
+    BLOCKSCOPE_FRAME_ANCESTORS="*" \
+    WEB_CONCURRENCY=1 \
+    PYTHONUNBUFFERED=1
+VOLUME /run/blockscope
+
+WORKDIR /srv
+USER blockscope
 EXPOSE 8000
-USER nobody
-CMD ["uvicorn", "blockscope.main:app", "--host", "0.0.0.0", "--port", "8000"]
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+# --timeout-keep-alive above nginx's upstream keepalive_timeout (60 s), so nginx closes idle
+# connections first.
+CMD ["uvicorn", "blockscope.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-server-header", \
+     "--timeout-keep-alive", "75", "--timeout-graceful-shutdown", "5"]

@@ -20,6 +20,15 @@ _MISSING = object()
 _registry: "weakref.WeakValueDictionary[str, BoundedCache]" = weakref.WeakValueDictionary()
 
 
+class _Flight:
+    """One computation of a key that other threads may wait for."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.ok = False
+        self.value = None
+
+
 class BoundedCache(Generic[K, V]):
     """A thread-safe map that keeps at most `size` entries, each for at most `ttl_s` seconds.
 
@@ -33,6 +42,7 @@ class BoundedCache(Generic[K, V]):
         self._size, self._ttl_s = size, ttl_s
         self.clock = clock  # seconds, for expiry (a test may set a fake one)
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._flights: dict[K, _Flight] = {}  # computations under way, by key
         self._lock = threading.Lock()
         _registry[name] = self
 
@@ -71,12 +81,33 @@ class BoundedCache(Generic[K, V]):
         return value
 
     def get_or_compute(self, key: K, compute: Callable[[], V]) -> V:
-        """The cached value, or `compute()` stored and returned (computed outside the lock: two
-        threads missing at once may both compute; the values are equal, the later one is kept)."""
+        """The cached value, or `compute()` stored and returned. Threads that miss the same key at
+        once share one computation (a class asking for one new URL costs one); when it fails,
+        each of them computes for itself, so every one gets its own error."""
         value = self.get(key, _MISSING)
-        if value is _MISSING:
-            value = self.put(key, compute())
-        return value
+        if value is not _MISSING:
+            return value
+        with self._lock:
+            flight = self._flights.get(key)
+            leading = flight is None
+            if leading:
+                flight = self._flights[key] = _Flight()
+        if not leading:
+            flight.done.wait()
+            return flight.value if flight.ok else compute()
+        try:
+            flight.value = self.put(key, compute())
+            flight.ok = True
+            return flight.value
+        finally:
+            with self._lock:
+                del self._flights[key]
+            flight.done.set()
+
+    def computing(self, key: K) -> bool:
+        """Whether a computation of `key` is under way (a request for it would join that one)."""
+        with self._lock:
+            return key in self._flights
 
     def __contains__(self, key: K) -> bool:
         return self.get(key, _MISSING) is not _MISSING
@@ -84,6 +115,11 @@ class BoundedCache(Generic[K, V]):
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+    def keys(self) -> list[K]:
+        """The keys held now, least recently used first."""
+        with self._lock:
+            return list(self._entries)
 
     def clear(self) -> None:
         with self._lock:

@@ -7,6 +7,7 @@
 
 import hashlib
 import os
+import socket
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -39,6 +40,9 @@ class Settings(BaseSettings):
     graph_cache: PositiveInt = Field(256, description="Traced block graphs kept for re-use by blocks "
                                                       "of the same structure.")
     sweep_cache: PositiveInt = Field(256, description="Group-count sweeps kept in memory.")
+    sweep_point_cache: PositiveInt = Field(8192, description="Costs of single configurations tried by "
+                                           "sweeps (a few hundred bytes each), kept apart from the "
+                                           "analyses so that a sweep never evicts one.")
     reparam_cache: PositiveInt = Field(128, description="Reparameterization reports kept in memory.")
     guideline_cache: PositiveInt = Field(128, description="Guideline-lab analyses kept in memory.")
     network_cache: PositiveInt = Field(64, description="Whole-network analyses (and their deployed forms) "
@@ -81,6 +85,9 @@ class Settings(BaseSettings):
         "process", description="Where real tensors are run: `process`, one measuring process per machine "
                                "that every web worker sends its jobs to, or `inline`, in each web process "
                                "(for tests and debugging; measurements of several workers may then overlap).")
+    machine_name: str = Field("", description="The name every measurement is labelled with (`machine`), "
+                              "so that figures from several servers behind one proxy can be told "
+                              "apart; empty: the host name.")
     runtime_dir: str = Field("", description="Folder for the measuring process's socket, lock and log "
                                              "(default: a folder under the system's temporary directory).")
     disturbed_cpu_share: PositiveFloat = Field(0.15, description="Share of the measuring cores' time that "
@@ -93,10 +100,23 @@ class Settings(BaseSettings):
     reparam_max_measuring: PositiveInt = Field(2, description="Reparameterizations with `measure=true` "
                                                               "holding both built forms at once.")
 
+    # --- int8 quantization (docs/quantization.md) ---------------------------------------------------
+    max_quant_size: PositiveInt = Field(1 << 22, description="Most elements of the tensor an activation "
+                                                             "is timed on in float32 and int8.")
+    max_quant_calibration: PositiveInt = Field(32, description="Most calibration inputs a block's static "
+                                                               "quantization may ask for.")
+    quant_model_cache: PositiveInt = Field(16, description="Quantized blocks (float32 and int8 ONNX models) "
+                                                           "kept in memory by the measuring process.")
+    quant_max_waiting: PositiveInt = Field(4, description="Requests of one web worker waiting at once for "
+                                                          "quantization jobs; one more is answered 429.")
+
     # --- pages ------------------------------------------------------------------------------------
     frame_ancestors: str = Field("*", description="Who may embed the pages in an iframe (the CSP's "
                                                   "`frame-ancestors`, e.g. `'self' https://course.example`).")
 
+
+    def machine(self) -> str:
+        return self.machine_name or socket.gethostname()
 
     def runtime_path(self) -> Path:
         """The measuring process's folder (created on first use, readable by this user only).

@@ -7,7 +7,21 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from . import __version__
-from .api import blocks, errors, guidelines, health, latency, networks, onnx, pages, reparam, sweep, web
+from .api import (
+    api_docs,
+    blocks,
+    errors,
+    guidelines,
+    health,
+    latency,
+    networks,
+    onnx,
+    pages,
+    quantization,
+    reparam,
+    sweep,
+    web,
+)
 from .config import get_settings
 from .errors import InvalidParameter
 from .measuring.process import web_cores
@@ -38,21 +52,30 @@ async def lifespan(app: FastAPI):
     yield
 
 
+class BlockScope(FastAPI):
+    def build_middleware_stack(self):
+        return web.outermost(super().build_middleware_stack())
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(
+    app = BlockScope(
         title="BlockScope",
         version=__version__,
         lifespan=lifespan,
+        docs_url=None,  # served by api_docs, from an installed package, under a CSP that allows them
+        redoc_url=None,
         description="See inside the building blocks of efficient convolutional networks: graph, "
                     "shapes, parameters, multiply-adds, MAC (memory access cost) and measured latency.",
     )
     errors.install(app)
     web.install(app)
+    api_docs.install(app)
     # Per-kind routes are built now, from the settings in force; sub-routes (latency, reparam,
     # sweep) before the catch-all /api/blocks/{kind}.
     for module in (latency, reparam, sweep, onnx, blocks):
         app.include_router(module.block_routes())
-    for module in (health, latency, blocks, guidelines, networks, pages):
+    # quantization before pages: its /embed/quantization before the catch-all /embed/{kind}
+    for module in (health, latency, blocks, guidelines, networks, quantization, pages):
         app.include_router(module.router)
     return app
 

@@ -214,8 +214,12 @@ class MeasuringState(Model):
     devices: dict[str, DeviceQueue]
 
 
+MACHINE = Field(description="The server that measured (BLOCKSCOPE_MACHINE_NAME, else its host name).")
+
+
 class TimedOnDevice(Model):
     """One end-to-end timing of a module on one device, and how far to trust it."""
+    machine: str = MACHINE
     device: str
     device_label: str
     torch: str
@@ -280,13 +284,31 @@ class ReparamReport(Model):
     config: dict[str, ConfigValue]
     before: Analysis
     after: Analysis
-    max_abs_diff: float
     fused: list[str]
+    # "checked": both forms were run on a seeded input (max_abs_diff and the kernel are known);
+    # "pending": the forms are known from the meta device, and /reparam/equivalence runs the check
+    equivalence: Literal["checked", "pending"] = "checked"
+    max_abs_diff: float | None
     kernel: KernelView | None
     latency: ReparamLatency | None = None
 
 
+class ReparamEquivalence(Model):
+    """Both forms run on one seeded input by the measuring process: the proof that they agree."""
+    kind: str
+    config: dict[str, ConfigValue]
+    max_abs_diff: float
+    fused: list[str]
+    kernel: KernelView | None
+
+
 # --- the guideline lab -----------------------------------------------------------------------------
+
+class LastGuidelineMeasurement(Model):
+    """The last measured report of one experiment with these settings, or null when there is none."""
+    guideline: str
+    report: "GuidelineReport | None"
+
 
 class GuidelineSummary(Model):
     name: str
@@ -327,6 +349,7 @@ class RowMeasurement(Timing):
     quality: Quality
     batches_per_s: float
     images_per_s: float
+    machine: str = MACHINE
     device: str
     device_label: str
     threads: int | None
@@ -588,3 +611,130 @@ class NetworkReparam(Model):
     latency: NetworkFormsLatency | None = Field(None, description="Only with measure=true: both forms "
                                                                  "timed end to end, in rounds.")
 
+
+
+# --- int8 quantization (ONNX Runtime) -------------------------------------------------------------
+
+class QuantParams(Model):
+    scale: float = Field(description="Real value of one integer step.")
+    zero_point: int = Field(description="The integer that stands for 0.0.")
+    dtype: str = Field(description="The 8-bit integer type (uint8: codes 0 to 255).")
+    range: list[float] = Field(description="The real values the codes span: scale · (code − zero_point).")
+
+
+class PaperClaim(Model):
+    source: str
+    claim: str = Field(description="What the paper says, in our words.")
+
+
+class QuantEngine(Model):
+    device: str
+    available: bool
+    engine: str = Field(description="The runtime that quantizes and runs the int8 forms.")
+    provider: str | None = Field(description="Its execution provider on this device (None: none here).")
+    reason: str | None = Field(None, description="Why int8 cannot run on this device, where it cannot.")
+
+
+class QuantTiming(Model):
+    """One form (float32 or int8) timed end to end in ONNX Runtime, in rounds with the other forms."""
+    machine: str = MACHINE
+    device: str
+    threads: int | None
+    cores: list[int] | None = None
+    warmup: int
+    repeats: int
+    samples: int
+    total: Timing
+    quality: Quality
+    cached: bool
+    load_average: float | None
+    measured_at: str
+    duration_s: float
+
+
+class ActivationCurve(Model):
+    x: list[float] = Field(description="Inputs over the input's representable range, 8 per integer step.")
+    float32: list[float] = Field(description="The float32 function at x.")
+    int8: list[float] = Field(description="The 8-bit integer function at x: x quantized, the engine's "
+                                          "integer output, dequantized.")
+
+
+class ActivationQuant(Model):
+    name: str
+    title: str
+    output: QuantParams
+    ops: list[str] = Field(description="The graph ONNX Runtime really runs, after its optimizer.")
+    integer_kernels: list[str]
+    float_ops: list[str] = Field(description="Ops that compute in float between dequantize and quantize.")
+    native: bool = Field(description="True when the function runs on integer kernels only.")
+    closed_form_share: float = Field(description="Share of the 256 input codes where the engine's output "
+                                                 "equals the closed form (docs/quantization.md).")
+    max_error_steps: float = Field(description="Largest |int8 − float32| over the input range, in output "
+                                               "steps.")
+    mean_error_steps: float
+    bound_steps: float = Field(description="The stated bound on that error, in output steps.")
+    curve: ActivationCurve
+    table: list[int] = Field(description="The integer output for every input code, in order.")
+    latency: dict[str, QuantTiming] | None = Field(None, description="`float32` and `int8`, when measured.")
+    int8_speedup: Speedup | None = Field(None, description="float32 median over int8 median: above 1, "
+                                                           "int8 is faster.")
+
+
+class QuantVerdict(Model):
+    """The paper's claim held against this server's measurement."""
+    hard: str
+    smooth: str
+    speedup: Speedup | None = Field(description="int8 smooth median over int8 hard median: above 1, the hard "
+                                                "function is faster.")
+    speed: str | None = Field(description="`agrees`, `disagrees` or `inconclusive` (interval holds 1); None "
+                                          "when not measured.")
+    hard_error_steps: list[float] = Field(description="The hard function's max and mean error, output steps.")
+    smooth_error_steps: list[float]
+    error: str = Field(description="`agrees` when the hard function's mean error is at most the smooth "
+                                   "one's, else `disagrees`.")
+    hard_native: bool
+    smooth_native: bool
+    text: str
+
+
+class ActivationQuantReport(Model):
+    device: str
+    engine: QuantEngine
+    engines: list[QuantEngine] = Field(description="Every device this server measures on.")
+    bits: int
+    input: QuantParams
+    size: int
+    measured: bool
+    activations: list[ActivationQuant]
+    verdicts: list[QuantVerdict]
+    paper: PaperClaim
+
+
+class QuantBlockVariant(Model):
+    name: str = Field(description="`hard` (hard-swish, hard-sigmoid) or `smooth` (swish, sigmoid).")
+    activations: list[str]
+    configured: bool = Field(description="True for the variant that is the block as configured.")
+    max_abs_error: float = Field(description="Largest |int8 − float32| of the output on the seeded input.")
+    rel_error: float = Field(description="max_abs_error over the largest |float32 output|.")
+    rms_rel_error: float
+    float_engine_vs_pytorch: float = Field(description="The float32 ONNX model against PyTorch (max |diff|).")
+    integer_kernels: dict[str, int]
+    float_ops: dict[str, int]
+    native: bool
+    latency: dict[str, QuantTiming] | None = None
+    int8_speedup: Speedup | None = None
+
+
+class BlockQuantReport(Model):
+    kind: str
+    config: dict[str, ConfigValue]
+    device: str
+    engine: QuantEngine
+    engines: list[QuantEngine]
+    scheme: str
+    calibration: int
+    input_shape: list[int]
+    measured: bool
+    variants: list[QuantBlockVariant]
+    hard_over_smooth: Speedup | None = Field(None, description="int8 smooth median over int8 hard median.")
+    paper: PaperClaim

@@ -5,9 +5,12 @@ tests/test_measuring_process.py runs the real measuring process.
 """
 
 import os
+import tempfile
 from contextlib import ExitStack
 
 os.environ.setdefault("BLOCKSCOPE_MEASURER", "inline")
+# a runtime folder of this session's own: nothing kept by an earlier run (last measurements) shows
+os.environ.setdefault("BLOCKSCOPE_RUNTIME_DIR", tempfile.mkdtemp(prefix="blockscope-tests-"))
 
 import pytest
 from fastapi.testclient import TestClient

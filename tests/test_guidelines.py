@@ -18,6 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from blockscope.analysis.graph import analyse_graph
 from blockscope.analysis.memory import peak_activation_elements
+from blockscope.api.web import ASSETS, PLOTLY_URL
 from blockscope.blocks.guidelines import GroupConv1x1, stack
 from blockscope.guideline_catalogue import GUIDELINES
 from blockscope.schemas import Measurement, Quality, Timing
@@ -371,8 +372,9 @@ def fake_run(calls, medians):
         quality = Quality(disturbed=False, other_cpu_share=0.0, spread=0.1, ci95_us=[m * 0.95, m * 1.05],
                           attempts=1)
         total = Timing(median_us=m, p25_us=m * 0.9, p75_us=m * 1.1)
-        return {"row": Measurement(total=total, device=job.device, device_label="fake cpu",
-                                   torch=torch.__version__, threads=job.threads or 2, dtype="float32",
+        return {"row": Measurement(total=total, machine="test server", device=job.device,
+                                   device_label="fake cpu", torch=torch.__version__,
+                                   threads=job.threads or 2, dtype="float32",
                                    warmup=2, repeats=10, samples=10, cached=False, load_average=None,
                                    quality=quality, measured_at="2026-01-01T00:00:00Z",
                                    duration_s=0.01)}, None
@@ -461,8 +463,8 @@ def test_page_hands_its_data_as_json(client):
     assert response.status_code == 200
     html = response.text
     assert '<script type="application/json" id="page-data">' in html
-    assert '<script type="module" src="/static/js/guidelines.js"></script>' in html
-    assert '<script src="/vendor/plotly.min.js" defer></script>' in html
+    assert f'<script type="module" src="{ASSETS}/js/guidelines.js"></script>' in html
+    assert f'<script src="{PLOTLY_URL}" defer></script>' in html
     # every script is either external or the JSON data block (CSP script-src 'self')
     for chunk in html.split("<script")[1:]:
         head = chunk.split(">", 1)[0]

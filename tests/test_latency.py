@@ -16,6 +16,7 @@ from blockscope.analysis.graph import analyse_graph
 from blockscope.cache import clear_all
 from blockscope.config import get_settings
 from blockscope.errors import InvalidParameter
+from blockscope.measuring import core as measuring_core
 from blockscope.measuring import run as measuring_run
 from blockscope.measuring.jobs import Timing
 from blockscope.registry import BLOCKS
@@ -481,10 +482,12 @@ def test_full_queue_is_429_with_retry_after(configure, monkeypatch):
 
 
 def test_requests_sharing_a_measurement_are_bounded(configure, monkeypatch):
-    """Each request waiting for an identical measurement holds a server thread: past a small multiple
-    of `max_queue` they are answered 429 too, instead of tying up every thread."""
+    """Each request waiting for an identical measurement holds a server thread: past a multiple of
+    `max_queue` (JOINING times larger for requests that join a job than for those that start one)
+    they are answered 429 too, instead of tying up every thread."""
     # so 2 requests may wait on this device; a disturbed figure is not taken again (counted below)
     client = configure(max_queue=1, max_waiting_factor=2, disturbed_cpu_share=1.0, disturbed_spread=1e9)
+    monkeypatch.setattr(measuring_core, "JOINING", 1)
     section = MeasuringSection(monkeypatch, until_released=True)
     url = f"/api/blocks/conv/latency?{SMALL}"
     results = []
@@ -548,3 +551,25 @@ def test_cuda_events_time_the_work_not_the_launch():
     samples = timing.time_calls(lambda: a @ a, 2, 5, device)
     seconds = timing.time_once(lambda: [a @ a for _ in range(5)], device) / 5
     assert np.median(samples) == pytest.approx(seconds, rel=0.5)
+
+
+def test_a_class_pressing_measure_on_one_block_shares_one_measurement(configure, monkeypatch):
+    """Requests that join a running job add no device time: more of them may wait than may start jobs."""
+    client = configure(max_queue=1, max_waiting_factor=1, disturbed_cpu_share=1.0, disturbed_spread=1e9)
+    section = MeasuringSection(monkeypatch, until_released=True)
+    url = f"/api/blocks/conv/latency?{SMALL}&seed=4711"
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(client.get(url))) for _ in range(6)]
+    threads[0].start()
+    assert section.entered.wait(10)
+    for t in threads[1:]:
+        t.start()
+    deadline = time.monotonic() + 10
+    while service.queue_state()["devices"]["cpu"]["waiting"] < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    other = client.get(f"/api/blocks/conv/latency?{SMALL}&seed=4712")  # a new job: the queue is full
+    section.release.set()
+    for t in threads:
+        t.join(10)
+    assert [r.status_code for r in results] == [200] * 6 and section.calls == 1
+    assert other.status_code == 429

@@ -98,9 +98,12 @@ def test_get_or_compute_computes_once_per_key():
 
 
 def test_every_cache_of_the_server_is_registered_and_cleared_together(client):
+    client.get("/api/blocks/group_conv?groups=2")
     client.get("/api/blocks/group_conv/sweep?groups=2")
     assert sizes()["analyses"] >= 1 and sizes()["sweeps"] >= 1 and sizes()["graphs"] >= 1
-    every = {"analyses", "graphs", "sweeps", "reparam reports", "latency", "guideline analyses"}
+    assert sizes()["sweep points"] >= 1
+    every = {"analyses", "graphs", "sweeps", "sweep points", "reparam reports", "reparam checks",
+             "guideline analyses"}
     assert every <= set(sizes())
     assert named("sweeps").size == get_settings().sweep_cache
     clear_all()
@@ -150,3 +153,54 @@ def test_admit_counts_only_while_the_work_runs():
     release.set()
     worker.join(5)
     assert line.admitted == 0
+
+
+def test_threads_missing_one_key_at_once_share_one_computation():
+    cache = BoundedCache("test shared", 4)
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def slow():
+        calls.append(1)
+        started.set()
+        release.wait(5)
+        return "value"
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get_or_compute("k", slow)))
+               for _ in range(8)]
+    threads[0].start()
+    assert started.wait(5)
+    for t in threads[1:]:
+        t.start()
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert results == ["value"] * 8 and len(calls) == 1
+
+
+def test_a_failed_computation_is_not_shared():
+    cache = BoundedCache("test failed", 4)
+    started, release = threading.Event(), threading.Event()
+    outcomes = []
+
+    def failing():
+        started.set()
+        release.wait(5)
+        raise ValueError("first")
+
+    def attempt(compute):
+        try:
+            outcomes.append(cache.get_or_compute("k", compute))
+        except ValueError as exc:
+            outcomes.append(str(exc))
+
+    first = threading.Thread(target=attempt, args=(failing,))
+    first.start()
+    assert started.wait(5)
+    second = threading.Thread(target=attempt, args=(lambda: "second",))
+    second.start()
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert sorted(outcomes) == ["first", "second"]  # each its own outcome; nothing cached from a failure
+    assert cache.get("k") in (None, "second")

@@ -9,6 +9,7 @@ import torch
 
 from blockscope import measuring
 from blockscope.analysis.graph import analyse_graph
+from blockscope.api.web import ASSETS
 from blockscope.cache import named
 from blockscope.measuring.jobs import NetworkForm, Timing
 from blockscope.networks.build import build_network
@@ -448,7 +449,7 @@ def test_every_network_has_a_page_and_an_embed_view(client, name):
     assert page.status_code == 200
     data = page_data(page.text)
     assert data["name"] == name and data["query"] == {"height": "160"} and data["embed"] is False
-    assert '<script type="module" src="/static/js/networks.js"></script>' in page.text
+    assert f'<script type="module" src="{ASSETS}/js/networks.js"></script>' in page.text
     assert "site-header" in page.text and "netron.app" in page.text
     embed = client.get(f"/embed/networks/{name}")
     assert embed.status_code == 200 and "site-header" not in embed.text

@@ -36,7 +36,11 @@ def describe(module, shape) -> dict:
 
 
 def report_of(kind: str, values: dict) -> dict:
-    return service.report(kind, values).data.model_dump()
+    """The checked report: the equivalence proven by the measuring process first."""
+    service.equivalence(kind, values)
+    report = service.report(kind, values).data.model_dump()
+    assert report["equivalence"] == "checked"
+    return report
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -407,7 +411,7 @@ def test_deploy_copy_counts_against_the_memory_budget(monkeypatch):
 def test_measuring_is_bounded(configure, monkeypatch):
     """Each measure=true request holds both built forms: past the limit the next is refused at once."""
     configure(reparam_max_measuring=1)
-    service.report("conv_bn", {**SMALL, "seed": 9})  # the equivalence is proven: only measuring is left
+    service.equivalence("conv_bn", {**SMALL, "seed": 9})  # the equivalence is proven: only measuring is left
     entered, release = threading.Event(), threading.Event()
     real = timing.time_rounds  # both forms are timed in alternating rounds
 
@@ -452,12 +456,33 @@ def test_memory_limit_is_checked_before_any_real_build(monkeypatch):
     assert built == []
 
 
-def test_reports_are_cached(monkeypatch):
+def test_reports_and_checks_are_cached(monkeypatch):
     config = {**SMALL, "seed": 4242}
+    pending = service.report("conv_bn", config)
+    assert pending.data.equivalence == "pending" and pending.data.max_abs_diff is None
+    checked = service.equivalence("conv_bn", config)
+    monkeypatch.setattr(service, "_check", lambda *a: pytest.fail("checked a configuration twice"))
+    monkeypatch.setattr(service, "_deployed", lambda *a: pytest.fail("recomputed a cached report"))
+    assert service.equivalence("conv_bn", config) is checked
     first = service.report("conv_bn", config)
-    monkeypatch.setattr(service, "compute", lambda *a: pytest.fail("recomputed a cached report"))
+    assert first.data.equivalence == "checked" and first.data.max_abs_diff == checked.data.max_abs_diff
+    assert first.data.before == pending.data.before and first.data.after == pending.data.after
+    assert first.data.fused == pending.data.fused == checked.data.fused
     assert service.report("conv_bn", config) is first
     assert 1 <= cache.sizes()["reparam reports"] <= get_settings().reparam_cache
+
+
+def test_a_report_runs_nothing_real(monkeypatch):
+    """Without `measure` the two forms come from the meta device: no job for the measuring process,
+    whatever the block's size; the same forms the measuring process deploys for real."""
+    monkeypatch.setattr(service.measuring, "submit", lambda *a, **k: pytest.fail("ran real tensors"))
+    for kind, spec in BLOCKS.items():
+        config = {**SMALL, "seed": 777} if "height" in {p.name for p in spec.all_params} else {"seed": 777}
+        report = service.report(kind, config).data
+        assert report.equivalence == "pending" and report.kernel is None, kind
+        assert report.before.output_shape == report.after.output_shape, kind
+    big = service.report("repvgg_block", {"in_channels": 512, "out_channels": 512, "height": 56, "width": 56})
+    assert big.data.after.totals.params == 512 * 512 * 9 + 512
 
 
 # ---- HTTP
@@ -470,11 +495,22 @@ def test_every_kind_has_a_documented_reparam_route(client):
         assert {p.name for p in spec.all_params} | {"measure", "device", "threads", "repeats"} <= params
 
 
-def test_reparam_answer_is_cacheable(client):
+def test_reparam_answers_at_once_and_is_cacheable_once_checked(client):
     url = ("/api/blocks/repvgg_block/reparam?in_channels=8&out_channels=16&stride=2&groups=4&height=6"
            "&width=5&seed=3")
+    pending = client.get(url)
+    assert pending.status_code == 200 and pending.json()["equivalence"] == "pending"
+    assert pending.json()["max_abs_diff"] is None and pending.headers["cache-control"] == "no-store"
+    path, query = url.split("?")
+    proof = client.get(f"{path}/equivalence?{query}")
+    assert proof.status_code == 200 and proof.headers["etag"]
+    assert proof.headers["cache-control"].startswith("public, max-age=")
+    assert proof.json()["max_abs_diff"] < TOL and proof.json()["kernel"]["fused"]
     r = client.get(url)
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.json()["equivalence"] == "checked"
+    assert r.json()["max_abs_diff"] == proof.json()["max_abs_diff"]
+    assert {k: v for k, v in r.json().items() if k not in ("equivalence", "max_abs_diff", "kernel")} == \
+        {k: v for k, v in pending.json().items() if k not in ("equivalence", "max_abs_diff", "kernel")}
     assert r.headers["cache-control"].startswith("public, max-age=") and r.headers["etag"]
     body = r.json()
     assert set(body) >= {"kind", "config", "before", "after", "max_abs_diff", "fused", "kernel"}
@@ -544,7 +580,7 @@ def test_equivalence_passes_wait_for_the_cpu_like_a_measurement(monkeypatch):
     monkeypatch.setattr(measuring_run, "max_abs_diff", spy)
     timer = threading.Thread(target=lambda: latency_service.latency_report(
         "conv", {"height": 8, "width": 8, "seed": 5150}, warmup=0, repeats=1))
-    checker = threading.Thread(target=lambda: service.report("conv_bn", _fresh_config(5151)))
+    checker = threading.Thread(target=lambda: service.equivalence("conv_bn", _fresh_config(5151)))
     timer.start()
     try:
         assert measuring.wait(10)
@@ -575,7 +611,7 @@ def test_real_work_runs_one_job_at_a_time(monkeypatch):
                 inside[0] -= 1
 
     monkeypatch.setattr(measuring_run, "deploy", counting)
-    workers = [threading.Thread(target=lambda s=s: service.report("conv_bn", _fresh_config(5252 + s)))
+    workers = [threading.Thread(target=lambda s=s: service.equivalence("conv_bn", _fresh_config(5252 + s)))
                for s in range(4)]
     for w in workers:
         w.start()

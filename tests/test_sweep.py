@@ -2,7 +2,8 @@
 
 import pytest
 
-from blockscope.cache import sizes
+from blockscope.cache import named, sizes
+from blockscope.registry import BLOCKS
 
 
 def test_sweep_fixed_channels_matches_single_analyses(client):
@@ -76,7 +77,11 @@ def test_fixed_madds_series_from_a_g1_block(client):
 
 
 def test_sweep_refusals(client):
-    assert client.get("/api/blocks/conv/sweep").status_code == 404
+    for kind in ("conv", "inverted_residual"):
+        r = client.get(f"/api/blocks/{kind}/sweep")
+        assert r.status_code == 404 and "no group parameter" in r.json()["detail"], kind
+        assert client.get(f"/api/blocks/{kind}/fixed-madds").status_code == 404
+    assert client.get("/api/blocks/nonsense/sweep").status_code == 404
     r = client.get("/api/blocks/group_conv/sweep?groups=5")
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "groups"]
     assert client.get("/api/blocks/channel_shuffle/sweep").json()["fixed_madds"]["points"] == []
@@ -87,3 +92,26 @@ def test_sweeps_are_kept_in_their_own_bounded_cache(client, configure):
     for groups in (1, 2, 4):
         assert c.get(f"/api/blocks/group_conv/sweep?groups={groups}").status_code == 200
     assert sizes()["sweeps"] == 2
+
+
+def test_sweep_routes_exist_only_for_kinds_with_a_group_parameter(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for spec in BLOCKS.values():
+        assert (f"/api/blocks/{spec.kind}/sweep" in paths) == bool(spec.group_param), spec.kind
+        assert (f"/api/blocks/{spec.kind}/fixed-madds" in paths) == bool(spec.widen), spec.kind
+
+
+def test_a_sweep_leaves_the_analysis_cache_as_it_was(configure):
+    """A class's sweeps try hundreds of configurations; the analyses readers look at stay cached."""
+    c = configure(analysis_cache=8)
+    looked_at = [f"/api/blocks/group_conv?groups={g}" for g in (1, 2, 4, 8)]
+    for url in looked_at:
+        assert c.get(url).status_code == 200
+    before = set(named("analyses").keys())
+    assert len(before) == 4
+    for g in (1, 2, 4, 8, 16):
+        assert c.get(f"/api/blocks/group_conv/sweep?groups={g}&in_channels=128&out_channels=128")\
+            .status_code == 200
+        assert c.get(f"/api/blocks/repvgg_block/sweep?groups={g}").status_code == 200
+    assert set(named("analyses").keys()) == before, "a sweep touched the analyses cache"
+    assert sizes()["sweep points"] > 100

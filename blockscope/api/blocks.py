@@ -9,7 +9,7 @@ from ..registry import BLOCKS, BlockSpec
 from ..schemas import Analysis, BlockSchema, ShufflePermutation
 from ..service.blocks import analyse
 from ..service.blocks import shuffle as shuffle_permutation
-from .query import add_block_routes
+from .query import DIGITS, add_block_routes
 
 router = APIRouter()
 
@@ -21,8 +21,9 @@ def list_blocks() -> list[BlockSchema]:
 
 @router.get("/api/shuffle", tags=["blocks"], summary="Channel-shuffle permutation and its inverse")
 def shuffle(
-    channels: Annotated[int, Query(ge=1, description="Channels C (at most the server's channel limit).")],
-    groups: Annotated[int, Query(ge=1, description="Groups g; must divide C.")],
+    channels: Annotated[int, Query(ge=1, description="Channels C (at most the server's channel limit)."),
+                        DIGITS],
+    groups: Annotated[int, Query(ge=1, description="Groups g; must divide C."), DIGITS],
 ) -> ShufflePermutation:
     return shuffle_permutation(channels, groups)
 

@@ -3,10 +3,11 @@ Retry-After."""
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from ..analysis.latency import Cancelled
 from ..errors import Busy, InvalidParameter, MeasurementFailed, MeasurerUnavailable, NotFound
+from .disconnect import NotForHead
 
 CLIENT_CLOSED = 499  # the client went away before the answer (nobody reads it)
 
@@ -34,6 +35,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Cancelled)
     def cancelled(request: Request, exc: Cancelled):
         return JSONResponse({"detail": "the request was withdrawn"}, status_code=CLIENT_CLOSED)
+
+    @app.exception_handler(NotForHead)
+    def not_for_head(request: Request, exc: NotForHead):
+        return Response(status_code=405, headers={"Allow": "GET"})
 
     @app.exception_handler(Busy)
     def busy(request: Request, exc: Busy):

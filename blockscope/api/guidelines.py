@@ -7,10 +7,11 @@ from fastapi.responses import HTMLResponse
 
 from ..config import get_settings
 from ..guideline_catalogue import MAX_SWEEP_GROUPS, WIDTH_MULTIPLIERS
-from ..schemas import G2Sweep, GuidelineReport, GuidelineSummary
+from ..schemas import G2Sweep, GuidelineReport, GuidelineSummary, LastGuidelineMeasurement
 from ..service import guidelines as guideline_lab
 from ..service.latency import MAX_THREADS
 from .disconnect import unless_disconnected
+from .query import DIGITS
 from .web import page_data, templates
 
 router = APIRouter()
@@ -21,10 +22,12 @@ Device = Annotated[str, Query(description="Where to measure: `cpu` or `cuda:N` (
 WidthMultiplier = Annotated[int, Query(
     description=f"Channel width multiplier, one of {', '.join(map(str, WIDTH_MULTIPLIERS))} (the paper's x1, "
                 "x2, x4 columns); it multiplies every channel count of the experiment.",
-    json_schema_extra={"enum": list(WIDTH_MULTIPLIERS)})]
-Batch = Annotated[int, Query(ge=1, description="Images per forward pass (at most the server's batch limit).")]
+    json_schema_extra={"enum": list(WIDTH_MULTIPLIERS)}), DIGITS]
+Batch = Annotated[int, Query(ge=1, description="Images per forward pass (at most the server's batch limit)."),
+                  DIGITS]
 Threads = Annotated[int | None, Query(ge=1, le=MAX_THREADS,
-                                      description="CPU threads for the measurement (default: the server's).")]
+                                      description="CPU threads for the measurement (default: the server's)."),
+                    DIGITS]
 Measure = Annotated[bool, Query(description="Time every row on the device; false returns the counts and "
                                             "the paper's figures only.")]
 Fresh = Annotated[bool, Query(description="Measure again now, even when recent identical measurements are "
@@ -40,9 +43,9 @@ def list_guidelines() -> list[GuidelineSummary]:
             summary="G2: multiply-adds held fixed while the group count rises, and MAC with it")
 def g2_sweep(
     channels: Annotated[int, Query(ge=1, description="Channels c of the g = 1 network; g groups get about "
-                                                     "c sqrt(g).")] = 128,
+                                                     "c sqrt(g)."), DIGITS] = 128,
     groups: Annotated[int, Query(ge=1, le=MAX_SWEEP_GROUPS,
-                                 description="The group count to single out as `selected`.")] = 1,
+                                 description="The group count to single out as `selected`."), DIGITS] = 1,
     batch: Batch = 1,
 ) -> G2Sweep:
     return guideline_lab.sweep(channels, batch=batch, groups=groups)
@@ -66,6 +69,19 @@ async def guideline(name: Annotated[str, Path(description=f"The guideline: one o
     max_age = get_settings().cache_max_age
     response.headers["Cache-Control"] = "no-store" if measure else f"public, max-age={max_age}"
     return result
+
+
+@router.get("/api/guidelines/{name}/last", tags=["guidelines"],
+            summary="The last measurement of one guideline experiment on this server, if any",
+            description="The report as `measure=true` returned it last, with these settings; each row "
+                        "says when it was measured and on what; `report` is null when it never was. The "
+                        "guideline page shows it on arrival and measures only when asked.")
+def last_measurement(name: Annotated[str, Path(description=f"The guideline: one of {NAMES}.")],
+                     response: Response, device: Device = "cpu", width_multiplier: WidthMultiplier = 1,
+                     batch: Batch = 1, threads: Threads = None) -> LastGuidelineMeasurement:
+    response.headers["Cache-Control"] = "no-cache"  # a newer measurement may replace it at any time
+    return guideline_lab.last(name, device=device, width_multiplier=width_multiplier, batch=batch,
+                              threads=threads)
 
 
 @router.get("/guidelines", include_in_schema=False, response_class=HTMLResponse)

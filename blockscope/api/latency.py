@@ -9,7 +9,7 @@ from ..registry import BlockSpec
 from ..schemas import Device, LatencyReport, MeasuringState
 from ..service.latency import MAX_THREADS, devices, latency_report, queue_state
 from .disconnect import unless_disconnected
-from .query import add_block_routes
+from .query import DIGITS, add_block_routes
 
 router = APIRouter()
 
@@ -17,8 +17,9 @@ NO_STORE = "no-store"
 
 
 def _extra(name: str, default, annotation, help: str, **bounds) -> inspect.Parameter:
+    checks = (DIGITS,) if annotation in (int, int | None) else ()
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                             annotation=Annotated[annotation, Query(description=help, **bounds)])
+                             annotation=Annotated[annotation, Query(description=help, **bounds), *checks])
 
 
 MEASUREMENT_PARAMS = [

@@ -15,6 +15,7 @@ from ..service.latency import MAX_THREADS
 from .blocks import cacheable
 from .disconnect import unless_disconnected
 from .latency import NO_STORE
+from .query import DIGITS
 from .web import page_data, templates
 
 router = APIRouter()
@@ -22,9 +23,9 @@ router = APIRouter()
 NAMES = ", ".join(service.NAMES)
 
 Name = Annotated[str, Path(description=f"The network: one of {NAMES}.")]
-Height = Annotated[int, Query(ge=1, description="Input height (at most the server's spatial limit).")]
-Width = Annotated[int, Query(ge=1, description="Input width (at most the server's spatial limit).")]
-Batch = Annotated[int, Query(ge=1, description="Batch size (at most the server's batch limit).")]
+Height = Annotated[int, Query(ge=1, description="Input height (at most the server's spatial limit)."), DIGITS]
+Width = Annotated[int, Query(ge=1, description="Input width (at most the server's spatial limit)."), DIGITS]
+Batch = Annotated[int, Query(ge=1, description="Batch size (at most the server's batch limit)."), DIGITS]
 Form = Annotated[str, Query(description="`train`: the network as trained (BatchNorm, RepVGG's three "
                                         "branches); `deploy`: every Conv+BN folded, RepVGG's branches "
                                         "merged into one 3x3 conv.", json_schema_extra={"enum": list(FORMS)})]
@@ -33,10 +34,11 @@ Device = Annotated[str, Query(description="Where to measure: `cpu`, or `cuda:N` 
                                           "(see /api/devices).")]
 Threads = Annotated[int | None, Query(ge=1, le=MAX_THREADS, description="CPU threads for the measurement; "
                                                                         "default: the measuring process's "
-                                                                        "own count. Ignored on a GPU.")]
-Warmup = Annotated[int | None, Query(ge=0, description="Untimed runs before timing; default adapts.")]
+                                                                        "own count. Ignored on a GPU."),
+                    DIGITS]
+Warmup = Annotated[int | None, Query(ge=0, description="Untimed runs before timing; default adapts."), DIGITS]
 Repeats = Annotated[int | None, Query(ge=1, description="Timed runs; default adapts to the network and "
-                                                        "the time budget.")]
+                                                        "the time budget."), DIGITS]
 Fresh = Annotated[bool, Query(description="Measure again now, even when a recent identical measurement is "
                                           "cached.")]
 

@@ -1,13 +1,16 @@
-"""/api/blocks/{kind}/reparam: training-time and deploy-time forms of a block, proven equivalent."""
+"""/api/blocks/{kind}/reparam: training-time and deploy-time forms of a block (at once, from the meta
+device); /api/blocks/{kind}/reparam/equivalence: the proof that they compute the same function (run
+by the measuring process, once per configuration)."""
 
 import inspect
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from ..registry import BlockSpec
-from ..schemas import ReparamReport
-from ..service.reparam import report, report_with_latency
+from ..schemas import ReparamEquivalence, ReparamReport
+from ..service.reparam import equivalence, report, report_with_latency
 from .blocks import cacheable
 from .disconnect import unless_disconnected
 from .latency import MEASUREMENT_PARAMS, NO_STORE
@@ -25,7 +28,9 @@ async def _reparam(spec: BlockSpec, values: dict, request: Request, response: Re
                    device: str, threads: int | None, warmup: int | None, repeats: int | None,
                    fresh: bool) -> Response | ReparamReport:
     if not measure:
-        result = await unless_disconnected(request, lambda cancel: report(spec.kind, values, cancel))
+        result = await run_in_threadpool(report, spec.kind, values)
+        if result.data.equivalence == "pending":  # the same URL answers "checked" once it is known
+            return Response(result.body, media_type="application/json", headers={"Cache-Control": NO_STORE})
         return cacheable(result.body, result.etag, request)
     # latency depends on this machine and this moment
     response.headers["Cache-Control"] = NO_STORE
@@ -34,7 +39,13 @@ async def _reparam(spec: BlockSpec, values: dict, request: Request, response: Re
         cancel=cancel))
 
 
+async def _equivalence(spec: BlockSpec, values: dict, request: Request, response: Response) -> Response:
+    result = await unless_disconnected(request, lambda cancel: equivalence(spec.kind, values, cancel))
+    return cacheable(result.body, result.etag, request)
+
+
 def block_routes() -> APIRouter:
     routes = APIRouter()
+    add_block_routes(routes, "/reparam/equivalence", _equivalence, response_model=ReparamEquivalence)
     add_block_routes(routes, "/reparam", _reparam, extra=EXTRA, response_model=ReparamReport)
     return routes

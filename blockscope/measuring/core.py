@@ -21,7 +21,7 @@ from ..cache import BoundedCache
 from ..config import get_settings
 from ..errors import Busy, InvalidParameter
 from . import run
-from .jobs import Equivalence, Export, Job, NetworkEquivalence, Timing
+from .jobs import Equivalence, Export, Job, NetworkEquivalence, QuantizedActivations, QuantizedBlock, Timing
 
 
 @dataclass(eq=False)
@@ -62,22 +62,25 @@ class DeviceWorker:
             self.core.run_ticket(self, ticket)
 
 
+JOINING = 16  # how many times more requests may wait by joining a job than by starting one
+
+
 class MeasuringCore:
-    def __init__(self, log_path: str | None = None):
+    def __init__(self, log_path: str | None = None, name: str = ""):
+        """`name` prefixes its caches' names (a second core, in a test, leaves the first's alone)."""
         self._lock = threading.Lock()
         self._workers: dict[str, DeviceWorker] = {}
         self._inflight: dict[tuple, Ticket] = {}
-        self.results: BoundedCache[tuple, dict] = BoundedCache("latency", "latency_cache",
+        self.results: BoundedCache[tuple, dict] = BoundedCache(f"{name}latency", "latency_cache",
                                                                ttl_s="latency_ttl_s")
-        self.equivalences: BoundedCache[tuple, dict] = BoundedCache("equivalences", "reparam_cache")
-        self.exports: BoundedCache[tuple, dict] = BoundedCache("exports", "onnx_cache")
+        self.equivalences: BoundedCache[tuple, dict] = BoundedCache(f"{name}equivalences", "reparam_cache")
+        self.exports: BoundedCache[tuple, dict] = BoundedCache(f"{name}exports", "onnx_cache")
         # (param, message, value) of jobs refused for their size: the same request is refused at once
-        self.refusals: BoundedCache[tuple, tuple] = BoundedCache("refusals", "latency_cache",
+        self.refusals: BoundedCache[tuple, tuple] = BoundedCache(f"{name}refusals", "latency_cache",
                                                                  ttl_s="latency_ttl_s")
         self.calibrations = run.Calibrations()
         self.log_path = log_path
         self.memory_in_use = 0
-        self._memory_free = threading.Condition(self._lock)
 
     # --- requests -----------------------------------------------------------------------------------
 
@@ -106,7 +109,10 @@ class MeasuringCore:
             waiting = sum(t.waiters for t in worker.pending)
             if ticket is None and len(worker.pending) >= limits.max_queue:
                 raise self._busy(worker, f"{len(worker.pending)} measurements are queued or running")
-            if waiting >= limits.max_waiting_factor * limits.max_queue:
+            # requests that join a job add no device time, only a waiting thread: they may be many
+            # more (a class pressing Measure on one block at once) than those that each start one
+            most = limits.max_waiting_factor * limits.max_queue * (1 if ticket is None else JOINING)
+            if waiting >= most:
                 raise self._busy(worker, f"{waiting} requests are waiting for measurements")
             if ticket is None:
                 throughput = self.calibrations.known(job.device, getattr(job, "threads", None))
@@ -170,12 +176,16 @@ class MeasuringCore:
                 self._log(job, now, now, ticket)
                 raise Cancelled
             with self._lock:  # real tensors in flight stay within one server-wide budget
-                while self.memory_in_use and self.memory_in_use + job.memory_bytes > budget:
-                    if ticket.cancelled.is_set():
-                        raise Cancelled
-                    self._memory_free.wait(0.5)
-                if ticket.cancelled.is_set():
-                    raise Cancelled
+                if self.memory_in_use and self.memory_in_use + job.memory_bytes > budget:
+                    # another device's job holds it: refused now, rather than held in a queue that
+                    # could not say how long it waits
+                    others = [w for w in self._workers.values() if w is not worker]
+                    retry = max(1, math.ceil(max((w.expected_wait_s() for w in others), default=1)))
+                    held = self.memory_in_use / 2**20
+                    raise Busy(f"the {get_settings().max_memory_mb} MiB this server gives measurements "
+                               f"at once are in use ({held:.0f} MiB by a measurement on another device) and "
+                               f"this one needs {job.memory_bytes / 2**20:.0f} MiB; try again in {retry} s",
+                               retry)
                 self.memory_in_use += job.memory_bytes
                 ticket.started = time.monotonic()
             begun = time.time()
@@ -186,12 +196,13 @@ class MeasuringCore:
                     result = run.run_network_equivalence(job, ticket.cancelled.is_set)
                 elif isinstance(job, Export):
                     result = run.run_export(job, ticket.cancelled.is_set)
+                elif isinstance(job, QuantizedActivations | QuantizedBlock):
+                    result = run.run_quantized(job, ticket.cancelled.is_set)
                 else:
                     result = run.run_timing(job, self.calibrations, ticket.cancelled.is_set)
             finally:
                 with self._lock:
                     self.memory_in_use -= job.memory_bytes
-                    self._memory_free.notify_all()
                 self._log(job, begun, time.time(), ticket)
             self._cache(job).put(key, result)
             ticket.future.set_result(result)

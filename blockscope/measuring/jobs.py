@@ -101,7 +101,8 @@ class Timing:
 @dataclass(frozen=True)
 class Equivalence:
     """Deploy a block kind's config and check it: the largest output difference on a seeded
-    input, what was fused into what, the merged kernel (RepVGG) and the deployed module's graph."""
+    input, what was fused into what and the merged kernel (RepVGG). The deployed form's graph is
+    the web side's, from the meta device."""
     kind: str
     config: tuple[tuple[str, object], ...]
     memory_bytes: int = field(compare=False, default=0)
@@ -147,4 +148,46 @@ class Export:
         return ("export", self.form, self.input_shape)
 
 
-Job = Timing | Equivalence | NetworkEquivalence | Export
+@dataclass(frozen=True)
+class QuantizedActivations:
+    """The six activations as 8-bit integer functions in ONNX Runtime at input scale and zero point:
+    their kernels and curves, and with `measure` float32 and int8 timed on `size` elements in
+    alternating rounds (blockscope/analysis/quantization.py)."""
+    scale: float
+    zero_point: int
+    size: int
+    seed: int
+    device: str
+    threads: int | None
+    measure: bool
+    memory_bytes: int = field(compare=False, default=0)
+    work: tuple[tuple[OpWork, ...], ...] = field(compare=False, default=())
+    estimate_s: float = field(compare=False, default=1.0)
+
+    @property
+    def key(self) -> tuple:
+        return ("quantized activations", self.scale, self.zero_point, self.size, self.seed, self.device,
+                self.threads, self.measure)
+
+
+@dataclass(frozen=True)
+class QuantizedBlock:
+    """A block kind's config with hard and with smooth activations, each statically quantized on
+    `calibration` seeded inputs: output errors, kernels, and with `measure` float32 and int8 timed."""
+    kind: str
+    config: tuple[tuple[str, object], ...]
+    calibration: int
+    device: str
+    threads: int | None
+    measure: bool
+    memory_bytes: int = field(compare=False, default=0)
+    work: tuple[tuple[OpWork, ...], ...] = field(compare=False, default=())
+    estimate_s: float = field(compare=False, default=3.0)
+
+    @property
+    def key(self) -> tuple:
+        return ("quantized block", self.kind, self.config, self.calibration, self.device, self.threads,
+                self.measure)
+
+
+Job = Timing | Equivalence | NetworkEquivalence | Export | QuantizedActivations | QuantizedBlock

@@ -300,5 +300,8 @@ def main(runtime: Path, settings_json: str) -> None:
 
 
 if __name__ == "__main__":
+    # Ctrl-C in the terminal of a server reaches its whole process group: the measuring process ends
+    # with its worker (PR_SET_PDEATHSIG), quietly, not with a traceback in its error log
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     Settings()  # fail early, with the variable's name, on a bad environment
     main(Path(sys.argv[1]), sys.argv[2])

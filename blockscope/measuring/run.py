@@ -18,12 +18,19 @@ from torch import nn
 from ..analysis import estimate
 from ..analysis import latency as timing
 from ..analysis.export import to_onnx
-from ..analysis.graph import analyse_graph
 from ..analysis.reparam import deploy, kernel_view, max_abs_diff, random_input
 from ..config import get_settings
 from ..errors import InvalidParameter
 from . import quality
-from .jobs import Equivalence, Export, NetworkEquivalence, NetworkForm, Timing
+from .jobs import (
+    Equivalence,
+    Export,
+    NetworkEquivalence,
+    NetworkForm,
+    QuantizedActivations,
+    QuantizedBlock,
+    Timing,
+)
 
 # The thread count a measurement gets unless it asks; read once, before any job changes it. Every
 # job that sets its own count restores this one afterwards (see `threads`).
@@ -164,6 +171,8 @@ def estimated_s(job, throughput: estimate.Throughput | None) -> float:
     """How long `job` should hold its device (1 s when nothing is known about the device yet)."""
     if isinstance(job, Export):
         return EXPORT_BASE_S + EXPORT_OP_S * sum(len(w) for w in job.work)
+    if isinstance(job, QuantizedActivations | QuantizedBlock):
+        return job.estimate_s
     if throughput is None or not job.work:
         return 1.0
     forward = max(throughput.forward_s(w) for w in job.work)
@@ -287,7 +296,8 @@ def run_timing(job: Timing, calibrations: Calibrations, should_stop: Callable[[]
         modules = x = None
         gc.collect()
     common = {
-        "device": job.device, "torch": torch.__version__, "threads": count,
+        "machine": get_settings().machine(), "device": job.device, "torch": torch.__version__,
+        "threads": count,
         "cores": cores() if job.device == "cpu" else None, "dtype": str(dtype).removeprefix("torch."),
         "warmup": warmup, "cached": False,
         "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
@@ -325,11 +335,10 @@ def run_equivalence(job: Equivalence, should_stop: Callable[[], bool]) -> dict:
         shape = [config["batch"], config["in_channels"], config["height"], config["width"]]
         diff = max_abs_diff(module, deployed, random_input(shape, config["seed"]))
         kernel = kernel_view(module)
-        after = analyse_graph(deployed.to("meta"), shape).model_dump()
     finally:
         module = deployed = None
         gc.collect()
-    return {"max_abs_diff": diff, "fused": fused, "kernel": kernel, "after": after}
+    return {"max_abs_diff": diff, "fused": fused, "kernel": kernel}
 
 
 def run_network_equivalence(job: NetworkEquivalence, should_stop: Callable[[], bool]) -> dict:
@@ -363,3 +372,75 @@ def run_export(job: Export, should_stop: Callable[[], bool]) -> dict:
         module = None
         gc.collect()
     return {"onnx": content}
+
+
+def run_quantized(job: QuantizedActivations | QuantizedBlock, should_stop: Callable[[], bool]) -> dict:
+    """Quantize activations or a block in ONNX Runtime (`blockscope.analysis.quantization`), and with
+    `measure` time every float32 and int8 form in alternating rounds, each figure with its quality."""
+    from ..analysis import quantization
+
+    count = DEFAULT_THREADS if job.device == "cpu" and job.threads is None else job.threads
+    started = time.perf_counter()
+    try:
+        if isinstance(job, QuantizedActivations):
+            report, calls = quantization.activations_job(job.scale, job.zero_point, job.size, job.seed,
+                                                         job.device, count, job.measure)
+        else:
+            report, calls = quantization.block_job(job.kind, dict(job.config), job.calibration, job.device,
+                                                   count, job.measure)
+        if should_stop():
+            raise timing.Cancelled
+        if not job.measure:
+            return {"report": report}
+        return {"report": report, **_time_in_rounds(calls, job.device, count, should_stop, started)}
+    finally:
+        calls = None
+        gc.collect()
+
+
+def _time_in_rounds(calls: dict[str, Callable[[], object]], device: str, count: int | None,
+                    should_stop: Callable[[], bool], started: float) -> dict:
+    """Every call timed in rounds (warm-up and repeats planned from one untimed round to fill the time
+    target), measured again while disturbed and the budget allows; `forms` as a Timing job's."""
+    limits = get_settings()
+    fns = list(calls.values())
+    round_s = max(sum(timing.time_once(fn, torch.device("cpu")) for fn in fns), 1e-7)
+    if round_s * (limits.min_repeats + 1) > limits.measure_budget_s:
+        raise InvalidParameter("size", f"one round of these forms takes about {round_s * 1e3:.0f} ms, so "
+                                       f"{limits.min_repeats} rounds would take more than the "
+                                       f"{limits.measure_budget_s:g} s one measurement may take; make it "
+                                       "smaller", None)
+    warmup = min(limits.max_auto_warmup, max(2, round(limits.measure_warmup_s / round_s)))
+    fits = math.floor((limits.measure_budget_s / 2) / round_s) - warmup
+    repeats = max(limits.min_repeats, min(limits.max_auto_repeats, fits,
+                                          round(limits.measure_target_s * len(fns) / round_s)))
+    attempts = 0
+    while True:
+        attempts += 1
+        attempt_started = time.perf_counter()
+        window = quality.CpuWindow.open(set(cores()) if device == "cpu" else None)
+        rounds = timing.time_rounds(fns, warmup, repeats, torch.device("cpu"), should_stop)
+        share = window.other_share()
+        qualities = [_quality(s, share, attempts, 0) for s in rounds]
+        took = time.perf_counter() - attempt_started
+        if (not any(q["disturbed"] for q in qualities) or attempts >= MAX_ATTEMPTS
+                or time.perf_counter() - started + took > limits.measure_budget_s
+                or _still_busy_on(device)):
+            break
+    common = {"machine": get_settings().machine(), "device": device, "threads": count,
+              "cores": cores() if device == "cpu" else None,
+              "warmup": warmup, "cached": False,
+              "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+              "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "duration_s": round(time.perf_counter() - started, 4)}
+    forms = {name: {**common, "repeats": len(s), "samples": len(s), "total": timing.summarize(s),
+                    "quality": q}
+             for name, s, q in zip(calls, rounds, qualities, strict=True)}
+    return {"forms": forms, "samples": dict(zip(calls, rounds, strict=True))}
+
+
+def _still_busy_on(device: str, look_s: float = 0.2) -> bool:
+    window = quality.CpuWindow.open(set(cores()) if device == "cpu" else None)
+    time.sleep(look_s)
+    share = window.other_share()
+    return share is not None and share > get_settings().disturbed_cpu_share

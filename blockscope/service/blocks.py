@@ -51,7 +51,8 @@ def size_param(config: dict) -> str:
     return "batch" if config["batch"] > 1 else "height"
 
 
-def _construct(spec: BlockSpec, config: dict, device) -> nn.Module:
+def construct(spec: BlockSpec, config: dict, device) -> nn.Module:
+    """The block in eval mode on `device` ("meta": shapes only), its config errors as 422s."""
     try:
         with torch.device(device):
             module = spec.build(config)
@@ -62,7 +63,7 @@ def _construct(spec: BlockSpec, config: dict, device) -> nn.Module:
 
 def build(kind: str, config: dict, device: str | torch.device = "cpu") -> nn.Module:
     """A real, seeded block in eval mode (after the config has passed `analyse`'s checks)."""
-    module = seed_weights(_construct(get_spec(kind), config, "cpu"), config["seed"])
+    module = seed_weights(construct(get_spec(kind), config, "cpu"), config["seed"])
     return module.to(device)
 
 
@@ -71,7 +72,7 @@ def analyse_config(spec: BlockSpec, config: dict) -> Analysis:
 
     Refused (422) when measuring the block op by op would need more memory than a job may take.
     """
-    module = _construct(spec, config, "meta")
+    module = construct(spec, config, "meta")
     try:
         graph = analyse_graph(module, input_shape(config))
     except RuntimeError as exc:  # a shape PyTorch refuses (e.g. a kernel larger than the input)

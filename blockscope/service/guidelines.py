@@ -3,7 +3,12 @@ this server's measurement, the paper's figures, relative speeds, and whether the
 here. One code path serves every experiment of `blockscope.guideline_catalogue`.
 """
 
+import logging
+import os
 import threading
+from pathlib import Path
+
+from pydantic import ValidationError
 
 from ..analysis import guidelines as closed_forms
 from ..analysis.guidelines import SIZE, analyse_network
@@ -30,6 +35,7 @@ from ..schemas import (
     GuidelineReport,
     GuidelineRow,
     GuidelineSummary,
+    LastGuidelineMeasurement,
     Ordering,
     PaperFigures,
     RelativeSpeed,
@@ -40,6 +46,7 @@ from ..schemas import (
 from . import latency
 from .limits import check_memory
 
+log = logging.getLogger(__name__)
 NAMES = tuple(GUIDELINES)
 UNITS = {"madds": "multiply-adds", "mac": "elements (MAC, memory access cost)", "time": "microseconds",
          "paper_gpu": GPU_UNIT, "paper_arm": ARM_UNIT}
@@ -114,8 +121,9 @@ def _measure_row(guideline: Guideline, row: Row, config: dict, graph: Graph, *, 
     return RowMeasurement(
         median_us=total.median_us, p25_us=total.p25_us, p75_us=total.p75_us, quality=result.quality,
         batches_per_s=1e6 / total.median_us, images_per_s=batch * 1e6 / total.median_us,
-        device=result.device, device_label=result.device_label, threads=result.threads, warmup=result.warmup,
-        repeats=result.repeats, cached=result.cached, measured_at=result.measured_at)
+        machine=result.machine, device=result.device, device_label=result.device_label,
+        threads=result.threads, warmup=result.warmup, repeats=result.repeats, cached=result.cached,
+        measured_at=result.measured_at)
 
 
 # --- relative speeds and the ordering verdict ----------------------------------------------------
@@ -191,6 +199,7 @@ def report(name: str, *, device: str = "cpu", width_multiplier: int = 1, batch: 
     check_width_multiplier(width_multiplier)
     check_batch(batch)
     device = latency.check_device(device)
+    asked_threads = threads
     analysed = analyse(guideline, width_multiplier, batch)
     configs = [guideline.row_config(row, width_multiplier) for row in guideline.rows]
     device_label = next(d.label for d in latency.devices() if d.name == device)
@@ -214,7 +223,7 @@ def report(name: str, *, device: str = "cpu", width_multiplier: int = 1, batch: 
             for i, (row, config, (graph, unit))
             in enumerate(zip(guideline.rows, configs, analysed, strict=True))]
     madds = [r.madds for r in rows]
-    return GuidelineReport(
+    result = GuidelineReport(
         guideline=guideline.name, title=guideline.title, rule=guideline.rule,
         paper=f"{PAPER}, {guideline.table}", table=guideline.table, height=SIZE, width=SIZE,
         depth=STACK_DEPTH,
@@ -222,6 +231,50 @@ def report(name: str, *, device: str = "cpu", width_multiplier: int = 1, batch: 
         threads=threads if device == "cpu" else None, measured=measure, decisions=list(guideline.decisions),
         paper_notes=list(guideline.paper_notes), derivation=guideline.derivation, units=UNITS,
         madds_spread=max(madds) / min(madds) - 1, rows=rows, ordering=ordering(rows))
+    if measure:
+        _remember(result, asked_threads)
+    return result
+
+
+# --- the last measurement of each experiment, shown to the next visitor --------------------------------
+# Kept in the measuring process's folder, so every web worker of the server sees it; each row says
+# when it was measured and on what.
+
+def _last_file(name: str, device: str, width_multiplier: int, batch: int, threads: int | None) -> Path:
+    folder = get_settings().runtime_path() / "last-guidelines"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    where = device.replace(":", "-")
+    return folder / f"{name}-{where}-w{width_multiplier}-b{batch}-t{threads or 'default'}.json"
+
+
+def _remember(result: GuidelineReport, threads: int | None) -> None:
+    """Best effort: a folder that cannot be written (disk full) costs the next visitor the last
+    measurement, never this request its answer."""
+    try:
+        path = _last_file(result.guideline, result.device, result.width_multiplier, result.batch, threads)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            partial.write_text(result.model_dump_json())
+            os.replace(partial, path)  # readers see the old file or the new one, never half of one
+        finally:
+            partial.unlink(missing_ok=True)
+    except (OSError, RuntimeError) as exc:
+        log.warning("the last measurement of %s was not kept: %s", result.guideline, exc)
+
+
+def last(name: str, *, device: str = "cpu", width_multiplier: int = 1, batch: int = 1,
+         threads: int | None = None) -> LastGuidelineMeasurement:
+    """The last measurement of this experiment with these settings (a null report when there is none)."""
+    guideline = get(name)
+    check_width_multiplier(width_multiplier)
+    check_batch(batch)
+    device = latency.check_device(device)
+    try:
+        report = GuidelineReport.model_validate_json(
+            _last_file(guideline.name, device, width_multiplier, batch, threads).read_text())
+    except (OSError, RuntimeError, ValidationError):  # never measured, by an older version, unreadable
+        report = None
+    return LastGuidelineMeasurement(guideline=guideline.name, report=report)
 
 
 def sweep(channels: int, *, batch: int = 1, groups: int = 1, max_groups: int = MAX_SWEEP_GROUPS) -> G2Sweep:

@@ -1,26 +1,36 @@
 """ReparamReport: the training-time and deploy-time analyses of a block, their equivalence, and
-optionally the latency of both forms."""
+optionally the latency of both forms.
+
+The two forms are known without running anything: the block is deployed on the meta device, where
+folding BatchNorms and merging branches computes shapes, not values. Only the proof that both forms
+compute the same function (and the merged kernel's values) runs real tensors, in the measuring
+process, once per configuration: a report answers at once, "pending" until that check is known.
+"""
 
 import threading
 
 from .. import measuring
 from ..analysis.estimate import work_of
+from ..analysis.graph import analyse_graph
 from ..analysis.memory import bytes_needed
 from ..analysis.ops import ELEMENT_SIZE
+from ..analysis.reparam import deploy
 from ..cache import BoundedCache
 from ..config import get_settings
 from ..errors import InvalidParameter
 from ..measuring.jobs import BlockForm, Equivalence
-from ..schemas import Analysis, KernelView, LatencyReport, ReparamLatency, ReparamReport
+from ..registry import BlockSpec
+from ..schemas import Analysis, KernelView, LatencyReport, ReparamEquivalence, ReparamLatency, ReparamReport
 from . import latency
 from .admission import WaitingLine
-from .blocks import Cached, analyse_resolved, resolve, size_param
+from .blocks import Cached, analyse_resolved, construct, input_shape, resolve, size_param
 from .limits import check_memory
 
 # Weights held besides the block's own while deploying: the copy, and transient fused kernels.
 DEPLOY_COPIES = 3
 
 _reports: BoundedCache[tuple, Cached[ReparamReport]] = BoundedCache("reparam reports", "reparam_cache")
+_checked: BoundedCache[tuple, Cached[ReparamEquivalence]] = BoundedCache("reparam checks", "reparam_cache")
 # Checks waiting for the measuring process (it runs them one at a time, on the CPU).
 _checks = WaitingLine("reparameterization checks", "reparam_max_waiting")
 # measure=true runs both forms side by side, so it holds twice a block's memory while measured
@@ -45,33 +55,63 @@ def _check_limits(before: Analysis, config: dict) -> None:
                                config[param])
 
 
-def compute(kind: str, config: dict, before: Analysis,
-            cancel: threading.Event | None = None) -> ReparamReport:
-    """The ReparamReport without latency: a pure function of (kind, config). The deploy, the forward
-    passes of both forms and the kernel merge run in the measuring process."""
+def _check(kind: str, config: dict, before: Analysis,
+           cancel: threading.Event | None = None) -> ReparamEquivalence:
+    """Both forms run on a seeded input, and the merged kernel, by the measuring process."""
     weights = (1 + DEPLOY_COPIES) * before.totals.params * ELEMENT_SIZE
     job = Equivalence(kind, tuple(config.items()),
                       memory_bytes=bytes_needed(before, every_activation=False) + weights,
                       work=(work_of(before),))
     checked = measuring.submit(job, cancel=cancel)
-    after = Analysis(kind=kind, config=config, **checked["after"])
     kernel = checked["kernel"]
-    return ReparamReport(kind=kind, config=config, before=before, after=after,
-                         max_abs_diff=checked["max_abs_diff"], fused=checked["fused"],
-                         kernel=None if kernel is None else KernelView(**kernel))
+    return ReparamEquivalence(kind=kind, config=config, max_abs_diff=checked["max_abs_diff"],
+                              fused=checked["fused"], kernel=None if kernel is None else KernelView(**kernel))
 
 
-def report(kind: str, values: dict, cancel: threading.Event | None = None) -> Cached[ReparamReport]:
-    """The cached ReparamReport of `kind` for these query values (read-only)."""
+def _deployed(spec: BlockSpec, config: dict) -> tuple[Analysis, list[str]]:
+    """The deploy-time form's analysis and what was folded into what, on the meta device."""
+    deployed, fused = deploy(construct(spec, config, "meta"))
+    graph = analyse_graph(deployed, input_shape(config))
+    return Analysis(kind=spec.kind, config=config, **dict(graph)), fused
+
+
+def _resolve(kind: str, values: dict) -> tuple[BlockSpec, dict, Analysis, tuple]:
     spec, config = resolve(kind, values)
     before = analyse_resolved(spec, config).data  # 422s bad and oversized configs before any real build
     _check_limits(before, config)
-    key = (spec.kind, tuple(config.items()))
-    hit = _reports.get(key)
+    return spec, config, before, (spec.kind, tuple(config.items()))
+
+
+def report(kind: str, values: dict) -> Cached[ReparamReport]:
+    """The ReparamReport of `kind` for these query values (read-only): checked when the measuring
+    process has proven the equivalence, else pending (`equivalence()` proves it)."""
+    spec, config, before, key = _resolve(kind, values)
+    checked = _checked.get(key)
+    state = "pending" if checked is None else "checked"
+
+    def compute() -> Cached[ReparamReport]:
+        known = _reports.get((*key, "pending"))  # the forms, from before the check was known
+        after, fused = (known.data.after, known.data.fused) if known else _deployed(spec, config)
+        proof = {"max_abs_diff": None, "kernel": None} if checked is None else \
+            {"max_abs_diff": checked.data.max_abs_diff, "kernel": checked.data.kernel}
+        return Cached.of(ReparamReport(kind=kind, config=config, before=before, after=after, fused=fused,
+                                       equivalence=state, **proof))
+    return _reports.get_or_compute((*key, state), compute)
+
+
+def equivalence(kind: str, values: dict, cancel: threading.Event | None = None) -> Cached[ReparamEquivalence]:
+    """The proof that both forms agree, run once per configuration by the measuring process."""
+    _, config, before, key = _resolve(kind, values)
+    hit = _checked.get(key)
     if hit is not None:
         return hit
-    with _checks.admit():
-        return _reports.get_or_compute(key, lambda: Cached.of(compute(spec.kind, config, before, cancel)))
+
+    def compute() -> Cached[ReparamEquivalence]:
+        return Cached.of(_check(kind, config, before, cancel))
+    if _checked.computing(key):  # a class asking for one check at once: they all wait for that one
+        return _checked.get_or_compute(key, compute)
+    with _checks.admit():  # only requests that start a check count against the line
+        return _checked.get_or_compute(key, compute)
 
 
 def report_with_latency(kind: str, values: dict, *, device: str = "cpu", threads: int | None = None,
@@ -81,8 +121,8 @@ def report_with_latency(kind: str, values: dict, *, device: str = "cpu", threads
     the two forms alternating round by round, so their ratio (the speedup = before median over after
     median) comes with a 95% interval; "no measurable difference" when that interval contains 1.
     """
-    result = report(kind, values, cancel)  # 404/422 first, and the equivalence is proven before timing
-    data = result.data
+    equivalence(kind, values, cancel)  # 404/422 first, and the equivalence is proven before timing
+    data = report(kind, values).data
     config = data.config
     param = size_param(config)
     form = BlockForm(kind, tuple(config.items()))

@@ -10,11 +10,12 @@ stay within `TOLERANCE` of the reference's. Group counts where the channels cann
 
 import itertools
 import math
+from dataclasses import dataclass
 
 from ..cache import BoundedCache
 from ..errors import InvalidParameter, NotFound
 from ..registry import BLOCKS, BlockSpec
-from ..schemas import Analysis, FixedMadds, FixedMaddsSeries, Sweep, SweepPoint, Totals
+from ..schemas import FixedMadds, FixedMaddsSeries, Sweep, SweepPoint, Totals
 from .blocks import analyse, analyse_config, resolve
 
 # The parameters that are channel widths (their greatest common divisor bounds the group count).
@@ -37,24 +38,53 @@ def widening_kinds() -> list[str]:
     return [s.kind for s in BLOCKS.values() if s.widen]
 
 
+def no_group_parameter(kind: str) -> NotFound:
+    return NotFound(f"{kind!r} has no group parameter to sweep; blocks that do: {', '.join(grouped_kinds())}")
+
+
+def nothing_to_widen(kind: str) -> NotFound:
+    return NotFound(f"{kind!r} has no channels to widen at fixed multiply-adds; blocks that do: "
+                    f"{', '.join(widening_kinds())}")
+
+
 def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _totals(kind: str, config: dict) -> Totals | None:
-    try:
-        return analyse(kind, config).data.totals
-    except InvalidParameter:
-        return None
+@dataclass(frozen=True)
+class _Costs:
+    """What a sweep needs of one configuration: its totals and its structure (its ops in order)."""
+    totals: Totals
+    structure: tuple[str, ...]
 
 
-def _point(kind: str, config: dict, group_param: str, g: int) -> SweepPoint | None:
+# A sweep tries dozens of configurations once each: their costs are kept here, small, and never in
+# the analyses cache, which holds what readers look at.
+_tried: BoundedCache[tuple, _Costs | None] = BoundedCache("sweep points", "sweep_point_cache")
+
+
+def _costs(spec: BlockSpec, values: dict) -> _Costs | None:
+    """The costs of a configuration, None where it is refused."""
+    def compute() -> _Costs | None:
+        try:
+            _, config = resolve(spec.kind, values)
+            analysis = analyse_config(spec, config)
+        except InvalidParameter:
+            return None
+        # channel shuffles left out (there is none at g = 1): widths that change the structure (a
+        # RepVGG block loses its identity branch when out_channels != in_channels) are a different
+        # block, not a wider one
+        return _Costs(analysis.totals, tuple(n.op for n in analysis.nodes if n.op != "channel_shuffle"))
+    return _tried.get_or_compute((spec.kind, tuple(sorted(values.items()))), compute)
+
+
+def _point(spec: BlockSpec, config: dict, g: int) -> SweepPoint | None:
     """The costs at `g` groups (None where that configuration is refused)."""
-    totals = _totals(kind, {**config, group_param: g})
-    if totals is None:
+    costs = _costs(spec, {**config, spec.group_param: g})
+    if costs is None:
         return None
-    return SweepPoint(g=g, params=totals.params, madds=totals.madds, mac=totals.mac,
-                      elementwise=totals.elementwise)
+    t = costs.totals
+    return SweepPoint(g=g, params=t.params, madds=t.madds, mac=t.mac, elementwise=t.elementwise)
 
 
 def _fixed_channels(spec: BlockSpec, config: dict) -> list[SweepPoint]:
@@ -62,7 +92,7 @@ def _fixed_channels(spec: BlockSpec, config: dict) -> list[SweepPoint]:
     candidates = _divisors(math.gcd(*channel_values))
     points = []
     for g in candidates:
-        point = _point(spec.kind, config, spec.group_param, g)
+        point = _point(spec, config, g)
         if point:
             points.append(point)
         if len(points) >= MAX_POINTS:
@@ -70,31 +100,15 @@ def _fixed_channels(spec: BlockSpec, config: dict) -> list[SweepPoint]:
     return points
 
 
-def _structure(analysis: Analysis) -> tuple[str, ...]:
-    """The ops of a block, channel shuffles left out (there is none at g = 1): widths that change the
-    structure (a RepVGG block loses its identity branch when out_channels != in_channels) are a
-    different block, not a wider one."""
-    return tuple(n.op for n in analysis.nodes if n.op != "channel_shuffle")
-
-
-def _analysis(spec: BlockSpec, values: dict) -> Analysis | None:
-    """An analysis not kept in the analyses cache (a sweep tries many widths once each)."""
-    try:
-        _, config = resolve(spec.kind, values)
-        return analyse_config(spec, config)
-    except InvalidParameter:
-        return None
-
-
 class _Candidate:
-    def __init__(self, config: dict, analysis: Analysis, base: dict, widen: tuple[str, ...], target: int,
+    def __init__(self, config: dict, costs: _Costs, base: dict, widen: tuple[str, ...], target: int,
                  structure: tuple[str, ...]):
         self.config = config
-        self.totals = analysis.totals
+        self.totals = costs.totals
         self.deviation = self.totals.madds / target - 1
         growth = [config[p] / base[p] for p in widen]
         self.imbalance = max(growth) / min(growth) - 1
-        self.same = _structure(analysis) == structure
+        self.same = costs.structure == structure
 
     def rank(self) -> tuple:
         """Within the tolerance and balanced first; then the most balanced, then the closest."""
@@ -103,20 +117,25 @@ class _Candidate:
                 self.imbalance if close else abs(self.deviation), abs(self.deviation))
 
 
-def _solve(spec: BlockSpec, base: dict, g: int, target: int) -> _Candidate | None:
+def _imbalance(widths: dict, base: dict) -> float:
+    growth = [widths[p] / base[p] for p in widths]
+    return round(max(growth) / min(growth) - 1, 12)
+
+
+def _solve(spec: BlockSpec, base: dict, g: int, target: int, closest: bool = False) -> _Candidate | None:
     """The block at `g` groups whose `widen` parameters (multiples of g, grown from `base`'s in the
     same proportion where divisibility allows) bring the multiply-adds closest to `target`."""
     widen, gp = spec.widen, spec.group_param
-    structure = _structure(analyse(spec.kind, base).data)
+    structure = _costs(spec, base).structure
     seen: dict[tuple, _Candidate | None] = {}
 
     def attempt(widths: dict) -> _Candidate | None:
         key = tuple(widths[p] for p in widen)
         if key not in seen:
             config = {**base, gp: g, **widths}
-            analysis = _analysis(spec, config)
-            seen[key] = (_Candidate(config, analysis, base, widen, target, structure)
-                         if analysis and analysis.totals.madds else None)
+            costs = _costs(spec, config)
+            seen[key] = (_Candidate(config, costs, base, widen, target, structure)
+                         if costs and costs.totals.madds else None)
         return seen[key]
 
     # multiply-adds grow between linearly and quadratically with the width: refine the scale on the
@@ -142,8 +161,18 @@ def _solve(spec: BlockSpec, base: dict, g: int, target: int) -> _Candidate | Non
     for p in widen:
         k = max(1, round(base[p] * scale / g))
         ranges.append(range(max(1, k - WINDOW), k + WINDOW + 1))
-    for ks in itertools.product(*ranges):
-        attempt({p: k * g for p, k in zip(widen, ks, strict=True)})
+    # The most balanced first: a candidate's imbalance is known from its widths alone, so the first
+    # level of balance with a candidate close enough (and of the same structure) holds the best one
+    # there is, and the less balanced need no analysis. Only `closest` (no candidate may be close
+    # enough, and the nearest is wanted anyway) tries every combination.
+    combos = [{p: k * g for p, k in zip(widen, ks, strict=True)} for ks in itertools.product(*ranges)]
+    for level, same_level in itertools.groupby(sorted(combos, key=lambda w: _imbalance(w, base)),
+                                               key=lambda w: _imbalance(w, base)):
+        tried = [attempt(widths) for widths in same_level]
+        if any(c and c.rank()[:2] == (False, False) for c in tried):
+            break
+        if level > MAX_IMBALANCE and not closest:
+            break  # no candidate further out can be balanced enough
     found = [c for c in seen.values() if c]
     return min(found, key=_Candidate.rank) if found else None
 
@@ -152,7 +181,7 @@ def _series(spec: BlockSpec, reference: dict, extra_groups: tuple[int, ...] = ()
     """Points at fixed multiply-adds from the g = 1 block `reference` (a full config)."""
     gp = spec.group_param
     reference = {**reference, gp: 1}
-    totals = analyse(spec.kind, reference).data.totals
+    totals = _costs(spec, reference).totals
     target = totals.madds
     widths = {p: reference[p] for p in spec.widen}
     points = [SweepPoint(g=1, params=totals.params, madds=totals.madds, mac=totals.mac,
@@ -170,8 +199,8 @@ def _series(spec: BlockSpec, reference: dict, extra_groups: tuple[int, ...] = ()
 
 def reference_of(spec: BlockSpec, config: dict) -> dict:
     """The g = 1 block whose multiply-adds are closest to `config`'s (same proportions)."""
-    target = analyse(spec.kind, config).data.totals.madds
-    best = _solve(spec, config, 1, target)
+    target = _costs(spec, config).totals.madds
+    best = _solve(spec, config, 1, target, closest=True)
     return best.config if best else {**config, spec.group_param: 1}
 
 
@@ -193,7 +222,7 @@ def _fixed_madds(spec: BlockSpec, config: dict, target: int) -> FixedMadds:
 
 
 def _sweep(spec: BlockSpec, config: dict) -> Sweep:
-    target = analyse(spec.kind, config).data.totals.madds
+    target = _costs(spec, config).totals.madds
     return Sweep(kind=spec.kind, param=spec.group_param, current=config[spec.group_param], config=config,
                  fixed_channels=_fixed_channels(spec, config),
                  fixed_madds=_fixed_madds(spec, config, target))
@@ -203,9 +232,9 @@ def sweep(kind: str, values: dict) -> Sweep:
     """Costs of `kind` against its group parameter; `values` as for `analyse` (checked first)."""
     spec, config = resolve(kind, values)
     if not spec.group_param:
-        raise NotFound(f"{kind!r} has no group parameter to sweep; blocks that do: "
-                       f"{', '.join(grouped_kinds())}")
-    analyse(kind, config)  # the current configuration must itself be valid (422 otherwise)
+        raise no_group_parameter(kind)
+    if _costs(spec, config) is None:
+        analyse(kind, config)  # the configuration must itself be valid: this raises its 422
     return _sweeps.get_or_compute((kind, tuple(config.items())), lambda: _sweep(spec, config))
 
 
@@ -214,9 +243,9 @@ def fixed_madds(kind: str, values: dict) -> FixedMaddsSeries:
     ignored); every group count at which the widened block's multiply-adds stay within the tolerance."""
     spec, config = resolve(kind, values)
     if not spec.widen:
-        raise NotFound(f"{kind!r} has no channels to widen at fixed multiply-adds; blocks that do: "
-                       f"{', '.join(widening_kinds())}")
+        raise nothing_to_widen(kind)
     reference = {**config, spec.group_param: 1}
-    analyse(kind, reference)  # the g = 1 block must itself be valid (422 otherwise)
+    if _costs(spec, reference) is None:
+        analyse(kind, reference)  # the g = 1 block must itself be valid: this raises its 422
     series = _cached_series(spec, reference)
     return FixedMaddsSeries(kind=kind, param=spec.group_param, **series.model_dump())

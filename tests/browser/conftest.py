@@ -135,7 +135,8 @@ def _fake_measured(report: dict, disturbed: tuple[str, ...] = ()) -> dict:
         row["measured"] = {"median_us": m, "p25_us": m * 0.95, "p75_us": m * 1.05,
                            "quality": quality(m),
                            "batches_per_s": 1e6 / m, "images_per_s": report["batch"] * 1e6 / m,
-                           "device": report["device"], "device_label": "test CPU", "threads": 2,
+                           "machine": "test server", "device": report["device"], "device_label": "test CPU",
+                           "threads": 2,
                            "warmup": 1, "repeats": 3, "cached": False, "measured_at": "2026-01-01T00:00:00Z"}
         row["relative_speed"]["measured"] = 1000.0 / m
     report.update(measured=True, device_label="test CPU", threads=2)
@@ -196,7 +197,8 @@ def fake_latency_report(analysis: dict, median_us: float = 1500.0, disturbed: bo
     for n in nodes:
         by_op[n["op"]] = by_op.get(n["op"], 0) + 1 / len(nodes)
     return {"kind": analysis["kind"], "config": analysis["config"], "device": "cpu",
-            "device_label": "test CPU", "torch": "test", "threads": 2, "cores": [0, 1], "dtype": "float32",
+            "machine": "test server", "device_label": "test CPU", "torch": "test", "threads": 2,
+            "cores": [0, 1], "dtype": "float32",
             "warmup": 2, "repeats": 50,
             "samples": 50, "total": {"median_us": median_us, "p25_us": median_us * 0.95,
                                      "p75_us": median_us * 1.05},

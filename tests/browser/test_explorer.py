@@ -11,7 +11,7 @@ import pytest
 
 from blockscope.registry import BLOCKS
 
-from .pages import api
+from .pages import api, reveal
 
 
 def wait_ready(page):
@@ -135,9 +135,12 @@ def test_slider_to_mac_latency_p95(page, server_url):
 def test_repvgg_reparam_view_shows_both_diagrams(page, console_errors, server_url, screenshot):
     page.goto(f"{server_url}/blocks/repvgg_block?in_channels=8&out_channels=8&height=14&width=14")
     wait_ready(page)
+    reveal(page, "reparam")
     before = page.locator('#view-reparam [data-side="before"] [data-node-id]')
     after = page.locator('#view-reparam [data-side="after"] [data-node-id]')
     after.first.wait_for(timeout=30_000)
+    # the forms at once; the proof that they agree follows from the measuring process
+    page.locator('[data-role="max-abs-diff"][data-value]').wait_for(timeout=30_000)
     query = "in_channels=8&out_channels=8&height=14&width=14"
     report = api(page, f"{server_url}/api/blocks/repvgg_block/reparam?{query}")
     assert before.count() == len(report["before"]["nodes"]) and after.count() == len(report["after"]["nodes"])

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from .pages import measure_guidelines, reveal
+
 JS = Path(__file__).resolve().parents[2] / "blockscope" / "static" / "js"
 ALL_VIEWS = "diagram,totals,table,chart,sweep,latency,shuffle,reparam,activation"
 METRIC_COLORS = "() => import('/static/js/colors.js').then((m) => m.METRIC_COLORS)"
@@ -19,6 +21,7 @@ def settle_explorer(page):
 
 
 def settle_guidelines(page):
+    measure_guidelines(page)
     for name in ("g1", "g2", "g3", "g4"):
         expect(page.locator(f'#{name} [data-role="status-text"]')).to_have_text(re.compile("^Measured"))
 
@@ -58,6 +61,8 @@ def test_every_page_draws_without_console_errors(browser, server_url, quick_meas
 def test_mac_has_one_colour_on_every_page(page, console_errors, server_url, quick_measure):
     page.goto(f"{server_url}/blocks/group_conv")
     settle_explorer(page)
+    reveal(page, "sweep")
+    page.locator('[data-role="sweep-channels"] .main-svg').first.wait_for()
     colors = page.evaluate(METRIC_COLORS)
     assert len(set(colors.values())) == len(colors) == 5  # params, madds, mac, elementwise, latency
     mac = colors["mac"]
@@ -147,6 +152,7 @@ def test_a_late_sweep_answer_is_not_drawn_over_the_current_one(page, console_err
     })()""")
     page.goto(f"{server_url}/blocks/group_conv?groups=2")
     page.wait_for_selector("body[data-ready]")
+    reveal(page, "sweep")
     expect(page.locator('[data-role="sweep-status"]')).to_have_text(re.compile("^Computing the sweep"))
     page.locator('.control[data-param="groups"] input[type=number]').evaluate(
         "el => { el.value = '8'; el.dispatchEvent(new Event('change', {bubbles: true})); }")

@@ -1,4 +1,5 @@
-"""/guidelines in Chromium: all four experiments drawn and measured, the G2 slider, no console errors.
+"""/guidelines in Chromium: all four experiments drawn, with the last measurement or measured on request,
+the G2 slider, no console errors.
 
 `quick_measure` and `refused_measure` (conftest.py) answer the measurements in the browser, instantly.
 """
@@ -6,6 +7,11 @@
 import re
 
 from playwright.sync_api import expect
+
+from blockscope.schemas import GuidelineReport
+from blockscope.service import guidelines as guideline_lab
+
+from .conftest import _fake_measured
 
 NAMES = ["g1", "g2", "g3", "g4"]
 
@@ -15,6 +21,10 @@ def _rows(page, server_url, name):
 
 
 def _wait_measured(page):
+    """Press "Measure all four" (the page measures only when asked) and wait for every table."""
+    progress = page.locator('[data-role="progress"]')
+    expect(progress).to_have_text(re.compile("Not measured yet|last measurements"))
+    page.get_by_role("button", name="Measure all four").click()
     for name in NAMES:
         expect(page.locator(f'#{name} [data-role="status-text"]')).to_have_text(re.compile("^Measured"))
 
@@ -77,7 +87,30 @@ def test_narrow_screen_and_url_state(browser, server_url, quick_measure, screens
 
 def test_an_error_is_shown_not_thrown(page, console_errors, server_url, refused_measure):
     page.goto(f"{server_url}/guidelines")
+    page.get_by_role("button", name="Measure all four").click()
     expect(page.locator('#g4 [data-role="status-text"]')).to_have_text(re.compile("^Not measured"))
     assert "too big for this test" in page.locator('#g1 [data-role="status-text"]').inner_text()
     # the failed requests are 422s, which Chromium logs as failed resources; nothing else may fail
     assert all("422" in e for e in console_errors), console_errors
+
+
+def test_a_visit_shows_the_last_measurement_and_measures_nothing(page, console_errors, server_url,
+                                                                 screenshot):
+    """A class opening the page must not fill the measuring queue: the page shows what was measured
+    last with these settings (when, and on what), and measures only when asked."""
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "measure=true" in r.url else None)
+    report = page.request.get(f"{server_url}/api/guidelines/g3?measure=false&batch=3").json()
+    guideline_lab._remember(GuidelineReport.model_validate(_fake_measured(report)), None)
+    page.goto(f"{server_url}/guidelines?batch=3")
+    status = page.locator('#g3 [data-role="status-text"]')
+    expect(status).to_have_text(re.compile("^Last measured .* on test CPU"))
+    never = page.locator('#g1 [data-role="status-text"]')
+    expect(never).to_have_text("Not measured yet with these settings.")
+    expect(page.locator('[data-role="progress"]')).to_contain_text("(1 of 4")
+    assert page.locator("#g3 table.gl-table tbody tr").count() == len(report["rows"])
+    assert "ms" in page.locator("#g3 table").inner_text() or "µs" in page.locator("#g3 table").inner_text()
+    page.wait_for_timeout(300)
+    assert asked == [], asked
+    screenshot(page, "guidelines-last-measurement", full_page=False)
+    assert console_errors == []

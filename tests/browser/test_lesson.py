@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import expect
 
-from .pages import api, settle
+from .pages import api, measure_guidelines, reveal_reparam, settle
 
 
 def total(page, key: str) -> int:
@@ -160,6 +160,7 @@ def test_before_and_after_share_scale_colours_and_marks(browser, server_url, scr
     try:
         page.goto(f"{server_url}/blocks/repvgg_block?in_channels=8&out_channels=8&height=14&width=14")
         settle(page)
+        reveal_reparam(page)
         page.locator('[data-side="after"] .node.fused').wait_for()
         zooms = page.evaluate(ZOOM)
         assert len(zooms) == 2 and abs(zooms[0] - zooms[1]) < 0.01, zooms
@@ -341,6 +342,7 @@ def test_a_busy_measurement_is_flagged_and_measure_again_is_fresh(page, console_
 def test_reparam_speedup_with_its_interval(page, console_errors, server_url, fake_latency):
     page.goto(f"{server_url}/blocks/conv_bn?in_channels=8&out_channels=8&height=8&width=8")
     settle(page)
+    reveal_reparam(page)
     page.click('[data-role="measure-reparam"]')
     speedup = page.locator('[data-role="speedup"]')
     speedup.wait_for()
@@ -357,6 +359,7 @@ def test_reparam_speedup_with_its_interval(page, console_errors, server_url, fak
 
 def test_guideline_tables_mark_rows_measured_while_busy(page, console_errors, server_url, busy_measure):
     page.goto(f"{server_url}/guidelines")
+    measure_guidelines(page)
     for name in ("g1", "g2", "g3", "g4"):
         expect(page.locator(f'#{name} [data-role="status-text"]')).to_have_text(re.compile("^Measured"))
         table = page.locator(f"#{name} table.gl-table")

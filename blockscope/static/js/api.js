@@ -100,9 +100,13 @@ export const fixedMadds = (kind, values, opts) =>
   getJSON(`${block(kind)}/fixed-madds?${query(values)}`, opts);
 // again: "Measure again", bypassing the server's cache of recent measurements too (fresh=true)
 export const reparam = (kind, values, measure = false, opts = {}) => {
-  const extra = measure ? { measure, fresh: opts.again ? true : null } : { measure };
+  // measure=false is left out: the same URL as every other client's, which a proxy may keep
+  const extra = measure ? { measure, fresh: opts.again ? true : null } : {};
   return getJSON(`${block(kind)}/reparam?${query({ ...values, ...extra })}`, { ...opts, fresh: measure });
 };
+// The proof that both forms agree: run once per configuration by the server, then cacheable.
+export const reparamEquivalence = (kind, values, opts) =>
+  getJSON(`${block(kind)}/reparam/equivalence?${query(values)}`, opts);
 // Latency depends on the machine and the moment: never served from this cache.
 export const latency = (kind, values, extra, opts = {}) =>
   getJSON(`${block(kind)}/latency?${query({ ...values, ...extra })}`, { ...opts, fresh: true });
@@ -119,6 +123,21 @@ export function guideline(name, settings, measure, opts = {}) {
     threads: settings.device === "cpu" ? settings.threads : null,
   };
   return getJSON(`/api/guidelines/${encodeURIComponent(name)}?${query(values)}`, { ...opts, fresh: measure });
+}
+
+// The last measurement of one experiment with these settings ({report: null} when there is none); it may be
+// replaced at any moment, so it is never kept here.
+export function guidelineLast(name, settings, opts = {}) {
+  const values = {
+    device: settings.device,
+    width_multiplier: settings.width_multiplier,
+    batch: settings.batch,
+    threads: settings.device === "cpu" ? settings.threads : null,
+  };
+  return getJSON(`/api/guidelines/${encodeURIComponent(name)}/last?${query(values)}`, {
+    ...opts,
+    fresh: true,
+  });
 }
 
 // G2's slider: multiply-adds held fixed while the group count and MAC rise.

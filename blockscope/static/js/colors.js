@@ -13,6 +13,9 @@ export const METRIC_COLORS = {
 // The paper's published figures: greys, so that this server's measurement (latency) stands out.
 export const PAPER_COLORS = { gpu: "#5b6475", arm: "#a3acbd" };
 
+// The int8 lab's two number formats: not metrics, so colours of their own.
+export const PRECISION_COLORS = { float32: "#1f8ea3", int8: "#b5562a" };
+
 export const INK = "#1d2330"; // text, whiskers, bounds and the selected point
 export const RULE = "#9aa5b8"; // frames, guides and the "current value" line
 

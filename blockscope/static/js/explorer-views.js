@@ -12,6 +12,8 @@
 //             (again: the button said "Measure again", so the server measures anew: fresh=true)
 //   onDemand  loaded by that button only, never on its own (a measurement takes seconds)
 //   shares    other views draw from what it loads, so every view is redrawn when it arrives
+//   follow    (page, data, signal) -> what the view learns after it is drawn (null: nothing), drawn
+//             in its place when it comes; followFailed(err) -> its status line when that failed
 //   loading   (page, options) -> its status line while it loads
 //   done      (data, page) -> its status line once loaded
 //   failed    (err, options) -> its status line when loading failed
@@ -30,6 +32,7 @@ import { el } from "./dom.js";
 import { exact, metricLabel, studentText } from "./format.js";
 import { renderFormula } from "./formula.js";
 import { byNode, deviceLabel, explain, howMeasured, medianWithInterval, qualityNotes } from "./latency.js";
+import { pause } from "./latest.js";
 import { renderReparam } from "./reparam.js";
 import { renderShuffle } from "./shuffle.js";
 import { renderNodeTable } from "./table.js";
@@ -172,6 +175,29 @@ export const VIEWS = [
     failed: (err, { measure }) =>
       api.unavailable(err, "Reparameterization") ||
       (measure ? explain(err) : `Cannot fold this block: ${studentText(err.message)}`),
+    // the forms come at once (from the meta device); the proof that they agree runs real tensors
+    // on the server, once per configuration, and is filled in when it arrives
+    follow: async ({ kind, state, status }, report, signal) => {
+      if (report.equivalence !== "pending") return null;
+      status("Running both forms on the server to check that they compute the same output…", true);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const proof = await api.reparamEquivalence(kind, state.block, { signal });
+          return {
+            ...report,
+            equivalence: "checked",
+            max_abs_diff: proof.max_abs_diff,
+            kernel: proof.kernel,
+          };
+        } catch (err) {
+          if (err.status !== 429 || attempt >= 5) throw err;
+          const wait = err.retryAfter ?? 2;
+          status(`The server is busy checking other blocks; trying again in ${wait} s…`, true);
+          await pause(wait * 1000, signal);
+        }
+      }
+    },
+    followFailed: (err) => `Could not check that both forms agree: ${studentText(err.message)}`,
     draw: ({ part, state }, report) =>
       renderReparam(part("reparam"), report, { metric: structuralMetric(state.metric) }),
   },

@@ -120,6 +120,7 @@ async function load(entry, options = {}) {
       page.status(view.done?.(data, page) ?? "");
       if (view.shares) views.forEach(draw);
       else draw(entry);
+      if (view.follow) followUp(entry, data);
     },
     (err) => page.status(view.failed(err, options)),
   );
@@ -127,7 +128,63 @@ async function load(entry, options = {}) {
   if (again) again.disabled = false;
 }
 
+// What a view learns after it is drawn (a slower proof the server runs once), drawn when it comes.
+function followUp(entry, data) {
+  const { view, page } = entry;
+  onScreen.run(
+    (signal) => view.follow(page, data, signal),
+    (more) => {
+      if (!more || state.loaded[view.name] !== data) return; // nothing new, or reloaded meanwhile
+      state.loaded[view.name] = more;
+      page.status(view.done?.(more, page) ?? "");
+      draw(entry);
+    },
+    (err) => page.status(view.followFailed?.(err) ?? ""),
+  );
+}
+
+// ----- only what is on screen loads: a class dragging sliders asks the server for little -----
+
+const near = new Set(); // views whose section is on screen or close to it
+const offscreen = new Set(); // views the analysis on screen has not loaded, nobody being able to see them
+const watcher =
+  "IntersectionObserver" in window
+    ? new IntersectionObserver(
+        (records) => {
+          for (const record of records) {
+            const entry = views.find((e) => e.page.root === record.target);
+            if (!entry) continue;
+            if (!record.isIntersecting) {
+              near.delete(entry);
+              continue;
+            }
+            near.add(entry);
+            if (offscreen.delete(entry)) catchUp(entry);
+          }
+        },
+        { rootMargin: "25% 0px" },
+      )
+    : null;
+const onScreenNow = (entry) => !watcher || near.has(entry);
+
+function catchUp(entry) {
+  if (!state.analysis) return;
+  entry.page.status("");
+  document.body.dataset.busy = "1";
+  onScreen.run(
+    async () => {
+      await show(entry);
+      await plotted();
+    },
+    () => {
+      if (!staging) delete document.body.dataset.busy;
+    },
+  );
+}
+let staging = false; // a new analysis's views are being drawn
+
 const stage = (name) => views.filter((entry) => entry.view.stage === name);
+for (const entry of stage("later")) watcher?.observe(entry.page.root);
 
 // The held colour scale spans the block on screen and its reference (g = 1, or the defaults).
 function computeScale() {
@@ -155,6 +212,8 @@ function showAnalysis({ values, analysis, reference, scaleRef }) {
   computeScale();
   syncControls();
   document.body.dataset.busy = "1"; // cleared when every view has caught up (tests wait on it)
+  offscreen.clear();
+  staging = true;
   stage("first").forEach(show);
   onScreen.run(
     async (signal) => {
@@ -165,11 +224,19 @@ function showAnalysis({ values, analysis, reference, scaleRef }) {
       await pause(250, signal); // a slider still moving starts over before the server builds more
       for (const entry of stage("later")) {
         signal.throwIfAborted();
+        if (!onScreenNow(entry) && applies(entry)) {
+          offscreen.add(entry); // loaded when scrolled to
+          entry.page.status("Computed when this part of the page is on screen.");
+          continue;
+        }
         await show(entry); // one after the other: each makes the server build and trace blocks
       }
       await plotted(); // the charts, too, once Plotly has arrived
     },
-    () => delete document.body.dataset.busy,
+    () => {
+      staging = false;
+      delete document.body.dataset.busy;
+    },
   );
 }
 
@@ -319,7 +386,7 @@ function onChange(name, value, { final }) {
   markPreset();
   clearTimeout(typing);
   if (final) update();
-  else typing = setTimeout(update, 30);
+  else typing = setTimeout(update, 60); // while dragging: when the slider rests a moment
 }
 
 const form = role("controls");

@@ -1,4 +1,5 @@
-// The /guidelines page: draw each experiment from the page data, then measure them one by one.
+// The /guidelines page: draw each experiment from the page data with the last measurement this server
+// made of it (when and on what), and measure them one by one when the reader asks.
 
 import * as api from "./api.js";
 import { pageData, role } from "./dom.js";
@@ -133,6 +134,65 @@ async function measure(name) {
   return measured;
 }
 
+// "3 min ago" from a measurement's ISO time
+function ago(iso) {
+  const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (!Number.isFinite(seconds)) return "at an unknown time";
+  if (seconds < 90) return "just now";
+  const minutes = seconds / 60;
+  if (minutes < 90) return `${Math.round(minutes)} min ago`;
+  const hours = minutes / 60;
+  if (hours < 36) return `${Math.round(hours)} h ago`;
+  return `${Math.round(hours / 24)} days ago`;
+}
+
+// Each experiment with its last measurement on this server, if any: nothing is measured on arrival
+// (a class opening the page would fill the measuring queue); "Measure" measures now.
+async function showLast(signal) {
+  let found = 0;
+  await Promise.all(
+    names.map(async (name) => {
+      const { report } = await api.guidelineLast(name, state, { signal });
+      if (!report) {
+        setBusy(name, false, "Not measured yet with these settings.");
+        return;
+      }
+      reports.set(name, report);
+      render(name);
+      const when = ago(report.rows[0].measured.measured_at);
+      setBusy(
+        name,
+        false,
+        `Last measured ${when} on ${report.device_label}. Measure again for a figure of now.`,
+      );
+      found += 1;
+    }),
+  );
+  return found;
+}
+
+function look({ countsFirst }) {
+  measuring.next();
+  const asked = state;
+  measuring.run(
+    async (signal) => {
+      if (countsFirst) await loadCounts(signal);
+      return showLast(signal);
+    },
+    (found) => {
+      const settings = `${asked.device}, width ×${asked.width_multiplier}, batch ${asked.batch}`;
+      progress.textContent = found
+        ? `Showing the last measurements made on this server (${found} of ${names.length}; ${settings}). ` +
+          "Press “Measure all four” to measure now."
+        : `Not measured yet with these settings (${settings}): press “Measure all four”, or one ` +
+          "experiment's own button.";
+    },
+    (err) => {
+      progress.textContent = `Could not load the experiments: ${failure(err)}.`;
+    },
+  );
+}
+
 function run({ countsFirst }) {
   measuring.next();
   for (const name of names) setBusy(name, false, "Waiting to be measured.");
@@ -191,7 +251,8 @@ function apply(force) {
   syncControls();
   writeURL(state);
   if (sweep && countsChanged) sweep.setChannels(state.g2_channels);
-  run({ countsFirst: countsChanged });
+  if (force) run({ countsFirst: countsChanged });
+  else look({ countsFirst: countsChanged });
 }
 
 form.addEventListener("change", () => apply(false));
@@ -202,7 +263,7 @@ form.addEventListener("submit", (event) => {
 
 for (const name of names) part(name, "measure").addEventListener("click", () => measure(name));
 
-// --- start: paint from the page data, then measure in the background ---------------------------------
+// --- start: paint from the page data and the last measurements --------------------------------------
 
 syncControls();
 const sweepRoot = role("sweep");
@@ -220,4 +281,4 @@ if (sweepRoot) {
 const first = data.guidelines[0];
 const defaults = state.width_multiplier === first.width_multiplier && state.batch === first.batch;
 if (defaults) names.forEach(render);
-run({ countsFirst: !defaults });
+look({ countsFirst: !defaults });

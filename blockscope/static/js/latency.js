@@ -83,7 +83,8 @@ export function howMeasured(report) {
   const samples = report.samples ?? report.repeats;
   const runs = `${report.warmup} warm-up and ${samples} timed runs`;
   const cached = report.cached ? " (a measurement from the last minute)" : "";
-  const where = report.device_label || report.device;
+  const device = report.device_label || report.device;
+  const where = report.machine ? `${device} of ${report.machine}` : device; // servers behind one proxy
   const cores = report.cores?.length ? ` (cores ${report.cores.join(", ")})` : "";
   const threads = report.threads == null ? "" : ` ${report.threads} threads${cores},`;
   return `${where}:${threads} ${runs}, ${report.dtype || "float32"}${cached}`;

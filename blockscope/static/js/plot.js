@@ -60,7 +60,8 @@ function fitTitle(layout, width) {
 
 // Plotly (several MB) is fetched the first time a chart is drawn, unless the page already loaded it:
 // the diagram and the totals never wait for it. Draws asked for meanwhile wait, the newest per element.
-const PLOTLY = "/vendor/plotly.min.js";
+// The page names Plotly's versioned URL (kept by browsers and proxies for a year).
+const PLOTLY = document.querySelector("meta[name=plotly-src]")?.content ?? "/vendor/plotly.min.js";
 let loading = null;
 const waiting = new Map(); // element -> [traces, layout]
 

@@ -87,15 +87,18 @@ function speedupText(lat) {
 
 function summary(report) {
   const lat = report.latency;
+  const checked = report.max_abs_diff != null;
   const diff = el(
     "p",
-    { "data-role": "max-abs-diff", "data-value": report.max_abs_diff },
+    { "data-role": "max-abs-diff", "data-value": checked ? report.max_abs_diff : null },
     "Equivalence: max |y",
     el("sub", {}, "train"),
     " − y",
     el("sub", {}, "deploy"),
     "| = ",
-    el("strong", {}, Number(report.max_abs_diff).toExponential(2)),
+    checked
+      ? el("strong", {}, Number(report.max_abs_diff).toExponential(2))
+      : el("em", { "data-role": "checking" }, "being checked on the server…"),
     " on a random input (float32; below 1e-4 means the same function).",
   );
   const box = el("div", { class: "reparam-summary" }, diff);

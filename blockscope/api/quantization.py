@@ -1,0 +1,132 @@
+"""/api/quantization/activations, /api/quantization/block and the /quantization page (MobileNet V3's
+hard-swish, checked in 8-bit integers on this server)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from ..analysis.quantization import ACTIVATIONS, BITS
+from ..config import get_settings
+from ..errors import InvalidParameter
+from ..registry import BLOCKS
+from ..schemas import ActivationQuantReport, BlockQuantReport
+from ..service import quantization as quant
+from ..service.latency import MAX_THREADS, devices
+from .disconnect import unless_disconnected
+from .query import DIGITS, parse_int
+from .web import page_data, templates
+
+router = APIRouter()
+
+Bits = Annotated[int, Query(description="Integer width; ONNX Runtime's integer kernels take "
+                                        f"{', '.join(map(str, BITS))} bits."), DIGITS]
+Scale = Annotated[float | None, Query(description="Input scale (> 0): the real value of one integer step "
+                                                   f"(default {quant.DEFAULT_SCALE:g}).")]
+ZeroPoint = Annotated[int | None, Query(description="Input zero point, the code standing for 0.0 (0 to 255; "
+                                                    f"default {quant.DEFAULT_ZERO_POINT})."), DIGITS]
+RangeMin = Annotated[float | None, Query(description="Calibrate scale and zero point from this range "
+                                                     "instead (with range_max).")]
+RangeMax = Annotated[float | None, Query(description="Top of the range to calibrate from (with range_min).")]
+Device = Annotated[str, Query(description="Where to time: `cpu` or `cuda:N` (see /api/devices).")]
+Threads = Annotated[int | None, Query(ge=1, le=MAX_THREADS,
+                                      description="CPU threads (default: the server's)."), DIGITS]
+Measure = Annotated[bool, Query(description="Also time float32 and int8 on the device (not cacheable).")]
+Fresh = Annotated[bool, Query(description="Measure again, even when an identical measurement is cached.")]
+TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")  # as FastAPI reads a bool
+OWN = {"kind", "calibration", "device", "threads", "measure", "fresh"}
+
+
+def _cache_headers(response: Response, measure: bool) -> None:
+    # a measurement describes this machine now; the rest is a pure function of the query
+    max_age = get_settings().cache_max_age
+    response.headers["Cache-Control"] = "no-store" if measure else f"public, max-age={max_age}"
+
+
+@router.get("/api/quantization/activations", tags=["quantization"],
+            summary="relu, relu6, sigmoid, hard-sigmoid, swish and hard-swish as 8-bit integer functions",
+            description="Each function's float32 and int8 curves at the input's scale and zero point, its "
+                        "error against float32 in output steps with the bound it must keep, the kernels ONNX "
+                        "Runtime runs it with (integer, or float between dequantize and quantize), and with "
+                        "`measure=true` float32 and int8 latency on a tensor of `size` elements; the "
+                        "verdicts hold MobileNet V3's claim (`paper`) against these figures.")
+async def quantized_activations(
+        request: Request, response: Response, bits: Bits = 8, scale: Scale = None,
+        zero_point: ZeroPoint = None,
+        range_min: RangeMin = None, range_max: RangeMax = None,
+        size: Annotated[int, Query(description="Elements of the tensor timed."), DIGITS] = quant.DEFAULT_SIZE,
+        seed: Annotated[int, Query(ge=0, description="Seed of the timed tensor."), DIGITS] = 0,
+        device: Device = "cpu", threads: Threads = None, measure: Measure = False,
+        fresh: Fresh = False) -> ActivationQuantReport:
+    _cache_headers(response, measure)
+    return await unless_disconnected(request, lambda cancel: quant.activations(
+        bits=bits, scale=scale, zero_point=zero_point, range_min=range_min, range_max=range_max, size=size,
+        seed=seed, device=device, threads=threads, measure=measure, fresh=fresh, cancel=cancel))
+
+
+def _block_values(kind: str, request: Request) -> dict:
+    """The block's parameters from the query, typed by the registry (a bad value is a 422 naming it)."""
+    spec = BLOCKS.get(kind)
+    values: dict = {}
+    if spec is None:
+        return values
+    for p in spec.all_params:
+        raw = request.query_params.get(p.name)
+        if raw is None or raw == "":
+            continue
+        if p.type == "integer":
+            values[p.name] = parse_int(p.name, raw)
+        elif p.type == "boolean":
+            word = raw.lower()
+            if word not in TRUE + FALSE:
+                words = ", ".join(TRUE + FALSE)
+                raise InvalidParameter(p.name, f"must be true or false (one of {words})", raw)
+            values[p.name] = word in TRUE
+        else:
+            values[p.name] = raw
+    return values
+
+
+@router.get("/api/quantization/block", tags=["quantization"],
+            summary="A block with hard and with smooth activations, statically quantized to 8 bits",
+            description=f"`kind` is one of {', '.join(quant.KINDS)}, with any of its parameters "
+                        "(see /api/blocks). Both variants are deployed, exported to ONNX and quantized "
+                        "statically on `calibration` seeded inputs; the answer gives each one's output error "
+                        "against its own float32 form, the integer kernels and float ops it runs, and with "
+                        "`measure=true` float32 and int8 latency with the speedup's 95% interval.")
+async def quantized_block(
+        request: Request, response: Response,
+        kind: Annotated[str, Query(description=f"One of {', '.join(quant.KINDS)}.")] = quant.KINDS[0],
+        calibration: Annotated[int, Query(description="Seeded random inputs to calibrate on."), DIGITS] = 8,
+        device: Device = "cpu", threads: Threads = None, measure: Measure = False,
+        fresh: Fresh = False) -> BlockQuantReport:
+    _cache_headers(response, measure)
+    values = _block_values(kind, request)
+    return await unless_disconnected(request, lambda cancel: quant.block(
+        kind, values, calibration=calibration, device=device, threads=threads, measure=measure, fresh=fresh,
+        cancel=cancel))
+
+
+def _page_data(embed: bool) -> dict:
+    return {"embed": embed, "devices": [d.model_dump() for d in devices()], "kinds": list(quant.KINDS),
+            "activations": list(ACTIVATIONS), "defaults": {"scale": quant.DEFAULT_SCALE,
+                                                         "zero_point": quant.DEFAULT_ZERO_POINT,
+                                                         "size": quant.DEFAULT_SIZE},
+            "max_size": get_settings().max_quant_size, "paper": quant.PAPER.model_dump(),
+            "max_calibration": get_settings().max_quant_calibration}
+
+
+def _page(request: Request, embed: bool) -> HTMLResponse:
+    data = _page_data(embed)
+    return templates.TemplateResponse(request, "quantization.html",
+                                      {"embed": embed, "data": data, "data_json": page_data(data)})
+
+
+@router.get("/quantization", include_in_schema=False, response_class=HTMLResponse)
+def quantization_page(request: Request):
+    return _page(request, embed=False)
+
+
+@router.get("/embed/quantization", include_in_schema=False, response_class=HTMLResponse)
+def quantization_embed(request: Request):
+    return _page(request, embed=True)

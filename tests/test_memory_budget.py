@@ -1,0 +1,91 @@
+"""One server-wide budget for the real tensors in flight: whatever the device, a job that would take the
+measurements' memory past BLOCKSCOPE_MAX_MEMORY_MB while another holds part of it is refused (429 with
+Retry-After), never run beside it; the memory is given back when each job ends."""
+
+import threading
+
+import pytest
+
+from blockscope.errors import Busy
+from blockscope.measuring import core as measuring_core
+from blockscope.measuring import run
+from blockscope.measuring.jobs import Export, ModuleForm
+from blockscope.service.blocks import build
+
+MIB = 2**20
+
+
+def export_job(device: str, mib: int, name: str) -> Export:
+    """A job that holds `mib` of the budget while it runs (its work is replaced below)."""
+    return Export(ModuleForm(name, build("conv", {"in_channels": 4, "out_channels": 4, "height": 4,
+                                                 "width": 4, "seed": 0, "batch": 1, "kernel_size": 3,
+                                                 "stride": 1})),
+                  (1, 4, 4, 4), memory_bytes=mib * MIB, device=device)
+
+
+@pytest.fixture
+def held(monkeypatch):
+    """Export jobs that run until released, recording which ran."""
+    started, release, ran = threading.Event(), threading.Event(), []
+
+    def fake_export(job, should_stop):
+        ran.append(job.form.name)
+        started.set()
+        release.wait(10)
+        return {"onnx": b""}
+
+    monkeypatch.setattr(run, "run_export", fake_export)
+    yield started, release, ran
+    release.set()
+
+
+def test_a_job_past_the_budget_is_refused_while_another_is_in_flight(configure, held):
+    configure(max_memory_mb=100)
+    started, release, ran = held
+    core = measuring_core.MeasuringCore(name="test core ")
+    first = threading.Thread(target=lambda: core.submit(export_job("cpu", 70, "big")))
+    first.start()
+    try:
+        assert started.wait(10)
+        assert core.state()["memory_in_use"] == 70 * MIB
+        with pytest.raises(Busy) as refused:  # another device, so it would run beside the first
+            core.submit(export_job("other-device", 40, "too much"))
+        assert refused.value.retry_after >= 1
+        assert "100 MiB" in str(refused.value) and "40 MiB" in str(refused.value)
+        assert ran == ["big"], "the refused job must never have started"
+    finally:
+        release.set()
+        first.join(10)
+    assert core.state()["memory_in_use"] == 0  # given back
+    core.submit(export_job("other-device", 40, "later"))  # and now it fits
+    assert ran == ["big", "later"]
+
+
+def test_jobs_that_fit_together_run_together(configure, held):
+    configure(max_memory_mb=100)
+    started, release, ran = held
+    core = measuring_core.MeasuringCore(name="test core ")
+    first = threading.Thread(target=lambda: core.submit(export_job("cpu", 50, "one")))
+    first.start()
+    try:
+        assert started.wait(10)
+        second = threading.Thread(target=lambda: core.submit(export_job("other-device", 40, "two")))
+        second.start()
+        assert measuring_core.wait_for(lambda: len(ran) == 2, 10)
+        assert core.state()["memory_in_use"] == 90 * MIB
+    finally:
+        release.set()
+        first.join(10)
+        second.join(10)
+    assert core.state()["memory_in_use"] == 0
+
+
+def test_the_refusal_is_a_429_with_retry_after(configure, monkeypatch):
+    client = configure()
+
+    def full(*args, **kwargs):
+        raise Busy("the memory this server gives measurements at once is in use; try again in 3 s", 3)
+
+    monkeypatch.setattr(measuring_core.MeasuringCore, "submit", full)
+    r = client.get("/api/blocks/conv/latency?height=8&width=8")
+    assert r.status_code == 429 and r.headers["retry-after"] == "3" and "in use" in r.json()["detail"]
