@@ -9,6 +9,10 @@ traces with torch.fx and propagates shapes on the meta device. Three BlockScope 
   its graph is re-used (a slider moving the group count or a width);
 - cached: the analysis itself comes from the cache.
 Targets: uncached / torchinfo <= 1.0, cached / torchinfo <= 0.1. Medians, all in this one run.
+
+Then each kind's group-count sweep at its defaults, uncached (the sweeps' and the tried
+configurations' caches emptied, traced graphs kept), against the target of 50 ms, and how many
+configurations it analysed.
 """
 
 import argparse
@@ -25,6 +29,7 @@ import torchinfo
 from blockscope import cache
 from blockscope.registry import BLOCKS
 from blockscope.service import blocks as service
+from blockscope.service import sweep as sweeps
 
 
 def median_time(fn, repeats: int) -> float:
@@ -82,6 +87,21 @@ def main() -> None:
         worst_uncached, worst_cached = max(worst_uncached, r_u), max(worst_cached, r_c)
     print(f"worst ratio: cold {worst_cold:.3f}, uncached {worst_uncached:.3f} (target <= 1.0), "
           f"cached {worst_cached:.4f} (target <= 0.1)")
+    bench_sweeps(args.repeats)
+
+
+def bench_sweeps(repeats: int) -> None:
+    print(f"\n{'sweep at the defaults':22} {'uncached ms':>12} {'configurations':>15}  target < 50 ms")
+    for kind in sweeps.grouped_kinds():
+        sweeps.sweep(kind, {})  # graphs traced
+
+        def uncached(kind=kind):
+            cache.named("sweeps").clear()
+            cache.named("sweep points").clear()
+            sweeps.sweep(kind, {})
+        t = median_time(uncached, max(3, repeats // 3))
+        tried = len(cache.named("sweep points"))
+        print(f"{kind:22} {t * 1e3:12.1f} {tried:15d}  {'ok' if t < 0.05 else 'MISSED'}")
 
 
 if __name__ == "__main__":
