@@ -454,13 +454,12 @@ def activations_job(scale: float, zero_point: int, size: int, seed: int, device:
     return report, calls
 
 
-def block_job(kind: str, config: dict, calibration: int, device: str, threads: int | None, measure: bool
-              ) -> tuple[dict, dict[str, Callable[[], object]]]:
-    """Both variants of a block quantized: each one's errors and kernels, and with `measure` its
-    float32 and int8 calls on the seeded evaluation input."""
-    from ..registry import BLOCKS
-
-    module = BLOCKS[kind].seeded(config).eval()
+def block_job(module: nn.Module, kind: str, config: dict, calibration: int, device: str, threads: int | None,
+              measure: bool) -> tuple[dict, dict[str, Callable[[], object]]]:
+    """Both variants of a block (`module`, built by the measuring process as `kind` at `config`)
+    quantized: each one's errors and kernels, and with `measure` its float32 and int8 calls on the
+    seeded evaluation input."""
+    module = module.eval()
     shape = [config["batch"], config["in_channels"], config["height"], config["width"]]
     configured = activations_in(module)
     x = evaluation_input(shape, config["seed"])

@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from ..analysis.quantization import ACTIVATIONS, BITS
 from ..config import get_settings
 from ..errors import InvalidParameter
 from ..registry import BLOCKS
@@ -20,7 +19,7 @@ from .web import page_data, templates
 router = APIRouter()
 
 Bits = Annotated[int, Query(description="Integer width; ONNX Runtime's integer kernels take "
-                                        f"{', '.join(map(str, BITS))} bits."), DIGITS]
+                                        f"{', '.join(map(str, quant.BITS))} bits."), DIGITS]
 Scale = Annotated[float | None, Query(description="Input scale (> 0): the real value of one integer step "
                                                    f"(default {quant.DEFAULT_SCALE:g}).")]
 ZeroPoint = Annotated[int | None, Query(description="Input zero point, the code standing for 0.0 (0 to 255; "
@@ -109,7 +108,7 @@ async def quantized_block(
 
 def _page_data(embed: bool) -> dict:
     return {"embed": embed, "devices": [d.model_dump() for d in devices()], "kinds": list(quant.KINDS),
-            "activations": list(ACTIVATIONS), "defaults": {"scale": quant.DEFAULT_SCALE,
+            "activations": list(quant.ACTIVATIONS), "defaults": {"scale": quant.DEFAULT_SCALE,
                                                          "zero_point": quant.DEFAULT_ZERO_POINT,
                                                          "size": quant.DEFAULT_SIZE},
             "max_size": get_settings().max_quant_size, "paper": quant.PAPER.model_dump(),

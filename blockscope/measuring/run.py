@@ -386,8 +386,10 @@ def run_quantized(job: QuantizedActivations | QuantizedBlock, should_stop: Calla
             report, calls = quantization.activations_job(job.scale, job.zero_point, job.size, job.seed,
                                                          job.device, count, job.measure)
         else:
-            report, calls = quantization.block_job(job.kind, dict(job.config), job.calibration, job.device,
-                                                   count, job.measure)
+            from ..registry import BLOCKS
+            config = dict(job.config)
+            report, calls = quantization.block_job(BLOCKS[job.kind].seeded(config), job.kind, config,
+                                                   job.calibration, job.device, count, job.measure)
         if should_stop():
             raise timing.Cancelled
         if not job.measure:

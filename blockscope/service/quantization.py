@@ -34,6 +34,7 @@ from .blocks import analyse_resolved, resolve, size_param
 from .limits import check_memory
 
 KINDS = ("mobilenet_v3_bneck", "squeeze_excitation")
+ACTIVATIONS, BITS = tuple(quant.ACTIVATIONS), quant.BITS  # for the routes, which know no tensors
 DEFAULT_SCALE, DEFAULT_ZERO_POINT = 1 / 16, 128  # codes 0..255 span [-8, 7.94]: every curve's bend
 DEFAULT_SIZE = 1 << 16
 MIN_SCALE, MAX_SCALE = 1e-6, 1e4  # one integer step: finer is below float32's resolution near 1
