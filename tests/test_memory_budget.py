@@ -89,3 +89,31 @@ def test_the_refusal_is_a_429_with_retry_after(configure, monkeypatch):
     monkeypatch.setattr(measuring_core.MeasuringCore, "submit", full)
     r = client.get("/api/blocks/conv/latency?height=8&width=8")
     assert r.status_code == 429 and r.headers["retry-after"] == "3" and "in use" in r.json()["detail"]
+
+
+def test_short_jobs_may_queue_past_the_limit_long_ones_may_not(configure, held, monkeypatch):
+    """A proof of equivalence takes a moment: a full queue of them still answers within one
+    measurement's budget, so they may fill it up to SHORT_EXTRA times max_queue; a long job is
+    refused at max_queue (the queue lives in this module's admission, whatever the job)."""
+    configure(max_queue=2, measure_budget_s=10)
+    started, release, ran = held
+    durations = {"long": 3.0, "short": 0.1}
+    monkeypatch.setattr(run, "estimated_s", lambda job, throughput: durations[job.form.name.split()[0]])
+    core = measuring_core.MeasuringCore(name="test queue ")
+    threads = [threading.Thread(target=lambda i=i: core.submit(export_job("cpu", 1, f"short {i}")))
+               for i in range(2 * measuring_core.SHORT_EXTRA)]
+    try:
+        threads[0].start()
+        assert started.wait(10)
+        for t in threads[1:]:
+            t.start()
+        assert measuring_core.wait_for(lambda: core.state()["devices"]["cpu"]["jobs"] == len(threads), 10)
+        with pytest.raises(Busy):
+            core.submit(export_job("cpu", 1, "short too many"))  # SHORT_EXTRA x max_queue reached
+        with pytest.raises(Busy):
+            core.submit(export_job("cpu", 1, "long one"))  # past max_queue
+    finally:
+        release.set()
+        for t in threads:
+            t.join(10)
+    assert len(ran) == len(threads)

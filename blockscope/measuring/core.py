@@ -63,6 +63,7 @@ class DeviceWorker:
 
 
 JOINING = 16  # how many times more requests may wait by joining a job than by starting one
+SHORT_JOB_S, SHORT_EXTRA = 0.5, 4  # jobs this short may fill the queue up to SHORT_EXTRA x max_queue
 
 
 class MeasuringCore:
@@ -107,18 +108,25 @@ class MeasuringCore:
             if ticket is not None and ticket.cancelled.is_set():
                 ticket = None  # withdrawn a moment ago: this request starts it anew
             waiting = sum(t.waiters for t in worker.pending)
-            if ticket is None and len(worker.pending) >= limits.max_queue:
+            throughput = self.calibrations.known(job.device, getattr(job, "threads", None))
+            estimate = run.estimated_s(job, throughput)
+            # a short job that times nothing (a proof of equivalence) adds little to anyone's wait: it
+            # may queue beyond the limit while the queue's expected wait stays within one measurement's
+            # budget; measurements keep to max_queue
+            short = (not isinstance(job, Timing) and estimate <= SHORT_JOB_S
+                     and worker.expected_wait_s() + estimate <= limits.measure_budget_s)
+            if ticket is None and len(worker.pending) >= limits.max_queue * (SHORT_EXTRA if short else 1):
                 raise self._busy(worker, f"{len(worker.pending)} measurements are queued or running")
             # requests that join a job add no device time, only a waiting thread: they may be many
             # more (a class pressing Measure on one block at once) than those that each start one
-            most = limits.max_waiting_factor * limits.max_queue * (1 if ticket is None else JOINING)
+            room = SHORT_EXTRA if short else 1
+            most = limits.max_waiting_factor * limits.max_queue * (room if ticket is None else JOINING)
             if waiting >= most:
                 raise self._busy(worker, f"{waiting} requests are waiting for measurements")
             if ticket is None:
-                throughput = self.calibrations.known(job.device, getattr(job, "threads", None))
                 if isinstance(job, Timing):
                     run.check_estimate(job, throughput)  # refused before any device time is spent
-                ticket = Ticket(job, run.estimated_s(job, throughput))
+                ticket = Ticket(job, estimate)
                 self._inflight[key] = ticket
                 worker.pending.append(ticket)
                 worker.queue.put(ticket)
