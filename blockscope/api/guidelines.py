@@ -9,29 +9,22 @@ from ..config import get_settings
 from ..guideline_catalogue import MAX_SWEEP_GROUPS, WIDTH_MULTIPLIERS
 from ..schemas import G2Sweep, GuidelineReport, GuidelineSummary, LastGuidelineMeasurement
 from ..service import guidelines as guideline_lab
-from ..service.latency import MAX_THREADS
 from .disconnect import unless_disconnected
-from .query import DIGITS
+from .query import DIGITS, Device, Fresh, Threads
 from .web import page_data, templates
 
 router = APIRouter()
 
 NAMES = ", ".join(guideline_lab.NAMES)
 
-Device = Annotated[str, Query(description="Where to measure: `cpu` or `cuda:N` (see /api/devices).")]
 WidthMultiplier = Annotated[int, Query(
     description=f"Channel width multiplier, one of {', '.join(map(str, WIDTH_MULTIPLIERS))} (the paper's x1, "
                 "x2, x4 columns); it multiplies every channel count of the experiment.",
     json_schema_extra={"enum": list(WIDTH_MULTIPLIERS)}), DIGITS]
 Batch = Annotated[int, Query(ge=1, description="Images per forward pass (at most the server's batch limit)."),
                   DIGITS]
-Threads = Annotated[int | None, Query(ge=1, le=MAX_THREADS,
-                                      description="CPU threads for the measurement (default: the server's)."),
-                    DIGITS]
 Measure = Annotated[bool, Query(description="Time every row on the device; false returns the counts and "
                                             "the paper's figures only.")]
-Fresh = Annotated[bool, Query(description="Measure again now, even when recent identical measurements are "
-                                          "cached.")]
 
 
 @router.get("/api/guidelines", tags=["guidelines"], summary="The four ShuffleNet V2 guideline experiments")

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from ..registry import BlockSpec
 from ..schemas import Device, LatencyReport, MeasuringState
-from ..service.latency import MAX_THREADS, devices, latency_report, queue_state
+from ..service.latency import devices, latency_report, queue_state
+from . import query
 from .disconnect import unless_disconnected
 from .query import DIGITS, add_block_routes
 
@@ -22,17 +23,17 @@ def _extra(name: str, default, annotation, help: str, **bounds) -> inspect.Param
                              annotation=Annotated[annotation, Query(description=help, **bounds), *checks])
 
 
+def _shared(name: str, default, annotation) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
 MEASUREMENT_PARAMS = [
-    _extra("device", "cpu", str, "Where to measure: `cpu`, or `cuda:N` when the server has a GPU "
-                                 "(see /api/devices)."),
-    _extra("threads", None, int | None,
-           "CPU threads for the measurement (torch.set_num_threads); default: the measuring "
-           "process's own count. Ignored on a GPU.",
-           ge=1, le=MAX_THREADS),
+    _shared("device", "cpu", query.Device),
+    _shared("threads", None, query.Threads),
     _extra("warmup", None, int | None, "Untimed runs before timing; default adapts to the block.", ge=0),
     _extra("repeats", None, int | None, "Timed runs (each op is timed as often); the report gives their "
                                         "median and quartiles. Default adapts to the block.", ge=1),
-    _extra("fresh", False, bool, "Measure again now, even when a recent identical measurement is cached."),
+    _shared("fresh", False, query.Fresh),
 ]
 
 

@@ -11,11 +11,10 @@ from ..config import get_settings
 from ..schemas import NetworkAnalysis, NetworkReparam, NetworkSummary
 from ..service import networks as service
 from ..service.export import FORMS, OnnxFile
-from ..service.latency import MAX_THREADS
 from .blocks import cacheable
 from .disconnect import unless_disconnected
 from .latency import NO_STORE
-from .query import DIGITS
+from .query import DIGITS, Device, Fresh, Threads
 from .web import page_data, templates
 
 router = APIRouter()
@@ -30,17 +29,9 @@ Form = Annotated[str, Query(description="`train`: the network as trained (BatchN
                                         "branches); `deploy`: every Conv+BN folded, RepVGG's branches "
                                         "merged into one 3x3 conv.", json_schema_extra={"enum": list(FORMS)})]
 # Used only with measure=true (as /api/blocks/{kind}/latency takes them).
-Device = Annotated[str, Query(description="Where to measure: `cpu`, or `cuda:N` when the server has a GPU "
-                                          "(see /api/devices).")]
-Threads = Annotated[int | None, Query(ge=1, le=MAX_THREADS, description="CPU threads for the measurement; "
-                                                                        "default: the measuring process's "
-                                                                        "own count. Ignored on a GPU."),
-                    DIGITS]
 Warmup = Annotated[int | None, Query(ge=0, description="Untimed runs before timing; default adapts."), DIGITS]
 Repeats = Annotated[int | None, Query(ge=1, description="Timed runs; default adapts to the network and "
                                                         "the time budget."), DIGITS]
-Fresh = Annotated[bool, Query(description="Measure again now, even when a recent identical measurement is "
-                                          "cached.")]
 
 
 @router.get("/api/networks", tags=["networks"], summary="Every whole network, with its totals at 224 x 224")

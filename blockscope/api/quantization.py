@@ -11,9 +11,9 @@ from ..errors import InvalidParameter
 from ..registry import BLOCKS
 from ..schemas import ActivationQuantReport, BlockQuantReport
 from ..service import quantization as quant
-from ..service.latency import MAX_THREADS, devices
+from ..service.latency import devices
 from .disconnect import unless_disconnected
-from .query import DIGITS, parse_int
+from .query import DIGITS, Device, Fresh, Threads, parse_int
 from .web import page_data, templates
 
 router = APIRouter()
@@ -27,11 +27,7 @@ ZeroPoint = Annotated[int | None, Query(description="Input zero point, the code 
 RangeMin = Annotated[float | None, Query(description="Calibrate scale and zero point from this range "
                                                      "instead (with range_max).")]
 RangeMax = Annotated[float | None, Query(description="Top of the range to calibrate from (with range_min).")]
-Device = Annotated[str, Query(description="Where to time: `cpu` or `cuda:N` (see /api/devices).")]
-Threads = Annotated[int | None, Query(ge=1, le=MAX_THREADS,
-                                      description="CPU threads (default: the server's)."), DIGITS]
 Measure = Annotated[bool, Query(description="Also time float32 and int8 on the device (not cacheable).")]
-Fresh = Annotated[bool, Query(description="Measure again, even when an identical measurement is cached.")]
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")  # as FastAPI reads a bool
 OWN = {"kind", "calibration", "device", "threads", "measure", "fresh"}
 

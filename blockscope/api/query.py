@@ -11,6 +11,7 @@ from pydantic import BeforeValidator
 from ..errors import InvalidParameter
 from ..registry import BLOCKS, BlockSpec, Param
 from ..service.blocks import get_spec
+from ..service.latency import MAX_THREADS
 
 _DIGITS = re.compile(r"-?[0-9]{1,18}")
 
@@ -26,6 +27,17 @@ def _digits_only(value):
 # Follows the Query(...) of every integer a route reads from the query string: `Annotated[int,
 # Query(ge=1), DIGITS]` (after the bounds, so that OpenAPI still shows them as minimum and maximum).
 DIGITS = BeforeValidator(_digits_only)
+
+
+# The parameters every measuring route shares.
+Device = Annotated[str, Query(description="Where to measure: `cpu`, or `cuda:N` when the server has a GPU "
+                                          "(see /api/devices).")]
+Threads = Annotated[int | None, Query(ge=1, le=MAX_THREADS, description="CPU threads for the measurement; "
+                                                                        "default: the measuring process's "
+                                                                        "own count. Ignored on a GPU."),
+                    DIGITS]
+Fresh = Annotated[bool, Query(description="Measure again now, even when a recent identical measurement is "
+                                          "cached.")]
 
 
 def parse_int(name: str, raw: str) -> int:

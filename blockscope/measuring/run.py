@@ -247,10 +247,10 @@ def _pass_s(job: Timing, module: nn.Module, x: torch.Tensor, device: torch.devic
     return best
 
 
-def _still_busy(job: Timing, look_s: float = 0.2) -> bool:
+def _still_busy(device: str, look_s: float = 0.2) -> bool:
     """Is other work still using the measuring cores? Then measuring again now would be disturbed
     too: better to report the figure as disturbed at once than to spend the device's time."""
-    window = quality.CpuWindow.open(set(cores()) if job.device == "cpu" else None)
+    window = quality.CpuWindow.open(set(cores()) if device == "cpu" else None)
     time.sleep(look_s)
     share = window.other_share()
     return share is not None and share > get_settings().disturbed_cpu_share
@@ -282,7 +282,7 @@ def run_timing(job: Timing, calibrations: Calibrations, should_stop: Callable[[]
                 took = time.perf_counter() - attempt_started
                 spent = time.perf_counter() - started
                 if (not any(q["disturbed"] for q in qualities) or attempts >= MAX_ATTEMPTS
-                        or spent + took > get_settings().measure_budget_s or _still_busy(job)):
+                        or spent + took > get_settings().measure_budget_s or _still_busy(job.device)):
                     break
             dtype = next((p.dtype for p in modules[0].parameters()), x.dtype)
     except (torch.cuda.OutOfMemoryError, MemoryError, RuntimeError) as exc:
@@ -313,11 +313,7 @@ def run_timing(job: Timing, calibrations: Calibrations, should_stop: Callable[[]
     if len(job.forms) == 2:
         (first, _), (second, _) = job.forms
         a, b = reports[first].pop("_samples"), reports[second].pop("_samples")
-        lo, hi = quality.ratio_interval(a, b, job.seed)
-        ratio = quality.median(a) / quality.median(b) if quality.median(b) > 0 else None
-        answer["ratio"] = {"of": [first, second], "value": ratio,
-                           "ci95": [lo, hi if math.isfinite(hi) else None],  # None: no upper bound
-                           "measurable": not (lo <= 1.0 <= hi)}
+        answer["ratio"] = quality.comparison(first, a, second, b, job.seed)
     for report in reports.values():
         report.pop("_samples", None)
     return answer
@@ -427,7 +423,7 @@ def _time_in_rounds(calls: dict[str, Callable[[], object]], device: str, count: 
         took = time.perf_counter() - attempt_started
         if (not any(q["disturbed"] for q in qualities) or attempts >= MAX_ATTEMPTS
                 or time.perf_counter() - started + took > limits.measure_budget_s
-                or _still_busy_on(device)):
+                or _still_busy(device)):
             break
     common = {"machine": get_settings().machine(), "device": device, "threads": count,
               "cores": cores() if device == "cpu" else None,
@@ -440,9 +436,3 @@ def _time_in_rounds(calls: dict[str, Callable[[], object]], device: str, count: 
              for name, s, q in zip(calls, rounds, qualities, strict=True)}
     return {"forms": forms, "samples": dict(zip(calls, rounds, strict=True))}
 
-
-def _still_busy_on(device: str, look_s: float = 0.2) -> bool:
-    window = quality.CpuWindow.open(set(cores()) if device == "cpu" else None)
-    time.sleep(look_s)
-    share = window.other_share()
-    return share is not None and share > get_settings().disturbed_cpu_share

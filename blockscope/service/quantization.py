@@ -128,11 +128,7 @@ def _submit(job, fresh: bool, cancel: threading.Event | None, measure: bool) -> 
 
 def _speedup(samples: dict[str, list[float]], slow: str, fast: str) -> Speedup:
     """median(slow) / median(fast) with its 95% interval over rounds: above 1, `fast` is faster."""
-    a, b = samples[slow], samples[fast]
-    lo, hi = quality.ratio_interval(a, b)
-    below = quality.median(b)
-    return Speedup(of=[slow, fast], value=quality.median(a) / below if below > 0 else None,
-                   ci95=[lo, hi if math.isfinite(hi) else None], measurable=not (lo <= 1.0 <= hi))
+    return Speedup(**quality.comparison(slow, samples[slow], fast, samples[fast]))
 
 
 def _agreement(speedup: Speedup | None) -> str | None:

@@ -79,19 +79,22 @@ export function renderActivationTable(table, report) {
         a.bound_steps.toFixed(3),
         timing(a.latency, "float32"),
         timing(a.latency, "int8"),
-        a.int8_speedup ? `${ratio(a.int8_speedup)} (${interval(a.int8_speedup)})` : "–",
+        speedupCell(a.int8_speedup),
       ),
     ),
   );
   const q = report.input;
+  const caption =
+    `Input: scale ${q.scale.toPrecision(4)}, zero point ${q.zero_point} (${q.dtype}), codes span ` +
+    `[${q.range[0].toPrecision(4)}, ${q.range[1].toPrecision(4)}]; error in units of each output's scale.`;
+  fill(table, caption, head, rows);
+}
+
+const speedupCell = (s) => (s ? `${ratio(s)} (${interval(s)})` : "–");
+
+function fill(table, caption, head, rows) {
   table.replaceChildren(
-    el(
-      "caption",
-      {},
-      `Input: scale ${q.scale.toPrecision(4)}, zero point ${q.zero_point} (${q.dtype}), codes span ` +
-        `[${q.range[0].toPrecision(4)}, ${q.range[1].toPrecision(4)}]; ` +
-        "error in units of each output's scale.",
-    ),
+    el("caption", {}, caption),
     el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, ...rows),
   );
@@ -127,19 +130,12 @@ export function renderBlockTable(table, report) {
         el("span", {}, counts(v.float_ops)),
         timing(v.latency, "float32"),
         timing(v.latency, "int8"),
-        v.int8_speedup ? `${ratio(v.int8_speedup)} (${interval(v.int8_speedup)})` : "–",
+        speedupCell(v.int8_speedup),
       ),
     ),
   );
-  table.replaceChildren(
-    el(
-      "caption",
-      {},
-      `Input ${report.input_shape.join("×")}; errors against each variant's own float32 form.`,
-    ),
-    el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, ...rows),
-  );
+  const caption = `Input ${report.input_shape.join("×")}; errors against each variant's own float32 form.`;
+  fill(table, caption, head, rows);
 }
 
 export function blockVerdict(report) {
