@@ -573,3 +573,13 @@ def test_a_class_pressing_measure_on_one_block_shares_one_measurement(configure,
         t.join(10)
     assert [r.status_code for r in results] == [200] * 6 and section.calls == 1
     assert other.status_code == 429
+
+
+def test_a_measurement_names_the_machine_that_made_it(configure):
+    """Several servers behind one proxy: each figure says which one measured it."""
+    client = configure(machine_name="lab-server-3")
+    report = client.get(f"/api/blocks/conv/latency?{SMALL}&seed=31337&repeats=5").json()
+    assert report["machine"] == "lab-server-3"
+    import socket
+    assert configure(machine_name="").get(f"/api/blocks/conv/latency?{SMALL}&seed=31338&repeats=5")\
+        .json()["machine"] == socket.gethostname()
