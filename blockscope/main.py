@@ -1,5 +1,6 @@
 """The ASGI app: `uvicorn blockscope.main:app`."""
 
+import gc
 import os
 from contextlib import asynccontextmanager, suppress
 
@@ -45,10 +46,19 @@ def _keep_off_the_measuring_cores() -> None:
             os.sched_setaffinity(0, cores)
 
 
+def settle_heap() -> None:
+    """Leave what the process has built so far (PyTorch, the app, the warm cache) out of the cyclic
+    garbage collector's scans for good (`gc.freeze`): a full collection then looks only at what came
+    later, tens of milliseconds less each time one runs, holding every request of this worker."""
+    gc.collect()
+    gc.freeze()
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     _keep_off_the_measuring_cores()
     await run_in_threadpool(_warm_up)
+    settle_heap()
     yield
 
 

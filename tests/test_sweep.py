@@ -1,9 +1,17 @@
 """/api/blocks/{kind}/sweep: costs against the group count at fixed channels and at fixed multiply-adds."""
 
+import random
+
 import pytest
 
 from blockscope.cache import named, sizes
+from blockscope.errors import InvalidParameter
 from blockscope.registry import BLOCKS
+from blockscope.service import fixed_madds as fixed_madds_search
+from blockscope.service.blocks import analyse
+from blockscope.service.sweep import sweep
+
+from .configs import random_configs
 
 
 def test_sweep_fixed_channels_matches_single_analyses(client):
@@ -115,3 +123,47 @@ def test_a_sweep_leaves_the_analysis_cache_as_it_was(configure):
         assert c.get(f"/api/blocks/repvgg_block/sweep?groups={g}").status_code == 200
     assert set(named("analyses").keys()) == before, "a sweep touched the analyses cache"
     assert sizes()["sweep points"] > 100
+
+
+def _madds_and_ops(kind: str, values: dict) -> tuple[int, tuple] | None:
+    """An independent count: the analysis readers get, not the sweep's own."""
+    try:
+        data = analyse(kind, values).data
+    except InvalidParameter:
+        return None
+    return data.totals.madds, tuple(n.op for n in data.nodes if n.op != "channel_shuffle")
+
+
+@pytest.mark.parametrize("kind", ["group_conv", "resnext_bottleneck", "shufflenet_v1_unit", "repvgg_block"])
+def test_every_fixed_madds_point_is_the_closest_of_its_kind_on_random_blocks(kind):
+    """Each point holds the target within the tolerance, in multiples of g, not lopsided, with the
+    reference's structure; the reference is the g = 1 block closest to the block swept, and a point
+    with equal widths has no neighbour (all widths one step of g up or down) closer to the target."""
+    spec = BLOCKS[kind]
+    rng = random.Random(kind)
+    for config in random_configs(spec, 3, seed=11):
+        config = {**config, "height": rng.choice([7, 14]), "width": 7, "batch": 1}
+        swept = sweep(kind, config)
+        fm = swept.fixed_madds
+        ref = {**config, spec.group_param: 1, **fm.reference}
+        target, structure = _madds_and_ops(kind, ref)
+        assert target == fm.target_madds
+        own, _ = _madds_and_ops(kind, config)
+        for step in (-1, 1):  # no g = 1 neighbour of the reference is closer to the block swept
+            near = _madds_and_ops(kind, {**ref, **{p: w + step for p, w in fm.reference.items()}})
+            if near and near[1] == structure:
+                assert abs(near[0] - own) >= abs(target - own)
+        for point in fm.points[1:]:
+            widths, g = point.channels, point.g
+            madds, ops = _madds_and_ops(kind, {**ref, spec.group_param: g, **widths})
+            assert madds == point.madds and ops == structure
+            assert abs(madds / target - 1) <= fixed_madds_search.TOLERANCE
+            assert all(w % g == 0 for w in widths.values())
+            growth = [widths[p] / fm.reference[p] for p in widths]
+            assert max(growth) / min(growth) - 1 <= fixed_madds_search.MAX_IMBALANCE + 1e-9
+            if len(set(widths.values())) == 1:
+                for step in (-g, g):
+                    near = _madds_and_ops(kind, {**ref, spec.group_param: g,
+                                                 **{p: w + step for p, w in widths.items()}})
+                    if near and near[1] == structure:
+                        assert abs(near[0] - target) >= abs(madds - target), (config, point)

@@ -11,6 +11,7 @@ from ..blocks.shuffle import shuffle_permutation
 from ..cache import BoundedCache
 from ..schemas import Edge, Graph, Node, Permutation, Position, Totals
 from . import ops
+from . import shapes as shapes_by_rule
 
 INPUT_ID = "x"
 
@@ -64,16 +65,12 @@ def trace(module: nn.Module) -> fx.GraphModule:
     return fx.GraphModule(tracer.root, graph)
 
 
-# Modules whose output has their input's shape; their meta kernels are slow Python decompositions.
-_SAME_SHAPE = (nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.Sigmoid, nn.Hardsigmoid, nn.SiLU, nn.Hardswish,
-               nn.ChannelShuffle, nn.Identity, nn.Dropout)
-
-
 _BROADCASTING = {operator.add, operator.mul, torch.add, torch.mul}
 
 
 class _ShapeRecorder(fx.Interpreter):
-    """Shape propagation straight over the traced graph (no GraphModule code generation)."""
+    """Shape propagation with meta tensors straight over the traced graph (no GraphModule code
+    generation), for what `shapes.propagate` has no rule for."""
 
     # Some meta kernels are slow Python decompositions (the first one also imports torch._dynamo,
     # a second or more); where the output shape is a one-line rule, apply the rule instead.
@@ -81,7 +78,7 @@ class _ShapeRecorder(fx.Interpreter):
     def call_module(self, target, args, kwargs):
         module = self.submodules[target]
         x = args[0]
-        if x.is_meta and type(module) in _SAME_SHAPE:
+        if x.is_meta and type(module) in shapes_by_rule.SAME_SHAPE:
             return x
         if x.is_meta and type(module) is nn.AdaptiveAvgPool2d:
             return torch.empty(*x.shape[:-2], *nn.modules.utils._pair(module.output_size), device="meta")
@@ -138,6 +135,9 @@ _GRAPHS: BoundedCache[tuple, fx.Graph] = BoundedCache("graphs", "graph_cache")
 
 def _propagate_shapes(module: nn.Module, input_shape: list[int]) -> tuple[fx.Graph, dict]:
     graph = _graph_of(module)
+    found = shapes_by_rule.propagate(module, graph, input_shape)
+    if found is not None:
+        return graph, found
     # Values are never needed, only shapes: a module without weights runs on the meta device.
     tensors = [*module.parameters(), *module.buffers()]
     device = tensors[0].device if tensors else torch.device("meta")
@@ -179,22 +179,66 @@ def classify(root: nn.Module, node: fx.Node):
     raise TypeError(f"unexpected fx node {node.op}")
 
 
-def analyse_graph(module: nn.Module, input_shape: list[int]) -> Graph:
-    """Nodes, edges and totals of `module` on an input of `input_shape`.
+@dataclass
+class Record:
+    """One analysed op: a Node's fields but its position (known once every node is in)."""
+    id: str
+    op: str
+    label: str
+    module: str
+    attrs: dict
+    inputs: list[str]
+    input_shapes: list[list[int]]
+    output_shape: list[int]
+    params: int
+    madds: int
+    mac: int
+    elementwise: int
+
+
+@dataclass
+class Tally:
+    """What the counts of a block need, without its diagram: its ops in order, each with its counts,
+    the node its output comes from, and the totals. `analysis.memory` reads it as it reads a Graph."""
+    input_shape: list[int]
+    output_shape: list[int]
+    output_node: str
+    nodes: list[Record]
+    edges: list[tuple[str, str, list[int]]]  # (source, target, shape): Edges once drawn
+    totals: Totals
+
+    def ops(self) -> tuple[str, ...]:
+        return tuple(n.op for n in self.nodes)
+
+
+def ops_of(module: nn.Module) -> tuple[str, ...]:
+    """The ops `tally` lists for `module`, in its order, read off the traced graph: no shape is
+    propagated, so this costs a fraction of a tally (a sweep skips blocks of another structure)."""
+    found = []
+    for node in _graph_of(module).nodes:
+        if node.op == "placeholder":
+            found.append("input")
+        elif node.op not in ("output", "get_attr"):
+            op, _ = classify(module, node)
+            if op is not None:
+                found.append(op)
+    return tuple(found)
+
+
+def tally(module: nn.Module, input_shape: list[int]) -> Tally:
+    """Every op of `module` on an input of `input_shape` with its shapes and counts, and the totals.
 
     Works on any device; on the meta device it allocates nothing, so it is safe for any size.
     """
     graph, shapes = _propagate_shapes(module, input_shape)
 
     sources: dict[fx.Node, Source] = {}
-    records: list[dict] = []  # the fields of each Node but its position, known once all are in
-    edges: list[Edge] = []
+    records: list[Record] = []
+    edges: list[tuple[str, str, list[int]]] = []
     for node in graph.nodes:
         if node.op == "placeholder":
             sources[node] = Source(INPUT_ID, list(input_shape))
-            records.append(dict(id=INPUT_ID, op="input", label="Input", module="", attrs={}, inputs=[],
-                                input_shapes=[], output_shape=list(input_shape), params=0, madds=0,
-                                mac=0, elementwise=0))
+            records.append(Record(INPUT_ID, "input", "Input", "", {}, [], [], list(input_shape), 0, 0, 0, 0))
             continue
         if node.op in ("output", "get_attr"):
             continue
@@ -210,33 +254,44 @@ def analyse_graph(module: nn.Module, input_shape: list[int]) -> Graph:
         out_shape = list(in_shapes[0]) if op == "chunk" else shapes[node]
         if module_ is not None:
             attrs, label = ops.module_attrs_and_label(op, module_)
-            params = sum(p.numel() for p in module_.parameters())
+            params = sum(p.numel() for p in module_.parameters(recurse=False))
         else:
             attrs, label, params = _function_attrs(op, node), ops.FUNCTION_LABELS[op], 0
-        records.append(dict(id=node.name, op=op, label=label, module=node.meta["module_path"], attrs=attrs,
-                            inputs=[s.node for s in inputs], input_shapes=in_shapes, output_shape=out_shape,
-                            params=params, madds=ops.madds(op, module_, out_shape),
-                            mac=ops.mac(op, in_shapes, out_shape, params),
-                            elementwise=ops.elementwise(op, out_shape)))
-        edges.extend(Edge(source=s.node, target=node.name, shape=s.shape) for s in inputs)
+        records.append(Record(node.name, op, label, node.meta["module_path"], attrs, [s.node for s in inputs],
+                              in_shapes, out_shape, params, ops.madds(op, module_, out_shape),
+                              ops.mac(op, in_shapes, out_shape, params), ops.elementwise(op, out_shape)))
+        edges.extend((s.node, node.name, s.shape) for s in inputs)
         sources[node] = Source(node.name, out_shape)
 
     output_node = next(n for n in graph.nodes if n.op == "output")
     final = sources[output_node.args[0]]
-    positions = _layout(records)
-    nodes = [Node(**r, pos=positions[r["id"]]) for r in records]
+    return Tally(list(input_shape), final.shape, final.node, records, edges, _totals(module, records))
+
+
+def analyse_graph(module: nn.Module, input_shape: list[int]) -> Graph:
+    """Nodes, edges and totals of `module` on an input of `input_shape`, laid out for a diagram.
+
+    Works on any device; on the meta device it allocates nothing, so it is safe for any size.
+    """
+    return diagram(tally(module, input_shape))
+
+
+def diagram(t: Tally) -> Graph:
+    """A tally laid out for a diagram, with every channel shuffle's permutation."""
+    positions = _layout(t.nodes)
+    nodes = [Node(**vars(r), pos=positions[r.id]) for r in t.nodes]
     return Graph(
-        input_shape=list(input_shape),
-        output_shape=final.shape,
-        output_node=final.node,
+        input_shape=t.input_shape,
+        output_shape=t.output_shape,
+        output_node=t.output_node,
         nodes=nodes,
-        edges=edges,
+        edges=[Edge(source=source, target=target, shape=shape) for source, target, shape in t.edges],
         permutations=[
             Permutation(node=n.id, channels=n.input_shapes[0][1], groups=n.attrs["groups"],
                         permutation=shuffle_permutation(n.input_shapes[0][1], n.attrs["groups"]))
             for n in nodes if n.op == "channel_shuffle"
         ],
-        totals=_totals(module, nodes),
+        totals=t.totals,
     )
 
 
@@ -249,7 +304,7 @@ def _function_attrs(op: str, node: fx.Node) -> dict:
     return {}
 
 
-def _totals(module: nn.Module, nodes: list[Node]) -> Totals:
+def _totals(module: nn.Module, nodes: list[Record]) -> Totals:
     mac = sum(n.mac for n in nodes)
     return Totals(
         params=sum(p.numel() for p in module.parameters()),
@@ -260,13 +315,13 @@ def _totals(module: nn.Module, nodes: list[Node]) -> Totals:
     )
 
 
-def _layout(records: list[dict]) -> dict[str, Position]:
+def _layout(records: list[Record]) -> dict[str, Position]:
     """Layered layout: y is the longest path from the input, x spreads a layer's nodes around 0."""
     depth: dict[str, int] = {}
     for r in records:  # fx order is topological
-        depth[r["id"]] = 1 + max((depth[i] for i in r["inputs"]), default=-1)
+        depth[r.id] = 1 + max((depth[i] for i in r.inputs), default=-1)
     layers: dict[int, list[str]] = {}
     for r in records:
-        layers.setdefault(depth[r["id"]], []).append(r["id"])
+        layers.setdefault(depth[r.id], []).append(r.id)
     return {id_: Position(x=i - (len(layer) - 1) / 2, y=y)
             for y, layer in layers.items() for i, id_ in enumerate(layer)}

@@ -14,6 +14,7 @@ import torch
 from ..blocks.guidelines import STACK_DEPTH
 from ..schemas import Graph, UnitDiagram
 from .graph import analyse_graph
+from .meta import on_meta
 
 SIZE = 56  # input height = width in every experiment (Sec. 2)
 
@@ -24,7 +25,7 @@ def analyse_network(build: Callable[..., torch.nn.Module], config: dict,
 
     `build(config, depth)` builds the network of `depth` units.
     """
-    with torch.device("meta"):
+    with on_meta():
         network, unit = build(config), build(config, depth=1)
     whole = analyse_graph(network, input_shape)
     return whole, unit_diagram(analyse_graph(unit, input_shape))

@@ -51,7 +51,6 @@ class RepVGGBlock(nn.Module):
         require(stride in (1, 2), "stride", "stride must be 1 or 2")
         require_divides(groups, in_channels, "groups", "in_channels")
         require_divides(groups, out_channels, "groups", "out_channels")
-        self.in_channels, self.groups = in_channels, groups
         # 3x3 conv-bn branch
         self.rbr_dense = ConvNormAct(in_channels, out_channels, 3, stride, groups, act=None)
         # 1x1 conv-bn branch (padding 0)
@@ -60,6 +59,11 @@ class RepVGGBlock(nn.Module):
         self.rbr_identity = (nn.BatchNorm2d(in_channels)
                              if stride == 1 and in_channels == out_channels else None)
         self.relu = nn.ReLU()
+
+    @property
+    def groups(self) -> int:
+        """The group count of both convolutions (of the merged one once reparameterized)."""
+        return (getattr(self, "rbr_reparam", None) or self.rbr_dense.conv).groups
 
     def forward(self, x):
         if hasattr(self, "rbr_reparam"):
@@ -71,7 +75,8 @@ class RepVGGBlock(nn.Module):
 
     def branch_kernel_bias(self) -> dict[str, tuple]:
         """Each branch as a 3x3 kernel and bias with its BN folded in; a missing branch is (0, 0)."""
-        return {name: _fuse_branch(getattr(self, name), self.in_channels, self.groups)
+        conv = self.rbr_dense.conv  # channels read off the layers: the block keeps no copy of its own
+        return {name: _fuse_branch(getattr(self, name), conv.in_channels, conv.groups)
                 for name in self.BRANCHES}
 
     def equivalent_kernel_bias(self) -> tuple[torch.Tensor, torch.Tensor]:

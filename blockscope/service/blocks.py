@@ -8,7 +8,8 @@ import torch
 from pydantic import BaseModel
 from torch import nn
 
-from ..analysis.graph import analyse_graph
+from ..analysis.graph import Tally, diagram, tally
+from ..analysis.meta import on_meta
 from ..blocks.errors import BlockConfigError
 from ..blocks.layers import seed_weights
 from ..blocks.shuffle import inverse_permutation, shuffle_permutation
@@ -54,7 +55,7 @@ def size_param(config: dict) -> str:
 def construct(spec: BlockSpec, config: dict, device) -> nn.Module:
     """The block in eval mode on `device` ("meta": shapes only), its config errors as 422s."""
     try:
-        with torch.device(device):
+        with on_meta() if device == "meta" else torch.device(device):
             module = spec.build(config)
     except BlockConfigError as exc:
         raise InvalidParameter(exc.param, exc.message, config.get(exc.param)) from None
@@ -67,20 +68,30 @@ def build(kind: str, config: dict, device: str | torch.device = "cpu") -> nn.Mod
     return module.to(device)
 
 
+def tally_config(spec: BlockSpec, config: dict, module: nn.Module | None = None) -> Tally:
+    """A block's ops and counts without its diagram (what a sweep needs), on the meta device
+    (`module`: the block, when it is built already, on the meta device).
+
+    Refused (422) when measuring the block op by op would need more memory than a job may take.
+    """
+    if module is None:
+        module = construct(spec, config, "meta")
+    try:
+        counted = tally(module, input_shape(config))
+    except RuntimeError as exc:  # a shape PyTorch refuses (e.g. a kernel larger than the input)
+        message = f"the block cannot run on this input: {exc}".split("\n")[0]
+        raise InvalidParameter("height", message, config["height"]) from None
+    param = size_param(config)
+    check_memory(counted, "measuring this block op by op", param, config[param], every_activation=True)
+    return counted
+
+
 def analyse_config(spec: BlockSpec, config: dict) -> Analysis:
     """The analysis of a block, computed on the meta device: exact shapes and counts, no memory.
 
     Refused (422) when measuring the block op by op would need more memory than a job may take.
     """
-    module = construct(spec, config, "meta")
-    try:
-        graph = analyse_graph(module, input_shape(config))
-    except RuntimeError as exc:  # a shape PyTorch refuses (e.g. a kernel larger than the input)
-        message = f"the block cannot run on this input: {exc}".split("\n")[0]
-        raise InvalidParameter("height", message, config["height"]) from None
-    param = size_param(config)
-    check_memory(graph, "measuring this block op by op", param, config[param], every_activation=True)
-    return Analysis(kind=spec.kind, config=config, **dict(graph))
+    return Analysis(kind=spec.kind, config=config, **dict(diagram(tally_config(spec, config))))
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """The server's memory limit, checked on a graph analysis before anything real is allocated."""
 
+from ..analysis.graph import Tally
 from ..analysis.memory import bytes_needed
 from ..config import get_settings
 from ..errors import InvalidParameter
 from ..schemas import Graph
 
 
-def check_memory(graph: Graph, job: str, param: str, value, *, every_activation: bool,
+def check_memory(graph: Graph | Tally, job: str, param: str, value, *, every_activation: bool,
                  extra_weight_copies: int = 0) -> None:
     """422 naming `param` when `job` on `graph` would need more memory than one job may take."""
     limit_mb = get_settings().max_memory_mb

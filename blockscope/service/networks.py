@@ -7,12 +7,12 @@ real input, ONNX files, and the latency of the network (per row) and of both for
 import threading
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 
 from ..analysis.estimate import work_of
 from ..analysis.graph import analyse_graph
 from ..analysis.memory import bytes_needed
+from ..analysis.meta import on_meta
 from ..analysis.reparam import deploy
 from ..cache import BoundedCache
 from ..config import get_settings
@@ -74,7 +74,7 @@ def _size_param(batch: int, height: int) -> tuple[str, int]:
 
 
 def _meta(network: Network) -> nn.Module:
-    with torch.device("meta"):
+    with on_meta():
         return build_network(network)
 
 

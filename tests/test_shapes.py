@@ -1,0 +1,116 @@
+"""Shapes by rule (analysis/shapes.py) against PyTorch's meta tensors; building on the meta device."""
+
+import threading
+
+import pytest
+import torch
+from torch import nn
+
+from blockscope.analysis import graph, shapes
+from blockscope.analysis.meta import on_meta
+from blockscope.networks.build import build_network
+from blockscope.networks.catalogue import NETWORKS
+from blockscope.registry import BLOCKS
+from blockscope.service.blocks import construct, input_shape
+
+from . import networks
+from .configs import random_configs
+
+
+def meta_tensor_shapes(module: nn.Module, shape: list[int]) -> dict:
+    """Every node's shape as the meta tensors give it: the fall-back the rules stand in for."""
+    recorder = graph._ShapeRecorder(module, graph._graph_of(module))
+    with torch.inference_mode():
+        recorder.run(torch.empty(shape, device="meta"))
+    return {node: s for node, s in recorder.shapes.items() if node.op != "output"}
+
+
+def by_rule(module: nn.Module, shape: list[int]) -> dict | None:
+    return shapes.propagate(module, graph._graph_of(module), shape)
+
+
+@pytest.mark.parametrize("kind", list(BLOCKS))
+def test_every_rule_gives_the_meta_tensors_shapes_on_random_blocks(kind):
+    spec = BLOCKS[kind]
+    for config in random_configs(spec, 8, seed=5):
+        module = construct(spec, config, "meta")
+        found = by_rule(module, input_shape(config))
+        assert found is not None, config  # every op blocks use has a rule
+        assert found == meta_tensor_shapes(module, input_shape(config)), config
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_rules_give_whole_networks_shapes(name):
+    with on_meta():
+        module = build_network(NETWORKS[name])
+    for shape in ([1, 3, 224, 224], [2, 3, 97, 131]):
+        found = by_rule(module, shape)
+        assert found is not None and found == meta_tensor_shapes(module, shape)
+
+
+@pytest.mark.parametrize("build", [networks.mobilenet_v2, networks.mobilenet_v3_large])
+def test_rules_agree_on_networks_assembled_elsewhere(build):
+    with on_meta():
+        module = build().eval()
+    assert by_rule(module, [1, 3, 224, 224]) == meta_tensor_shapes(module, [1, 3, 224, 224])
+
+
+def test_an_input_too_small_is_left_to_pytorch_which_refuses_it():
+    with on_meta():
+        module = nn.Sequential(nn.Conv2d(1, 1, 5))  # no padding: a 3 x 3 input is too small
+    assert by_rule(module, [1, 1, 5, 5]) == meta_tensor_shapes(module, [1, 1, 5, 5])
+    assert by_rule(module, [1, 1, 3, 3]) is None
+    with pytest.raises(RuntimeError):
+        graph.tally(module, [1, 1, 3, 3])  # PyTorch's own error (the service answers it with a 422)
+
+
+def test_an_op_without_a_rule_falls_back_to_the_meta_tensors():
+    class Odd(nn.Module):
+        def forward(self, x):
+            return torch.transpose(x, 2, 3)  # no rule for this: the meta tensors decide
+
+    module = Odd()
+    assert by_rule(module, [1, 2, 3, 5]) is None
+    found = graph._propagate_shapes(module, [1, 2, 3, 5])[1]
+    assert [s for node, s in found.items() if node.target is torch.transpose] == [[1, 2, 5, 3]]
+
+
+@pytest.mark.parametrize("kind", list(BLOCKS))
+def test_ops_read_off_the_graph_are_the_tallys(kind):
+    spec = BLOCKS[kind]
+    for config in random_configs(spec, 4, seed=6):
+        module = construct(spec, config, "meta")
+        assert graph.ops_of(module) == graph.tally(module, input_shape(config)).ops()
+
+
+def test_blocks_built_on_meta_hold_no_memory_and_initialisers_leave_meta_tensors_alone():
+    with on_meta():
+        block = BLOCKS["resnext_bottleneck"].build(BLOCKS["resnext_bottleneck"].defaults())
+        meta = torch.empty(4, 4)
+        assert nn.init.kaiming_uniform_(meta, a=5 ** 0.5) is meta and nn.init.zeros_(meta) is meta
+        real = torch.zeros(4, 4, device="cpu")  # asked for by name: a real tensor, initialised as usual
+        nn.init.uniform_(real, 1.0, 2.0)
+    tensors = [*block.parameters(), *block.buffers()]
+    assert tensors and all(t.is_meta for t in tensors) and meta.is_meta
+    assert real.min() >= 1.0
+
+
+def test_a_real_block_built_meanwhile_in_another_thread_is_initialised():
+    inside, done = threading.Event(), threading.Event()
+    built = {}
+
+    def real():
+        inside.wait(5)
+        built["conv"] = nn.Conv2d(8, 8, 3)
+        done.set()
+
+    thread = threading.Thread(target=real)
+    thread.start()
+    with on_meta():
+        inside.set()
+        assert done.wait(5)
+        meta = nn.Conv2d(8, 8, 3)
+    thread.join()
+    assert meta.weight.is_meta
+    weight = built["conv"].weight
+    assert weight.device.type == "cpu" and 0 < weight.abs().max() <= 1 / 72 ** 0.5 + 1e-6  # Kaiming bound
