@@ -28,14 +28,19 @@ from .errors import InvalidParameter
 from .measuring.process import web_cores
 from .registry import BLOCKS
 from .service.blocks import analyse
+from .service.reparam import report as reparam_report
 
 
 def _warm_up() -> None:
-    """Analyse every kind at its defaults: fills the cache and pays PyTorch's first-use costs."""
-    for kind in BLOCKS:
+    """Analyse every kind at its defaults, and its deploy-time form: fills the caches and pays
+    PyTorch's first-use costs now, not in a reader's request (folding a BN into a convolution on the
+    meta device first imports torch._dynamo: a second, holding up every request of this worker)."""
+    for kind, spec in BLOCKS.items():
         # a server limit below a default: that kind warms on first use
         with suppress(InvalidParameter):
             analyse(kind, {})
+            if "reparam" in spec.views:
+                reparam_report(kind, {})
 
 
 def _keep_off_the_measuring_cores() -> None:

@@ -3,6 +3,7 @@ measurements' memory past BLOCKSCOPE_MAX_MEMORY_MB while another holds part of i
 Retry-After), never run beside it; the memory is given back when each job ends."""
 
 import threading
+import time
 
 import pytest
 
@@ -117,3 +118,37 @@ def test_short_jobs_may_queue_past_the_limit_long_ones_may_not(configure, held, 
         for t in threads:
             t.join(10)
     assert len(ran) == len(threads)
+
+
+def test_a_short_job_goes_ahead_of_queued_measurements_but_cannot_starve_them(configure, held, monkeypatch):
+    """A proof of equivalence queued behind a measurement runs first (it adds a moment to that wait,
+    and saves the proof a measurement's); a measurement that has waited a whole budget goes first."""
+    configure(max_queue=4, measure_budget_s=10)
+    started, release, ran = held
+    durations = {"long": 3.0, "short": 0.1}
+    monkeypatch.setattr(run, "estimated_s", lambda job, throughput: durations[job.form.name.split()[0]])
+    core = measuring_core.MeasuringCore(name="test order ")
+    names = ["long running", "long queued", "short proof"]
+    threads = [threading.Thread(target=lambda n=n: core.submit(export_job("cpu", 1, n))) for n in names]
+    try:
+        threads[0].start()
+        assert started.wait(10)
+        threads[1].start()
+        assert measuring_core.wait_for(lambda: core.state()["devices"]["cpu"]["jobs"] == 2, 10)
+        worker = core._workers["cpu"]
+        assert worker.expected_wait_s(short=True) == pytest.approx(3.0, abs=0.2)  # the running one only
+        assert worker.expected_wait_s() == pytest.approx(6.0, abs=0.2)
+        threads[2].start()
+        assert measuring_core.wait_for(lambda: core.state()["devices"]["cpu"]["jobs"] == 3, 10)
+    finally:
+        release.set()
+        for t in threads:
+            t.join(10)
+    assert ran == ["long running", "short proof", "long queued"]
+
+    with core.lock:  # a measurement queued longer than the budget is not passed any more
+        worker.pending[:] = [measuring_core.Ticket(export_job("cpu", 1, "long old"), 3.0,
+                                                   queued=time.monotonic() - 11),
+                             measuring_core.Ticket(export_job("cpu", 1, "short new"), 0.1, short=True)]
+        assert worker.take().job.form.name == "long old"
+        worker.pending.clear()

@@ -32,6 +32,9 @@ class Ticket:
     future: Future = field(default_factory=Future)
     waiters: int = 0
     cancelled: threading.Event = field(default_factory=threading.Event)
+    short: bool = False  # a moment's work that times nothing (a proof of equivalence): runs first
+    queued: float = field(default_factory=time.monotonic)
+    taken: bool = False  # the device's thread has picked it (it is running, or about to)
     started: float | None = None  # time.monotonic() when it began to run
 
 
@@ -40,25 +43,40 @@ class DeviceWorker:
 
     def __init__(self, core: "MeasuringCore", device: str):
         self.core, self.device = core, device
-        self.queue: queue.SimpleQueue[Ticket] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[None] = queue.SimpleQueue()
         self.pending: list[Ticket] = []  # queued or running, in order
         self.thread = threading.Thread(target=self._loop, name=f"measure-{device}", daemon=True)
         self.thread.start()
 
-    def expected_wait_s(self) -> float:
-        """Seconds until the device is free: the rest of the running job, then every queued one."""
+    def expected_wait_s(self, short: bool = False) -> float:
+        """Seconds until the device is free: the rest of the running job, then every queued one (for
+        a short job, only the short ones queued: it goes ahead of the others)."""
         now = time.monotonic()
         wait = 0.0
         for ticket in self.pending:
             if ticket.started is not None:
                 wait += max(0.0, ticket.estimate_s - (now - ticket.started))
-            else:
+            elif ticket.short or not short:
                 wait += ticket.estimate_s
         return wait
 
+    def take(self) -> Ticket:
+        """The next ticket to run (under the core's lock): the oldest short one, unless a longer job
+        has waited a whole measurement budget already (short ones then cannot starve it); else the
+        oldest."""
+        waiting = [t for t in self.pending if not t.taken]
+        oldest = waiting[0]
+        shorts = [t for t in waiting if t.short]
+        overdue = not oldest.short and time.monotonic() - oldest.queued > get_settings().measure_budget_s
+        ticket = shorts[0] if shorts and not overdue else oldest
+        ticket.taken = True
+        return ticket
+
     def _loop(self) -> None:
         while True:
-            ticket = self.queue.get()
+            self.queue.get()  # one token per ticket queued
+            with self.core.lock:
+                ticket = self.take()
             self.core.run_ticket(self, ticket)
 
 
@@ -69,7 +87,7 @@ SHORT_JOB_S, SHORT_EXTRA = 0.5, 4  # jobs this short may fill the queue up to SH
 class MeasuringCore:
     def __init__(self, log_path: str | None = None, name: str = ""):
         """`name` prefixes its caches' names (a second core, in a test, leaves the first's alone)."""
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self._workers: dict[str, DeviceWorker] = {}
         self._inflight: dict[tuple, Ticket] = {}
         self.results: BoundedCache[tuple, dict] = BoundedCache(f"{name}latency", "latency_cache",
@@ -95,7 +113,7 @@ class MeasuringCore:
         key = job.key
         cache = self._cache(job)
         limits = get_settings()
-        with self._lock:
+        with self.lock:
             if not fresh:
                 hit = cache.get(key)
                 if hit is not None:
@@ -111,10 +129,10 @@ class MeasuringCore:
             throughput = self.calibrations.known(job.device, getattr(job, "threads", None))
             estimate = run.estimated_s(job, throughput)
             # a short job that times nothing (a proof of equivalence) adds little to anyone's wait: it
-            # may queue beyond the limit while the queue's expected wait stays within one measurement's
-            # budget; measurements keep to max_queue
+            # goes ahead of queued measurements, and may queue beyond the limit while its own expected
+            # wait stays within one measurement's budget; measurements keep to max_queue
             short = (not isinstance(job, Timing) and estimate <= SHORT_JOB_S
-                     and worker.expected_wait_s() + estimate <= limits.measure_budget_s)
+                     and worker.expected_wait_s(short=True) + estimate <= limits.measure_budget_s)
             if ticket is None and len(worker.pending) >= limits.max_queue * (SHORT_EXTRA if short else 1):
                 raise self._busy(worker, f"{len(worker.pending)} measurements are queued or running")
             # requests that join a job add no device time, only a waiting thread: they may be many
@@ -126,10 +144,10 @@ class MeasuringCore:
             if ticket is None:
                 if isinstance(job, Timing):
                     run.check_estimate(job, throughput)  # refused before any device time is spent
-                ticket = Ticket(job, estimate)
+                ticket = Ticket(job, estimate, short=short)
                 self._inflight[key] = ticket
                 worker.pending.append(ticket)
-                worker.queue.put(ticket)
+                worker.queue.put(None)
             ticket.waiters += 1
         try:
             while True:
@@ -143,7 +161,7 @@ class MeasuringCore:
             self._leave(ticket)
 
     def _leave(self, ticket: Ticket) -> None:
-        with self._lock:
+        with self.lock:
             ticket.waiters -= 1
             if ticket.waiters == 0 and not ticket.future.done():
                 ticket.cancelled.set()  # nobody waits: stop it (queued, or between two samples)
@@ -166,7 +184,7 @@ class MeasuringCore:
 
     def state(self) -> dict:
         """What is queued or running on each device, and the memory held by running jobs."""
-        with self._lock:
+        with self.lock:
             return {"pid": os.getpid(), "memory_in_use": self.memory_in_use,
                     "devices": {d: {"jobs": len(w.pending), "waiting": sum(t.waiters for t in w.pending),
                                     "expected_wait_s": round(w.expected_wait_s(), 3)}
@@ -183,7 +201,7 @@ class MeasuringCore:
                 now = time.time()
                 self._log(job, now, now, ticket)
                 raise Cancelled
-            with self._lock:  # real tensors in flight stay within one server-wide budget
+            with self.lock:  # real tensors in flight stay within one server-wide budget
                 if self.memory_in_use and self.memory_in_use + job.memory_bytes > budget:
                     # another device's job holds it: refused now, rather than held in a queue that
                     # could not say how long it waits
@@ -209,7 +227,7 @@ class MeasuringCore:
                 else:
                     result = run.run_timing(job, self.calibrations, ticket.cancelled.is_set)
             finally:
-                with self._lock:
+                with self.lock:
                     self.memory_in_use -= job.memory_bytes
                 self._log(job, begun, time.time(), ticket)
             self._cache(job).put(key, result)
@@ -220,7 +238,7 @@ class MeasuringCore:
         except BaseException as exc:
             ticket.future.set_exception(exc)
         finally:
-            with self._lock:
+            with self.lock:
                 if self._inflight.get(key) is ticket:
                     del self._inflight[key]
                 worker.pending.remove(ticket)
