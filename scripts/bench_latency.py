@@ -22,6 +22,7 @@ from torch.utils import benchmark
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from blockscope.measuring import allocator
 from blockscope.registry import BLOCKS
 from blockscope.schemas import LatencyReport
 from blockscope.service import (
@@ -61,9 +62,14 @@ def main() -> None:
     args = parser.parse_args()
     device = latency.check_device(args.device)
     threads = args.threads if device == "cpu" else None
+    # Timer runs here: hold this process's allocator as the measuring process holds its own, or a
+    # block with activations of a few MiB pays page faults here that it does not pay there
+    # (blockscope/measuring/allocator.py)
+    settled = allocator.settle()
 
     print(f"device {device} ({dict((d.name, d.label) for d in latency.devices())[device]}), "
-          f"torch {torch.__version__}, threads {threads}, load average {os.getloadavg()[0]:.2f}")
+          f"torch {torch.__version__}, threads {threads}, load average {os.getloadavg()[0]:.2f}, "
+          f"allocator thresholds {'held' if settled else 'not held (not glibc)'}")
     blockscope(args.kinds[0], device, threads)  # calibration and first-use costs, not measured below
     header = (f"{'kind':22s} {'BlockScope us':>13s} {'Timer us':>10s} {'ratio':>6s} {'sum nodes us':>12s} "
               f"{'nodes/e2e':>9s} {'repeats':>7s} {'analysis s':>10s} {'measure s':>9s}")

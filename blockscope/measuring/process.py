@@ -30,6 +30,7 @@ from pathlib import Path
 from ..analysis.latency import Cancelled
 from ..config import Settings, get_settings, use_settings
 from ..errors import Busy, InvalidParameter, MeasurementFailed, MeasurerUnavailable, NotFound
+from . import allocator
 from .jobs import Job
 
 SOCKET, KEY, LOCK, LOG, ERRORS = "measurer.sock", "measurer.key", "measurer.lock", "measurements.log", \
@@ -287,6 +288,7 @@ def main(runtime: Path, settings_json: str) -> None:
             return  # another measuring process serves this folder
         import torch
 
+        allocator.settle()  # before anything is timed: figures that do not depend on earlier jobs
         torch.set_num_threads(len(_pin_measuring_process()))  # one thread per measuring core
         from .core import MeasuringCore
         core = MeasuringCore(log_path=str(runtime / LOG))
