@@ -1,6 +1,5 @@
 """The ASGI app: `uvicorn blockscope.main:app`."""
 
-import gc
 import os
 from contextlib import asynccontextmanager, suppress
 
@@ -25,6 +24,7 @@ from .api import (
 )
 from .config import get_settings
 from .errors import InvalidParameter
+from .measuring.allocator import freeze_heap
 from .measuring.process import web_cores
 from .registry import BLOCKS
 from .service.blocks import analyse
@@ -51,19 +51,11 @@ def _keep_off_the_measuring_cores() -> None:
             os.sched_setaffinity(0, cores)
 
 
-def settle_heap() -> None:
-    """Leave what the process has built so far (PyTorch, the app, the warm cache) out of the cyclic
-    garbage collector's scans for good (`gc.freeze`): a full collection then looks only at what came
-    later, tens of milliseconds less each time one runs, holding every request of this worker."""
-    gc.collect()
-    gc.freeze()
-
-
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     _keep_off_the_measuring_cores()
     await run_in_threadpool(_warm_up)
-    settle_heap()
+    freeze_heap()
     yield
 
 

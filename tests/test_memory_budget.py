@@ -145,6 +145,7 @@ def test_a_short_job_goes_ahead_of_queued_measurements_but_cannot_starve_them(co
         for t in threads:
             t.join(10)
     assert ran == ["long running", "short proof", "long queued"]
+    assert measuring_core.wait_for(lambda: core.state()["devices"]["cpu"]["jobs"] == 0, 10)
 
     with core.lock:  # a measurement queued longer than the budget is not passed any more
         worker.pending[:] = [measuring_core.Ticket(export_job("cpu", 1, "long old"), 3.0,

@@ -5,6 +5,7 @@ import threading
 import pytest
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from blockscope.analysis import graph, shapes
 from blockscope.analysis.meta import on_meta
@@ -64,6 +65,41 @@ def test_an_input_too_small_is_left_to_pytorch_which_refuses_it():
         graph.tally(module, [1, 1, 3, 3])  # PyTorch's own error (the service answers it with a 422)
 
 
+class _Call(nn.Module):
+    def __init__(self, fn, *layers):
+        super().__init__()
+        self.fn, self.layers = fn, nn.ModuleList(layers)
+
+    def forward(self, x):
+        return self.fn(x, *self.layers)
+
+
+REFUSED = {  # what PyTorch refuses must be refused with PyTorch's error, not answered by a rule
+    "flatten start after end": _Call(lambda x: torch.flatten(x, 3, 1)),
+    "flatten past the last dim": _Call(lambda x: torch.flatten(x, 5)),
+    "chunk past the last dim": _Call(lambda x: torch.chunk(x, 2, 7)),
+    "cat of unequal other dims": _Call(lambda x: torch.cat([x, x[:, :, :2]], 1)),
+    "pooling padded over half its window": _Call(lambda x, p: p(x), nn.AvgPool2d(2, 1, 2)),
+    "reflection padding as wide as the input": _Call(lambda x, c: c(x), nn.Conv2d(2, 2, 9, padding=4,
+                                                                                   padding_mode="reflect")),
+    "batch norm of other channels": _Call(lambda x, b: b(x), nn.BatchNorm2d(3)),
+    "a shuffle that does not divide": _Call(lambda x, s: s(x), nn.ChannelShuffle(3)),
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_no_rule_answers_what_pytorch_refuses(name):
+    module = REFUSED[name].eval()
+    shape = [1, 2, 3, 3]
+    assert by_rule(module, shape) is None
+    with pytest.raises((RuntimeError, IndexError, ValueError)):
+        graph.tally(meta_copy(module), shape)
+
+
+def meta_copy(module: nn.Module) -> nn.Module:
+    return module.to_empty(device="meta")
+
+
 def test_an_op_without_a_rule_falls_back_to_the_meta_tensors():
     class Odd(nn.Module):
         def forward(self, x):
@@ -83,16 +119,33 @@ def test_ops_read_off_the_graph_are_the_tallys(kind):
         assert graph.ops_of(module) == graph.tally(module, input_shape(config)).ops()
 
 
-def test_blocks_built_on_meta_hold_no_memory_and_initialisers_leave_meta_tensors_alone():
-    with on_meta():
-        block = BLOCKS["resnext_bottleneck"].build(BLOCKS["resnext_bottleneck"].defaults())
-        meta = torch.empty(4, 4)
-        assert nn.init.kaiming_uniform_(meta, a=5 ** 0.5) is meta and nn.init.zeros_(meta) is meta
-        real = torch.zeros(4, 4, device="cpu")  # asked for by name: a real tensor, initialised as usual
-        nn.init.uniform_(real, 1.0, 2.0)
+class _Dispatched(TorchDispatchMode):
+    """The ATen ops that reach the dispatcher: what PyTorch really runs, on any device."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops.append(func.__name__)
+        return func(*args, **(kwargs or {}))
+
+
+INITIALISING = ("uniform_", "normal_", "fill_", "zero_")
+
+
+def test_blocks_built_on_meta_hold_no_memory_and_skip_initialisation():
+    spec = BLOCKS["resnext_bottleneck"]
+    with torch.device("meta"), _Dispatched() as plain:  # the control: PyTorch's own meta build
+        spec.build(spec.defaults())
+    assert any(op.startswith(INITIALISING) for op in plain.ops)
+    with on_meta(), _Dispatched() as ours:
+        block = spec.build(spec.defaults())
+        real = nn.init.uniform_(torch.zeros(4, 4, device="cpu"), 1.0, 2.0)  # asked for by name
     tensors = [*block.parameters(), *block.buffers()]
-    assert tensors and all(t.is_meta for t in tensors) and meta.is_meta
-    assert real.min() >= 1.0
+    assert tensors and all(t.is_meta for t in tensors)
+    assert [op for op in ours.ops if op.startswith(INITIALISING)] == ["uniform_.default"]  # the real one
+    assert real.min() >= 1.0  # a real tensor is still initialised
 
 
 def test_a_real_block_built_meanwhile_in_another_thread_is_initialised():

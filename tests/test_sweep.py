@@ -8,6 +8,7 @@ from blockscope.cache import named, sizes
 from blockscope.errors import InvalidParameter
 from blockscope.registry import BLOCKS
 from blockscope.service import fixed_madds as fixed_madds_search
+from blockscope.service import sweep_points
 from blockscope.service.blocks import analyse
 from blockscope.service.sweep import sweep
 
@@ -167,3 +168,26 @@ def test_every_fixed_madds_point_is_the_closest_of_its_kind_on_random_blocks(kin
                                                  **{p: w + step for p, w in widths.items()}})
                     if near and near[1] == structure:
                         assert abs(near[0] - target) >= abs(madds - target), (config, point)
+
+
+def test_a_count_checked_for_another_structure_is_counted_when_its_own_is_wanted():
+    """A sweep of one structure leaves some configurations checked for their structure only; a sweep
+    of their structure must get them counted, not taken as refused."""
+    spec = BLOCKS["repvgg_block"]
+    named("sweep points").clear()
+    other = {**spec.defaults(), "in_channels": 64, "out_channels": 128, "height": 8, "width": 8}
+    identity = sweep_points.costs_of(spec, {**other, "out_channels": 64}).structure
+    own = sweep_points.costs_of(spec, other, only=identity)
+    assert own.totals is None and own.structure != identity  # no identity branch: not counted
+    counted = sweep_points.costs_of(spec, other, only=own.structure)
+    assert counted.totals is not None and counted.totals.madds == _madds_and_ops("repvgg_block", other)[0]
+
+
+@pytest.mark.parametrize("kind", ["group_conv", "resnext_bottleneck"])
+def test_the_usual_points_do_not_depend_on_the_group_counts_asked_for_besides(kind):
+    spec = BLOCKS[kind]
+    reference = {**spec.defaults(), spec.group_param: 1, "height": 14, "width": 14}
+    alone = fixed_madds_search.series(spec, reference)
+    named("sweep points").clear()
+    with_five = fixed_madds_search.series(spec, reference, (5, 10))
+    assert [p for p in with_five.points if p.g not in (5, 10)] == alone.points

@@ -65,34 +65,10 @@ def trace(module: nn.Module) -> fx.GraphModule:
     return fx.GraphModule(tracer.root, graph)
 
 
-_BROADCASTING = {operator.add, operator.mul, torch.add, torch.mul}
-
-
 class _ShapeRecorder(fx.Interpreter):
     """Shape propagation with meta tensors straight over the traced graph (no GraphModule code
-    generation), for what `shapes.propagate` has no rule for."""
-
-    # Some meta kernels are slow Python decompositions (the first one also imports torch._dynamo,
-    # a second or more); where the output shape is a one-line rule, apply the rule instead.
-
-    def call_module(self, target, args, kwargs):
-        module = self.submodules[target]
-        x = args[0]
-        if x.is_meta and type(module) in shapes_by_rule.SAME_SHAPE:
-            return x
-        if x.is_meta and type(module) is nn.AdaptiveAvgPool2d:
-            return torch.empty(*x.shape[:-2], *nn.modules.utils._pair(module.output_size), device="meta")
-        return super().call_module(target, args, kwargs)
-
-    def call_function(self, target, args, kwargs):
-        if target in _BROADCASTING and all(isinstance(a, torch.Tensor) and a.is_meta for a in args):
-            return torch.empty(torch.broadcast_shapes(*(a.shape for a in args)), device="meta")
-        if target is torch.cat and all(t.is_meta for t in args[0]):
-            dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
-            shape = list(args[0][0].shape)
-            shape[dim] = sum(t.shape[dim] for t in args[0])
-            return torch.empty(shape, device="meta")
-        return super().call_function(target, args, kwargs)
+    generation): PyTorch's own answer, or its own error, for what `shapes.propagate` has no rule
+    for. Some meta kernels are slow Python decompositions (the first imports torch._dynamo)."""
 
     def __init__(self, module, graph):
         super().__init__(module, graph=graph)

@@ -2,8 +2,10 @@
 
 A meta tensor holds no values, yet `nn.Conv2d(...)` still runs its Kaiming initialisation through
 PyTorch's dispatch (about two thirds of its construction time); a slider's sweep builds dozens of
-blocks this way. `on_meta()` builds under `torch.device("meta")` and returns the tensor from every
-initialiser untouched. Blocks stay plain PyTorch modules: they are not told which device they are on.
+blocks this way. Within `on_meta()`, factory functions without a device make meta tensors (as
+under `torch.device("meta")`, though `torch.get_default_device()` still answers the CPU), and every
+initialiser called on a meta tensor returns the tensor untouched. Blocks stay plain PyTorch
+modules: they are not told which device they are on.
 """
 
 import contextlib
@@ -13,11 +15,11 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-# The initialisers nn.Module layers call: torch.nn.init's (they hand themselves to a mode whole) and
-# the in-place tensor methods reset_parameters and reset_running_stats reach.
+# What initialising a layer reaches: the torch.nn.init functions that hand themselves to a mode
+# whole (others, such as xavier_uniform_, end in uniform_ or normal_), and the in-place tensor
+# methods that they, reset_parameters and reset_running_stats call.
 _INITIALISERS = frozenset({
-    nn.init.uniform_, nn.init.normal_, nn.init.trunc_normal_, nn.init.constant_,
-    nn.init.kaiming_uniform_, nn.init.kaiming_normal_, nn.init.xavier_uniform_, nn.init.xavier_normal_,
+    nn.init.uniform_, nn.init.normal_, nn.init.constant_, nn.init.kaiming_uniform_,
     torch.Tensor.uniform_, torch.Tensor.normal_, torch.Tensor.fill_, torch.Tensor.zero_,
 })
 

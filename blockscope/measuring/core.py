@@ -12,6 +12,7 @@ import os
 import queue
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ class DeviceWorker:
         for ticket in self.pending:
             if ticket.started is not None:
                 wait += max(0.0, ticket.estimate_s - (now - ticket.started))
-            elif ticket.short or not short:
+            elif ticket.taken or ticket.short or not short:  # taken: about to start, whatever it is
                 wait += ticket.estimate_s
         return wait
 
@@ -75,9 +76,12 @@ class DeviceWorker:
     def _loop(self) -> None:
         while True:
             self.queue.get()  # one token per ticket queued
-            with self.core.lock:
-                ticket = self.take()
-            self.core.run_ticket(self, ticket)
+            try:
+                with self.core.lock:
+                    ticket = self.take()
+                self.core.run_ticket(self, ticket)
+            except Exception:  # the device's only thread: it must outlive any fault
+                traceback.print_exc()
 
 
 JOINING = 16  # how many times more requests may wait by joining a job than by starting one

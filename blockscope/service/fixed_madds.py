@@ -11,6 +11,7 @@ millisecond or two): it starts each group count where the earlier ones point, pr
 that monotonicity rules out, and skips those whose structure is known to differ.
 """
 
+import copy
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -68,14 +69,16 @@ class _Guide:
     first: float | None = None  # the scale to try first, when something better than a rule is known
 
     def start(self, g: int, base_g: int) -> float:
-        """The first scale to try at `g`: extrapolated (on log-log axes) from the last two solved,
-        else the square-root rule of a grouped convolution (width ~ sqrt(g) at fixed multiply-adds)."""
+        """The first scale to try at `g`: inter- or extrapolated (on log-log axes) from the two solved
+        group counts nearest to it, else the square-root rule of a grouped convolution (width ~
+        sqrt(g) at fixed multiply-adds)."""
         if self.first is not None and not self.solved:
             return self.first
-        if len(self.solved) >= 2:
-            (g1, s1), (g2, s2) = self.solved[-2:]
+        near = sorted(self.solved, key=lambda solved: abs(math.log(solved[0] / g)))[:2]
+        if len(near) == 2 and near[0][0] != near[1][0]:
+            (g1, s1), (g2, s2) = sorted(near)
             return s2 * (g / g2) ** (math.log(s2 / s1) / math.log(g2 / g1))
-        g0, s0 = self.solved[-1] if self.solved else (base_g, 1.0)
+        g0, s0 = near[0] if near else (base_g, 1.0)
         return s0 * math.sqrt(g / g0)
 
     def seen(self, pattern: tuple, structure: tuple) -> None:
@@ -197,9 +200,14 @@ def series(spec: BlockSpec, reference: dict, extra_groups: tuple[int, ...] = ())
     widths = {p: reference[p] for p in spec.widen}
     points = [SweepPoint(g=1, params=totals.params, madds=totals.madds, mac=totals.mac,
                          elementwise=totals.elementwise, channels=widths, madds_deviation=0.0)]
-    guide = _Guide()
-    for g in sorted(set(FIXED_MADDS_GROUPS[1:]) | {g for g in extra_groups if g > 1}):
-        best = _solve(spec, reference, g, target, guide=guide)
+    # the usual group counts in order, each guided by those before; then any other asked for, guided
+    # by all of those, so that the usual points never depend on which others were asked for
+    guide, found = _Guide(), {}
+    for g in FIXED_MADDS_GROUPS[1:]:
+        found[g] = _solve(spec, reference, g, target, guide=guide)
+    for g in sorted({g for g in extra_groups if g > 1} - set(FIXED_MADDS_GROUPS)):
+        found[g] = _solve(spec, reference, g, target, guide=copy.deepcopy(guide))
+    for g, best in sorted(found.items()):
         if best is None or best.rank()[:2] != (False, False):
             continue  # no widths this close at this group count
         t = best.totals
