@@ -1,6 +1,8 @@
 """/api/blocks/{kind}/sweep: costs against the group count at fixed channels and at fixed multiply-adds."""
 
 import random
+import threading
+import time
 
 import pytest
 
@@ -191,3 +193,33 @@ def test_the_usual_points_do_not_depend_on_the_group_counts_asked_for_besides(ki
     named("sweep points").clear()
     with_five = fixed_madds_search.series(spec, reference, (5, 10))
     assert [p for p in with_five.points if p.g not in (5, 10)] == alone.points
+
+
+def test_a_count_shared_with_a_structure_check_still_comes_back_counted(monkeypatch):
+    """Under a class's traffic a request wanting a configuration's counts can join another sweep's
+    structure check of it in flight: it must still get the counts."""
+    spec = BLOCKS["repvgg_block"]
+    named("sweep points").clear()
+    other = {**spec.defaults(), "in_channels": 64, "out_channels": 96, "height": 8, "width": 8}
+    identity = sweep_points.costs_of(spec, {**other, "out_channels": 64}).structure
+    entered, release, got = threading.Event(), threading.Event(), {}
+    real = sweep_points._count
+
+    def held(spec_, values, only):
+        if only is not None:
+            entered.set()
+            release.wait(5)
+        return real(spec_, values, only)
+
+    monkeypatch.setattr(sweep_points, "_count", held)
+    leader = threading.Thread(target=lambda: sweep_points.costs_of(spec, other, only=identity))
+    leader.start()
+    assert entered.wait(5)
+    follower = threading.Thread(target=lambda: got.update(costs=sweep_points.costs_of(spec, other)))
+    follower.start()
+    time.sleep(0.2)  # the follower now waits on the leader's flight
+    release.set()
+    leader.join(5)
+    follower.join(5)
+    assert got["costs"].totals is not None
+    assert got["costs"].totals.madds == _madds_and_ops("repvgg_block", other)[0]

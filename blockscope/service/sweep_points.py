@@ -52,8 +52,8 @@ def costs_of(spec: BlockSpec, values: dict, only: tuple[str, ...] | None = None)
     back with its structure alone."""
     key = (spec.kind, tuple(sorted(values.items())))
     found = _tried.get(key, _MISSING)
-    if found is _MISSING:  # threads missing one key at once share one count
-        return _tried.get_or_compute(key, lambda: _count(spec, values, only))
+    if found is _MISSING:  # threads missing one key at once share one count (maybe a structure check)
+        found = _tried.get_or_compute(key, lambda: _count(spec, values, only))
     if found is not None and found.totals is None and (only is None or found.structure == only):
         # checked for another sweep's structure only; counted now that its counts are wanted
         found = _tried.put(key, _count(spec, values, None))
