@@ -53,9 +53,10 @@ class Param:
                                               f"{', '.join(map(str, self.choices))}", value)
         if self.min is not None and value < self.min:
             raise InvalidParameter(self.name, f"must be at least {self.min}", value)
-        if self.max is not None and value > self.max:
+        limit = self.max
+        if limit is not None and value > limit:
             where = " on this server" if isinstance(self.hi, str) else ""
-            raise InvalidParameter(self.name, f"must be at most {self.max}{where}", value)
+            raise InvalidParameter(self.name, f"must be at most {limit}{where}", value)
 
     def schema(self) -> ParamSchema:
         return ParamSchema(name=self.name, type=self.type, default=self.default, min=self.min, max=self.max,

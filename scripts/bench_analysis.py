@@ -11,14 +11,16 @@ traces with torch.fx and propagates shapes on the meta device. Three BlockScope 
 Targets: uncached / torchinfo <= 1.0, cached / torchinfo <= 0.1. Medians, all in this one run.
 
 Then each kind's group-count sweep at its defaults, uncached (the sweeps' and the tried
-configurations' caches emptied, traced graphs kept), against the target of 50 ms, and how many
-configurations it analysed.
+configurations' caches emptied, traced graphs kept), against the target of 50 ms, and what it did
+with the configurations it tried: built and counted, built for their structure only, refused by
+the block's rules, or read off the line in 1/g at fixed channels (derived).
 """
 
 import argparse
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -30,6 +32,7 @@ from blockscope import cache
 from blockscope.registry import BLOCKS
 from blockscope.service import blocks as service
 from blockscope.service import sweep as sweeps
+from blockscope.service import sweep_points
 
 
 def median_time(fn, repeats: int) -> float:
@@ -75,6 +78,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--batch", type=int, default=1, help="batch size for every kind (default 1)")
+    parser.add_argument("--random", type=int, default=12,
+                        help="random configurations per kind that widens, swept uncached (default 12)")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, torchinfo {torchinfo.__version__}, {torch.get_num_threads()} threads, "
           f"batch {args.batch}, median of {args.repeats}")
@@ -88,10 +93,26 @@ def main() -> None:
     print(f"worst ratio: cold {worst_cold:.3f}, uncached {worst_uncached:.3f} (target <= 1.0), "
           f"cached {worst_cached:.4f} (target <= 0.1)")
     bench_sweeps(args.repeats)
+    bench_random_sweeps(args.random)
+
+
+def _counting_builds(tally: Counter, built: set):
+    """sweep_points._count, tallying what each call did (counted, structure only, or refused) and
+    which configurations it built."""
+    count = sweep_points._count
+
+    def counted(spec, values, only):
+        costs = count(spec, values, only)
+        tally["refused" if costs is None else "structure" if costs.totals is None else "counted"] += 1
+        built.add(tuple(sorted(values.items())))
+        return costs
+    return counted
 
 
 def bench_sweeps(repeats: int) -> None:
-    print(f"\n{'sweep at the defaults':22} {'uncached ms':>12} {'configurations':>15}  target < 50 ms")
+    print(f"\n{'sweep at the defaults':22} {'uncached ms':>12} {'counted':>8} {'structure':>10} "
+          f"{'refused':>8} {'derived':>8}  target < 50 ms")
+    real = sweep_points._count
     for kind in sweeps.grouped_kinds():
         sweeps.sweep(kind, {})  # graphs traced
 
@@ -100,8 +121,39 @@ def bench_sweeps(repeats: int) -> None:
             cache.named("sweep points").clear()
             sweeps.sweep(kind, {})
         t = median_time(uncached, max(3, repeats // 3))
-        tried = len(cache.named("sweep points"))
-        print(f"{kind:22} {t * 1e3:12.1f} {tried:15d}  {'ok' if t < 0.05 else 'MISSED'}")
+        builds: Counter = Counter()
+        built: set = set()
+        sweep_points._count = _counting_builds(builds, built)
+        try:
+            uncached()
+        finally:
+            sweep_points._count = real
+        derived = len(cache.named("sweep points")) - len(built)  # kept, never built
+        print(f"{kind:22} {t * 1e3:12.1f} {builds['counted']:8d} {builds['structure']:10d} "
+              f"{builds['refused']:8d} {derived:8d}  {'ok' if t < 0.05 else 'MISSED'}")
+
+
+def bench_random_sweeps(per_kind: int) -> None:
+    """The mean uncached sweep over random valid configurations (tests/configs.py, fixed seeds) of
+    every kind that widens, and how many points the fixed-multiply-adds series kept."""
+    if not per_kind:
+        return
+    from tests.configs import random_configs
+
+    times, kept = [], 0
+    for kind in sweeps.widening_kinds():
+        for config in random_configs(BLOCKS[kind], per_kind, seed=99):
+            config = {**config, "batch": 1}
+            sweeps.sweep(kind, config)  # graphs traced
+            cache.named("sweeps").clear()
+            cache.named("sweep points").clear()
+            start = time.perf_counter()
+            swept = sweeps.sweep(kind, config)
+            times.append(time.perf_counter() - start)
+            kept += len(swept.fixed_madds.points)
+    print(f"\n{len(times)} random configurations of the kinds that widen: mean uncached sweep "
+          f"{statistics.mean(times) * 1e3:.1f} ms (max {max(times) * 1e3:.1f}), "
+          f"{kept} points at fixed multiply-adds")
 
 
 if __name__ == "__main__":

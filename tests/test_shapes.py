@@ -27,7 +27,7 @@ def meta_tensor_shapes(module: nn.Module, shape: list[int]) -> dict:
 
 
 def by_rule(module: nn.Module, shape: list[int]) -> dict | None:
-    return shapes.propagate(module, graph._graph_of(module), shape)
+    return shapes.propagate(dict(module.named_modules()), graph._graph_of(module), shape)
 
 
 @pytest.mark.parametrize("kind", list(BLOCKS))
@@ -84,6 +84,7 @@ REFUSED = {  # what PyTorch refuses must be refused with PyTorch's error, not an
                                                                                    padding_mode="reflect")),
     "batch norm of other channels": _Call(lambda x, b: b(x), nn.BatchNorm2d(3)),
     "a shuffle that does not divide": _Call(lambda x, s: s(x), nn.ChannelShuffle(3)),
+    "a sum of shapes that do not broadcast": _Call(lambda x: x + torch.flatten(x, 2)),
 }
 
 
@@ -94,6 +95,21 @@ def test_no_rule_answers_what_pytorch_refuses(name):
     assert by_rule(module, shape) is None
     with pytest.raises((RuntimeError, IndexError, ValueError)):
         graph.tally(meta_copy(module), shape)
+
+
+def test_broadcasting_by_rule_is_pytorchs():
+    rng = torch.Generator().manual_seed(3)
+    for _ in range(300):
+        rank_a, rank_b = torch.randint(1, 5, (2,), generator=rng).tolist()
+        a = tuple(torch.randint(0, 4, (rank_a,), generator=rng).tolist())
+        b = tuple(torch.randint(0, 4, (rank_b,), generator=rng).tolist())
+        try:
+            expected = tuple(torch.broadcast_shapes(a, b))
+        except RuntimeError:
+            with pytest.raises(shapes._NoRule):
+                shapes._broadcast([a, b])
+        else:
+            assert shapes._broadcast([a, b]) == expected, (a, b)
 
 
 def meta_copy(module: nn.Module) -> nn.Module:
@@ -107,7 +123,7 @@ def test_an_op_without_a_rule_falls_back_to_the_meta_tensors():
 
     module = Odd()
     assert by_rule(module, [1, 2, 3, 5]) is None
-    found = graph._propagate_shapes(module, [1, 2, 3, 5])[1]
+    found = graph._propagate_shapes(module, dict(module.named_modules()), [1, 2, 3, 5])[1]
     assert [s for node, s in found.items() if node.target is torch.transpose] == [[1, 2, 5, 3]]
 
 

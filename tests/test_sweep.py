@@ -1,5 +1,6 @@
 """/api/blocks/{kind}/sweep: costs against the group count at fixed channels and at fixed multiply-adds."""
 
+import dataclasses
 import random
 import threading
 import time
@@ -223,3 +224,118 @@ def test_a_count_shared_with_a_structure_check_still_comes_back_counted(monkeypa
     follower.join(5)
     assert got["costs"].totals is not None
     assert got["costs"].totals.madds == _madds_and_ops("repvgg_block", other)[0]
+
+
+def _counted(kind: str, config: dict):
+    """The totals of one configuration as a fresh analysis gives them (None where refused)."""
+    try:
+        return analyse(kind, config).data.totals
+    except InvalidParameter:
+        return None
+
+
+def _counting(monkeypatch) -> list[int]:
+    """The group counts sweep_points builds and counts from now on (derived ones are not built)."""
+    built, real = [], sweep_points._count
+
+    def counting(spec_, values, only):
+        built.append(values[spec_.group_param])
+        return real(spec_, values, only)
+    monkeypatch.setattr(sweep_points, "_count", counting)
+    return built
+
+
+@pytest.mark.parametrize("kind", ["group_conv", "resnext_bottleneck", "shufflenet_v1_unit", "repvgg_block",
+                                  "conv_bn"])
+def test_fixed_channel_points_on_the_line_in_1_over_g_are_every_blocks_own_counts(kind, monkeypatch):
+    """Most fixed-channel points come off a line in 1/g through two counts; each must equal the
+    block's own analysis, and no group count the block refuses may appear."""
+    spec = BLOCKS[kind]
+    derived = 0
+    built = _counting(monkeypatch)
+    defaults = {**spec.defaults(), "height": 7, "width": 7}  # many group counts: the line is used
+    for config in [defaults, *random_configs(spec, 6, seed=21)]:
+        named("sweep points").clear()
+        built.clear()
+        shown = {p.g: p for p in sweep(kind, config).fixed_channels}
+        derived += len(set(shown) - set(built))
+        for g in range(1, 65):
+            totals = _counted(kind, {**config, spec.group_param: g})
+            if g not in shown:
+                assert totals is None or g > max(shown) or len(shown) == 16, (config, g)
+                continue
+            p = shown[g]
+            assert totals is not None, (config, g)
+            assert (p.params, p.madds, p.mac, p.elementwise) == (
+                totals.params, totals.madds, totals.mac, totals.elementwise), (config, g)
+    assert derived, "no point of these random blocks came off the line: the test proves nothing"
+
+
+def test_a_line_the_check_refutes_counts_every_group_count(monkeypatch):
+    """A block whose totals are not a line in 1/g (simulated: one count is off) is counted at every
+    group count rather than shown off its own numbers."""
+    spec = BLOCKS["group_conv"]
+    config = {**spec.defaults(), "in_channels": 48, "out_channels": 48, "groups": 4, "height": 8, "width": 8}
+    real = sweep_points._count
+    asked = []
+
+    def skewed(spec_, values, only):
+        asked.append(values[spec.group_param])
+        costs = real(spec_, values, only)
+        if values[spec.group_param] == 4 and costs and costs.totals:  # the check point
+            costs = dataclasses.replace(costs, totals=costs.totals.model_copy(
+                update={"madds": costs.totals.madds + 1}))
+        return costs
+
+    named("sweep points").clear()
+    monkeypatch.setattr(sweep_points, "_count", skewed)
+    found = sweep_points.across_groups(spec, config, [1, 2, 3, 4, 6, 8, 12, 16, 24, 48])
+    assert sorted(set(asked)) == [1, 2, 3, 4, 6, 8, 12, 16, 24, 48]
+    for g in (2, 6, 48):
+        assert found[g].totals == _counted("group_conv", {**config, "groups": g})
+
+
+def test_a_convolution_split_otherwise_is_counted_at_every_group_count(monkeypatch):
+    """The line needs every convolution split in the same number of groups or the same multiple of
+    g at the counts it is drawn through; one that is not (simulated) sends the sweep back to counting."""
+    spec = BLOCKS["group_conv"]
+    config = {**spec.defaults(), "in_channels": 48, "out_channels": 48, "groups": 4, "height": 8, "width": 8}
+    real = sweep_points._count
+
+    def capped(spec_, values, only):
+        costs = real(spec_, values, only)
+        if values[spec.group_param] == 48 and costs and costs.totals:
+            costs = dataclasses.replace(costs, groups=(24,))  # as if split in min(g, 24) groups
+        return costs
+
+    named("sweep points").clear()
+    monkeypatch.setattr(sweep_points, "_count", capped)
+    built = _counting(monkeypatch)
+    sweep_points.across_groups(spec, config, [1, 2, 3, 4, 6, 8, 12, 16, 24, 48])
+    assert sorted(set(built)) == [1, 2, 3, 4, 6, 8, 12, 16, 24, 48]
+
+
+def test_the_line_is_used_where_it_holds(monkeypatch):
+    spec = BLOCKS["group_conv"]
+    config = {**spec.defaults(), "in_channels": 48, "out_channels": 48, "groups": 4, "height": 8, "width": 8}
+    named("sweep points").clear()
+    built = _counting(monkeypatch)
+    found = sweep_points.across_groups(spec, config, [1, 2, 3, 4, 6, 8, 12, 16, 24, 48])
+    assert sorted(built) == [1, 2, 4, 48]  # g = 1, both ends, and the check (its own g)
+    assert len(named("sweep points")) == 10  # the derived points are kept like counted ones
+    for g, costs in found.items():
+        assert costs.totals == _counted("group_conv", {**config, "groups": g})
+        assert costs.groups == (g,)
+
+
+def test_a_dense_block_over_the_memory_limit_still_sweeps(client):
+    """g = 1 over the memory limit: the fixed-channel series goes on past it to 16 group counts, and
+    there is no series at fixed multiply-adds (no g = 1 block to anchor at), never a 500."""
+    query = "in_channels=1680&out_channels=1680&kernel_size=7&height=64&width=64&batch=8"
+    assert client.get(f"/api/blocks/conv_bn?{query}&groups=1").status_code == 422
+    r = client.get(f"/api/blocks/conv_bn/sweep?{query}&groups=2")
+    assert r.status_code == 200
+    sw = r.json()
+    shown = [p["g"] for p in sw["fixed_channels"]]
+    assert 1 not in shown and len(shown) == 16 and shown[-1] == 28
+    assert sw["fixed_madds"]["points"] == [] and sw["fixed_madds"]["reference"] is None

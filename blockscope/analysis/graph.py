@@ -87,31 +87,39 @@ def _plain(value) -> bool:
     return isinstance(value, (bool, int, float, str, type(None)))
 
 
-def _structure(module: nn.Module) -> tuple:
+# nn.Module's own bookkeeping (hooks, the children's dicts): never a flag a block sets
+_MODULE_INTERNALS = frozenset(vars(nn.Module())) - {"training"}
+
+
+def _structure(modules: dict[str, nn.Module]) -> tuple:
     """What a block's traced graph depends on: its module tree and the plain attributes that steer
     `forward` (a residual flag, the stride, an optional branch set to None) of every module whose
     class is not PyTorch's own. Channel counts of PyTorch layers do not change the graph."""
     key = []
-    for name, m in module.named_modules():
+    for name, m in modules.items():
         flags = ()
         if not type(m).__module__.startswith("torch."):
-            flags = tuple(sorted((k, v) for k, v in vars(m).items() if _plain(v)))
+            flags = tuple(sorted((k, v) for k, v in vars(m).items()
+                                 if k not in _MODULE_INTERNALS and _plain(v)))
         key.append((name, type(m), flags))
     return tuple(key)
 
 
-def _graph_of(module: nn.Module) -> fx.Graph:
+def _graph_of(module: nn.Module, modules: dict[str, nn.Module] | None = None) -> fx.Graph:
     """The traced graph, shared by every block of the same structure (the slider's common case:
-    a new group count re-uses the graph, only shapes and counts are computed again)."""
-    return _GRAPHS.get_or_compute(_structure(module), lambda: _PathTracer().trace(module))
+    a new group count re-uses the graph, only shapes and counts are computed again). `modules`:
+    the block's `named_modules()`, when they are at hand."""
+    key = _structure(modules if modules is not None else dict(module.named_modules()))
+    return _GRAPHS.get_or_compute(key, lambda: _PathTracer().trace(module))
 
 
 _GRAPHS: BoundedCache[tuple, fx.Graph] = BoundedCache("graphs", "graph_cache")
 
 
-def _propagate_shapes(module: nn.Module, input_shape: list[int]) -> tuple[fx.Graph, dict]:
-    graph = _graph_of(module)
-    found = shapes_by_rule.propagate(module, graph, input_shape)
+def _propagate_shapes(module: nn.Module, modules: dict[str, nn.Module],
+                      input_shape: list[int]) -> tuple[fx.Graph, dict]:
+    graph = _graph_of(module, modules)
+    found = shapes_by_rule.propagate(modules, graph, input_shape)
     if found is not None:
         return graph, found
     # Values are never needed, only shapes: a module without weights runs on the meta device.
@@ -136,16 +144,17 @@ def _tensor_args(node: fx.Node) -> list[fx.Node]:
     return found
 
 
-def classify(root: nn.Module, node: fx.Node):
-    """(op name, owning module or None) for a node; op None means "fold into its input"."""
+def classify(root: nn.Module, node: fx.Node, modules: dict[str, nn.Module] | None = None):
+    """(op name, owning module or None) for a node; op None means "fold into its input".
+    `modules`: the root's `named_modules()`, when they are at hand."""
     if node.op == "call_module":
-        module = root.get_submodule(node.target)
+        module = modules[node.target] if modules is not None else root.get_submodule(node.target)
         if isinstance(module, ops.PASS_THROUGH):
             return None, module
-        for cls, op in ops.MODULE_OPS.items():
-            if type(module) is cls:
-                return op, module
-        raise TypeError(f"no description for module {type(module).__name__}")
+        op = ops.MODULE_OPS.get(type(module))
+        if op is None:
+            raise TypeError(f"no description for module {type(module).__name__}")
+        return op, module
     if node.op == "call_function":
         if node.target is operator.getitem:
             return None, None
@@ -191,11 +200,12 @@ def ops_of(module: nn.Module) -> tuple[str, ...]:
     """The ops `tally` lists for `module`, in its order, read off the traced graph: no shape is
     propagated, so this costs a fraction of a tally (a sweep skips blocks of another structure)."""
     found = []
-    for node in _graph_of(module).nodes:
+    modules = dict(module.named_modules())
+    for node in _graph_of(module, modules).nodes:
         if node.op == "placeholder":
             found.append("input")
         elif node.op not in ("output", "get_attr"):
-            op, _ = classify(module, node)
+            op, _ = classify(module, node, modules)
             if op is not None:
                 found.append(op)
     return tuple(found)
@@ -206,7 +216,8 @@ def tally(module: nn.Module, input_shape: list[int]) -> Tally:
 
     Works on any device; on the meta device it allocates nothing, so it is safe for any size.
     """
-    graph, shapes = _propagate_shapes(module, input_shape)
+    modules = dict(module.named_modules())
+    graph, shapes = _propagate_shapes(module, modules, input_shape)
 
     sources: dict[fx.Node, Source] = {}
     records: list[Record] = []
@@ -218,7 +229,7 @@ def tally(module: nn.Module, input_shape: list[int]) -> Tally:
             continue
         if node.op in ("output", "get_attr"):
             continue
-        op, module_ = classify(module, node)
+        op, module_ = classify(module, node, modules)
         if op is None:
             # views with no work of their own: a piece of a chunk, or an identity
             parent = sources[node.args[0]]
@@ -230,7 +241,7 @@ def tally(module: nn.Module, input_shape: list[int]) -> Tally:
         out_shape = list(in_shapes[0]) if op == "chunk" else shapes[node]
         if module_ is not None:
             attrs, label = ops.module_attrs_and_label(op, module_)
-            params = sum(p.numel() for p in module_.parameters(recurse=False))
+            params = _own_params(module_)
         else:
             attrs, label, params = _function_attrs(op, node), ops.FUNCTION_LABELS[op], 0
         records.append(Record(node.name, op, label, node.meta["module_path"], attrs, [s.node for s in inputs],
@@ -241,7 +252,7 @@ def tally(module: nn.Module, input_shape: list[int]) -> Tally:
 
     output_node = next(n for n in graph.nodes if n.op == "output")
     final = sources[output_node.args[0]]
-    return Tally(list(input_shape), final.shape, final.node, records, edges, _totals(module, records))
+    return Tally(list(input_shape), final.shape, final.node, records, edges, _totals(modules, records))
 
 
 def analyse_graph(module: nn.Module, input_shape: list[int]) -> Graph:
@@ -280,10 +291,17 @@ def _function_attrs(op: str, node: fx.Node) -> dict:
     return {}
 
 
-def _totals(module: nn.Module, nodes: list[Record]) -> Totals:
+def _own_params(module: nn.Module) -> int:
+    """The parameters a module holds itself (not its children's)."""
+    return sum(p.numel() for p in module._parameters.values() if p is not None)
+
+
+def _totals(modules: dict[str, nn.Module], nodes: list[Record]) -> Totals:
+    # every parameter once, as module.parameters() counts them (a shared one is not counted twice)
+    params = {id(p): p.numel() for m in modules.values() for p in m._parameters.values() if p is not None}
     mac = sum(n.mac for n in nodes)
     return Totals(
-        params=sum(p.numel() for p in module.parameters()),
+        params=sum(params.values()),
         madds=sum(n.madds for n in nodes),
         mac=mac,
         mac_bytes=mac * ops.ELEMENT_SIZE,

@@ -112,7 +112,14 @@ def _flatten(x: Shape, start_dim: int = 0, end_dim: int = -1) -> Shape:
 def _broadcast(shapes: list) -> Shape:
     if not all(isinstance(s, tuple) for s in shapes):
         raise _NoRule  # a Python number among the operands
-    return tuple(torch.broadcast_shapes(*shapes))  # raises RuntimeError where PyTorch would
+    rank = max(len(s) for s in shapes)
+    out = []
+    for sizes in zip(*((1,) * (rank - len(s)) + s for s in shapes), strict=True):  # aligned from the right
+        wanted = {d for d in sizes if d != 1}
+        if len(wanted) > 1:
+            raise _NoRule  # sizes that do not broadcast: PyTorch raises its own error
+        out.append(wanted.pop() if wanted else 1)
+    return tuple(out)
 
 
 def _chunk(x: Shape, chunks: int, dim: int = 0) -> list[Shape]:
@@ -157,9 +164,10 @@ def _function(target, args: tuple, kwargs: dict):
 _METHODS = {"add": operator.add, "mul": operator.mul, "chunk": torch.chunk, "flatten": torch.flatten}
 
 
-def propagate(module: nn.Module, graph: fx.Graph, input_shape: list[int]) -> dict[fx.Node, list[int]] | None:
-    """Every tensor-valued node's output shape, or None where some op needs the meta tensors."""
-    modules = dict(module.named_modules())
+def propagate(modules: dict[str, nn.Module], graph: fx.Graph,
+              input_shape: list[int]) -> dict[fx.Node, list[int]] | None:
+    """Every tensor-valued node's output shape, or None where some op needs the meta tensors
+    (`modules`: the block's `named_modules()`)."""
     env: dict[fx.Node, object] = {}
     shapes: dict[fx.Node, list[int]] = {}
     try:

@@ -16,6 +16,8 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..registry import BlockSpec
 from ..schemas import FixedMadds, SweepPoint
 from .sweep_points import Costs, costs_of
@@ -56,24 +58,57 @@ def _imbalance(widths: dict, base: dict) -> float:
     return round(max(growth) / min(growth) - 1, 12)
 
 
+def _terms(scale: float, g: int) -> list[float]:
+    """What multiply-adds are made of at a scale (widths over the reference's) and a group count: a
+    convolution between two widened widths costs ~ scale^2 / g (grouped) or scale^2, one between a
+    widened and a fixed width ~ scale (or scale / g), the rest does not grow."""
+    return [scale * scale, scale * scale / g, scale, scale / g, 1.0, 1.0 / g]
+
+
 @dataclass
 class _Guide:
     """What the group counts solved so far in one series teach the next: the scale (width over the
-    reference's) each settled at, how multiply-adds grow with the width (as width ** power), and the
+    reference's) each settled at, how multiply-adds grow with the width (as width ** power), every
+    count of the series' structure (to fit multiply-adds as a function of scale and g), and the
     structure blocks of each pattern of equal widths turned out to have (a RepVGG block has its
     identity branch exactly when out_channels = in_channels), so that candidates of another
     structure, which cannot be chosen, are not even built."""
     solved: list[tuple[int, float]] = field(default_factory=list)
     power: float = 2.0
+    counted: list[tuple[float, int, int]] = field(default_factory=list)  # (scale, g, multiply-adds)
     structures: dict[tuple, tuple | None] = field(default_factory=dict)
     first: float | None = None  # the scale to try first, when something better than a rule is known
 
-    def start(self, g: int, base_g: int) -> float:
-        """The first scale to try at `g`: inter- or extrapolated (on log-log axes) from the two solved
-        group counts nearest to it, else the square-root rule of a grouped convolution (width ~
-        sqrt(g) at fixed multiply-adds)."""
+    def fitted(self, g: int, target: int) -> float | None:
+        """The scale at which the multiply-adds fitted to every count so far (least squares over
+        `_terms`) reach `target` at `g`; None until the counts determine the fit. Only a first guess:
+        every candidate is still counted, so no number comes from the fit (though where the search
+        settles, and so the window of candidates it tries, depends on it)."""
+        if len(self.counted) < 6:
+            return None
+        rows = np.array([_terms(s, k) for s, k, _ in self.counted])
+        madds = np.array([m / target for _, _, m in self.counted])
+        coef, _, rank, _ = np.linalg.lstsq(rows, madds, rcond=None)
+        if rank < 6:
+            return None
+        a, b, c = coef[0] + coef[1] / g, coef[2] + coef[3] / g, coef[4] + coef[5] / g - 1
+        if abs(a) < 1e-9:  # multiply-adds linear in the width (one side of every layer held)
+            root = -c / b if b > 0 else None
+        elif a > 0 and b * b >= 4 * a * c:
+            root = (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a)
+        else:
+            root = None
+        return root if root and root > 0 else None
+
+    def start(self, g: int, base_g: int, target: int) -> float:
+        """The first scale to try at `g`: where the fit of every count puts it, else inter- or
+        extrapolated (on log-log axes) from the two solved group counts nearest to it, else the
+        square-root rule of a grouped convolution (width ~ sqrt(g) at fixed multiply-adds)."""
         if self.first is not None and not self.solved:
             return self.first
+        fitted = self.fitted(g, target)
+        if fitted is not None:
+            return fitted
         near = sorted(self.solved, key=lambda solved: abs(math.log(solved[0] / g)))[:2]
         if len(near) == 2 and near[0][0] != near[1][0]:
             (g1, s1), (g2, s2) = sorted(near)
@@ -104,6 +139,7 @@ def _solve(spec: BlockSpec, base: dict, g: int, target: int, closest: bool = Fal
     widen, gp = spec.widen, spec.group_param
     guide = guide or _Guide()
     structure = costs_of(spec, base).structure
+    base_size = _size(base, widen)
     seen: dict[tuple, _Candidate | None] = {}
 
     # Multiply-adds never fall as a width grows: a candidate at or below (in every width) one already
@@ -120,6 +156,8 @@ def _solve(spec: BlockSpec, base: dict, g: int, target: int, closest: bool = Fal
         """The candidate with these widths (None where refused). With `prune`, only one that could be
         chosen is counted: out of reach or of another structure, it is None."""
         key = tuple(widths[p] for p in widen)
+        if any(widths[p] // factor % g for p, factor in spec.group_divides if p in widths):
+            return None  # refused by the block's own rule (a bottleneck of out // 4 split in g groups)
         pattern = _pattern(widths)
         if prune and key not in seen and (out_of_reach(key) or guide.other_structure(pattern, structure)):
             return None
@@ -133,12 +171,13 @@ def _solve(spec: BlockSpec, base: dict, g: int, target: int, closest: bool = Fal
             if costs and costs.totals and costs.structure == structure:
                 madds = costs.totals.madds
                 (too_small if madds < low else too_large if madds > high else []).append(key)
+                guide.counted.append((_size(widths, widen) / base_size, g, madds))
         return seen[key]
 
     # multiply-adds grow between linearly and quadratically with the width (as scale ** power): refine
     # the scale on the rounded centre (a multiple of g, else 2g or 4g, whichever builds) a few times,
     # learning the power from the last two centres (a secant on log-log axes)
-    scale, power, last = guide.start(g, base[gp]), guide.power, None
+    scale, power, last = guide.start(g, base[gp], target), guide.power, None
     for _ in range(6):
         centre = None
         for unit in (g, 2 * g, 4 * g):  # other rules may want coarser steps (a bottleneck's, say)
@@ -202,7 +241,7 @@ def series(spec: BlockSpec, reference: dict, extra_groups: tuple[int, ...] = ())
                          elementwise=totals.elementwise, channels=widths, madds_deviation=0.0)]
     # the usual group counts in order, each guided by those before; then any other asked for, guided
     # by all of those, so that the usual points never depend on which others were asked for
-    guide, found = _Guide(), {}
+    guide, found = _Guide(counted=[(1.0, 1, target)]), {}
     for g in FIXED_MADDS_GROUPS[1:]:
         found[g] = _solve(spec, reference, g, target, guide=guide)
     for g in sorted({g for g in extra_groups if g > 1} - set(FIXED_MADDS_GROUPS)):

@@ -9,9 +9,10 @@ from ..registry import BLOCKS, BlockSpec
 from ..schemas import FixedMadds, FixedMaddsSeries, Sweep, SweepPoint
 from .blocks import analyse, resolve
 from .fixed_madds import FIXED_MADDS_GROUPS, reference_of, series
-from .sweep_points import costs_of
+from .sweep_points import across_groups, costs_of
 
-# The parameters that are channel widths (their greatest common divisor bounds the group count).
+# The parameters that are channel widths (their greatest common divisor bounds the group count of a
+# kind that declares no rule of its own in `group_divides`).
 CHANNEL_PARAMS = ("in_channels", "out_channels", "bottleneck_width", "expanded_channels")
 MAX_POINTS = 16  # group counts shown at fixed channels
 
@@ -37,28 +38,24 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _point(spec: BlockSpec, config: dict, g: int) -> SweepPoint | None:
-    """The costs at `g` groups (None where that configuration is refused)."""
-    costs = costs_of(spec, {**config, spec.group_param: g})
-    if costs is None:
-        return None
-    t = costs.totals
-    return SweepPoint(g=g, params=t.params, madds=t.madds, mac=t.mac, elementwise=t.elementwise)
-
-
 def _fixed_channels(spec: BlockSpec, config: dict) -> list[SweepPoint]:
-    channel_values = [config[p] for p in CHANNEL_PARAMS if p in config]
-    # the group counts the block's rules allow (g divides each of these channels over its factor)
+    # the group counts the block's rules allow (g divides each of those channels over its factor)
+    channel_values = ([config[p] for p, _ in spec.group_divides] if spec.group_divides
+                      else [config[p] for p in CHANNEL_PARAMS if p in config])
     candidates = [g for g in _divisors(math.gcd(*channel_values))
                   if all(config[p] % g == 0 and config[p] // factor % g == 0
                          for p, factor in spec.group_divides)]
-    points = []
-    for g in candidates:
-        point = _point(spec, config, g)
-        if point:
-            points.append(point)
-        if len(points) >= MAX_POINTS:
+    found = across_groups(spec, config, candidates[:MAX_POINTS])
+    for g in candidates[MAX_POINTS:]:  # some refused (a dense block over the memory limit): more
+        if sum(c is not None for c in found.values()) >= MAX_POINTS:
             break
+        found[g] = costs_of(spec, {**config, spec.group_param: g})
+    points = []
+    for g, costs in sorted(found.items()):
+        if costs is not None:  # None: refused at that group count
+            t = costs.totals
+            points.append(SweepPoint(g=g, params=t.params, madds=t.madds, mac=t.mac,
+                                     elementwise=t.elementwise))
     return points
 
 
@@ -76,7 +73,11 @@ def _cached_series(spec: BlockSpec, reference: dict, extra_groups: tuple[int, ..
 def _fixed_madds(spec: BlockSpec, config: dict, target: int) -> FixedMadds:
     if target == 0 or not spec.widen:
         return FixedMadds(target_madds=target, points=[])  # e.g. a channel shuffle: nothing to hold
-    return _cached_series(spec, reference_of(spec, config), (config[spec.group_param],))
+    reference = reference_of(spec, config)
+    if costs_of(spec, reference) is None:
+        # no g = 1 block to anchor at: the dense block is refused (over the memory limit, say)
+        return FixedMadds(target_madds=target, points=[])
+    return _cached_series(spec, reference, (config[spec.group_param],))
 
 
 def _sweep(spec: BlockSpec, config: dict) -> Sweep:

@@ -5,6 +5,7 @@ readers look at. Only what a sweep needs of each is kept: its totals and its str
 """
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from ..analysis.graph import ops_of
 from ..cache import BoundedCache
@@ -17,9 +18,12 @@ from .blocks import construct, resolve, tally_config
 @dataclass(frozen=True)
 class Costs:
     """What a sweep needs of one configuration: its totals and its structure (its ops in order,
-    channel shuffles left out); no totals where it was only checked for its structure."""
+    channel shuffles left out); no totals where it was only checked for its structure. Once
+    counted, also its ops with the shuffles and the group count of each convolution, in order."""
     totals: Totals | None
     structure: tuple[str, ...]
+    ops: tuple[str, ...] = ()
+    groups: tuple[int, ...] = ()
 
 
 def _structure(ops: tuple[str, ...]) -> tuple[str, ...]:
@@ -43,7 +47,9 @@ def _count(spec: BlockSpec, values: dict, only: tuple[str, ...] | None) -> Costs
         counted = tally_config(spec, config, module)
     except InvalidParameter:
         return None
-    return Costs(counted.totals, _structure(counted.ops()))
+    ops = counted.ops()
+    groups = tuple(n.attrs["groups"] for n in counted.nodes if n.op == "conv2d")
+    return Costs(counted.totals, _structure(ops), ops, groups)
 
 
 def costs_of(spec: BlockSpec, values: dict, only: tuple[str, ...] | None = None) -> Costs | None:
@@ -57,4 +63,77 @@ def costs_of(spec: BlockSpec, values: dict, only: tuple[str, ...] | None = None)
     if found is not None and found.totals is None and (only is None or found.structure == only):
         # checked for another sweep's structure only; counted now that its counts are wanted
         found = _tried.put(key, _count(spec, values, None))
+    return found
+
+
+_FIELDS = ("params", "madds", "mac", "mac_bytes", "elementwise")
+
+
+def _derived(first: tuple[int, Totals], last: tuple[int, Totals], g: int) -> Totals | None:
+    """The totals at `g` groups on the line through two counts in 1/g (None where not whole)."""
+    (g1, t1), (g2, t2) = first, last
+    values = {}
+    for name in _FIELDS:
+        v1, v2 = getattr(t1, name), getattr(t2, name)
+        slope = Fraction(v1 - v2) / (Fraction(1, g1) - Fraction(1, g2))
+        value = v1 + slope * (Fraction(1, g) - Fraction(1, g1))
+        if value.denominator != 1:
+            return None
+        values[name] = int(value)
+    return Totals(**values)
+
+
+def _split_alike(counted: dict[int, Costs]) -> bool:
+    """The same ops, and each convolution split alike at every group count counted: in a number of
+    groups that is either the same or the same multiple of g."""
+    costs = list(counted.values())
+    if len({c.ops for c in costs}) != 1 or len({len(c.groups) for c in costs}) != 1:
+        return False
+    for i in range(len(costs[0].groups)):
+        split = [c.groups[i] for c in costs]
+        if len(set(split)) > 1 and len({Fraction(s, g) for s, g in zip(split, counted, strict=True)}) > 1:
+            return False
+    return True
+
+
+def across_groups(spec: BlockSpec, config: dict, groups: list[int]) -> dict[int, Costs | None]:
+    """The costs of `config` at each of `groups` (group counts its channels allow), channels held.
+
+    At fixed channels a block's ops and their shapes do not change with g; a convolution split in g
+    groups (or a multiple of g) has 1/g of the weights and multiply-adds of the whole one, and the
+    rest does not depend on g. So every total is a line in 1/g through the counts at two group
+    counts. Those two are counted (the smallest and largest g > 1; g = 1 on its own, a channel
+    shuffle appears only past it), and a third checks them: its own g when that lies between, else
+    the middle one. The three must have the same ops, each convolution split alike (in the same
+    number of groups or the same multiple of g), and the third must lie on the line in every total.
+    Where they do not, every group count is counted.
+    """
+    gp = spec.group_param
+
+    def count(g: int) -> Costs | None:
+        return costs_of(spec, {**config, gp: g})
+
+    grouped = [g for g in groups if g > 1]
+    found = {g: count(g) for g in groups if g == 1}
+    if len(grouped) < 4:
+        return found | {g: count(g) for g in grouped}
+    low, high = grouped[0], grouped[-1]
+    check = config[gp] if low < config[gp] < high and config[gp] in grouped else grouped[len(grouped) // 2]
+    counted = {g: count(g) for g in (low, check, high)}
+    holds = (all(c and c.totals for c in counted.values()) and _split_alike(counted)
+             and _derived((low, counted[low].totals), (high, counted[high].totals), check)
+             == counted[check].totals)
+    for g in grouped:
+        if g in counted:
+            found[g] = counted[g]
+            continue
+        totals = _derived((low, counted[low].totals), (high, counted[high].totals), g) if holds else None
+        if totals is None:
+            found[g] = count(g)
+        else:
+            key = (spec.kind, tuple(sorted({**config, gp: g}.items())))
+            c = counted[low]
+            groups_at_g = tuple(s if s == c.groups[i] == counted[high].groups[i] else s * g // low
+                                for i, s in enumerate(c.groups))
+            found[g] = _tried.put(key, Costs(totals, c.structure, c.ops, groups_at_g))
     return found

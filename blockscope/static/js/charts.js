@@ -72,7 +72,9 @@ export function sweepCharts(channelsChart, maddsChart, sw, series = null) {
   const fixed = series ?? sw.fixed_madds;
   const fm = fixed.points;
   if (!fm.length) {
-    maddsChart.textContent = "This block has no multiply-adds, so there is nothing to hold fixed.";
+    maddsChart.textContent = fixed.target_madds
+      ? "The g = 1 block these multiply-adds would be held at is over this server's memory limit, so there is no series to show."
+      : "This block has no multiply-adds, so there is nothing to hold fixed.";
     return;
   }
   const gm = fm.map((p) => p.g);

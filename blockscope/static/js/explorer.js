@@ -472,7 +472,13 @@ async function setFixed(on) {
     // anchor at the g = 1 block with (nearly) the multiply-adds of the block on screen
     const sweep = await api.sweep(kind, state.block ?? state.values);
     const reference = sweep.fixed_madds.reference;
-    if (!reference) throw new Error("this block has no channels to widen");
+    if (!reference) {
+      throw new Error(
+        sweep.fixed_madds.target_madds
+          ? "the g = 1 block to hold its multiply-adds at is over this server's memory limit"
+          : "this block has no channels to widen",
+      );
+    }
     Object.assign(state.values, reference);
   } else if (state.block) {
     for (const name of spec.widen) state.values[name] = state.block[name]; // keep the block on screen
