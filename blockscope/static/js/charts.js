@@ -32,8 +32,18 @@ export function metricChart(element, analysis, metric, latency) {
   );
 }
 
-function groupAxis(param, g) {
-  return { title: { text: `${param} (g)` }, type: "log", tickvals: g, ticktext: g.map(String) };
+// A log axis with a grid line at every group count, labelled where labels do not run into each
+// other: the current g first, then each one at least a ninth of the axis from those labelled.
+function groupAxis(param, g, current) {
+  const logs = g.map((v) => Math.log(v));
+  const gap = (Math.max(...logs) - Math.min(...logs)) / 9;
+  const labelled = logs.filter((_, i) => g[i] === current);
+  const ticktext = g.map((v, i) => {
+    if (v !== current && labelled.some((x) => Math.abs(x - logs[i]) < gap)) return "";
+    if (v !== current) labelled.push(logs[i]);
+    return String(v);
+  });
+  return { title: { text: `${param} (g)` }, type: "log", tickvals: g, ticktext, tickangle: 0 };
 }
 
 // Legends go above the plot, under the title, where they cannot cover an axis title.
@@ -61,7 +71,7 @@ export function sweepCharts(channelsChart, maddsChart, sw, series = null) {
     channelsChart,
     traces,
     plotLayout(`Fixed channels (${channels}): MAC barely moves`, {
-      xaxis: groupAxis(sw.param, g),
+      xaxis: groupAxis(sw.param, g, sw.current),
       yaxis: { title: { text: "count (log scale)" }, type: "log" },
       legend: LEGEND_ON_TOP,
       margin: { l: 64, r: 16, t: TOP_MARGIN, b: 56 },
@@ -73,7 +83,8 @@ export function sweepCharts(channelsChart, maddsChart, sw, series = null) {
   const fm = fixed.points;
   if (!fm.length) {
     maddsChart.textContent = fixed.target_madds
-      ? "The g = 1 block these multiply-adds would be held at is over this server's memory limit, so there is no series to show."
+      ? "The g = 1 block these multiply-adds would be held at is over this server's memory limit, " +
+        "so there is no series to show."
       : "This block has no multiply-adds, so there is nothing to hold fixed.";
     return;
   }
@@ -103,7 +114,7 @@ export function sweepCharts(channelsChart, maddsChart, sw, series = null) {
       },
     ],
     plotLayout(`Multiply-adds held at ${human(fixed.target_madds)}${within} (G2): MAC rises with g`, {
-      xaxis: groupAxis(sw.param, gm),
+      xaxis: groupAxis(sw.param, gm, sw.current),
       yaxis: { title: { text: "MAC (elements)" }, rangemode: "tozero" },
       yaxis2: {
         title: { text: "multiply-adds" },
