@@ -2,6 +2,7 @@
 wording, answers that arrive too late, no console errors at desktop and phone widths, and the source
 rules of static/js (one DOM factory, one Plotly caller, no HTML parsed from strings)."""
 
+import itertools
 import re
 from pathlib import Path
 
@@ -220,3 +221,23 @@ def test_every_activation_is_measured(page, console_errors, server_url, fake_lat
     assert names == ["relu", "relu6", "sigmoid", "hardsigmoid", "silu", "hardswish"]
     assert len(fake_latency.requests) == 6
     assert console_errors == []
+
+
+def test_sweep_axes_label_only_what_fits_and_say_why_a_series_is_missing(page, console_errors, server_url):
+    """1680 channels have 16 group counts close together: every one gets a grid line, the labels do
+    not run into each other, and the current g is labelled. Its g = 1 block is over the memory
+    limit, so the chart at fixed multiply-adds says so instead of drawing nothing."""
+    page.goto(f"{server_url}/blocks/conv_bn?in_channels=1680&out_channels=1680&kernel_size=7&height=64"
+              "&width=64&batch=8&groups=2")
+    settle_explorer(page)
+    reveal(page, "sweep")
+    chart = page.locator('[data-role="sweep-channels"]')
+    chart.locator(".main-svg").first.wait_for()
+    axis = chart.evaluate("el => el.layout.xaxis")
+    assert axis["tickvals"] == [2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15, 16, 20, 21, 24, 28]
+    shown = [int(t) for t in axis["ticktext"] if t]
+    assert 2 in shown and len(shown) < len(axis["tickvals"])
+    assert all(b / a >= (28 / 2) ** (1 / 9) for a, b in itertools.pairwise(shown))
+    expect(page.locator('[data-role="sweep-madds"]')).to_have_text(re.compile("over this server's memory"))
+    # the dense comparison block and the reparameterization are refused (422) and say so in their views
+    assert [e for e in console_errors if "status of 422" not in e] == []
