@@ -52,11 +52,15 @@ def _count(spec: BlockSpec, values: dict, only: tuple[str, ...] | None) -> Costs
     return Costs(counted.totals, _structure(ops), ops, groups)
 
 
+def _key(spec: BlockSpec, values: dict) -> tuple:
+    return spec.kind, tuple(sorted(values.items()))
+
+
 def costs_of(spec: BlockSpec, values: dict, only: tuple[str, ...] | None = None) -> Costs | None:
     """The costs of a configuration, None where it is refused. With `only` (a structure), one of
     another structure is not counted (the module is built, no shape is propagated): its costs come
     back with its structure alone."""
-    key = (spec.kind, tuple(sorted(values.items())))
+    key = _key(spec, values)
     found = _tried.get(key, _MISSING)
     if found is _MISSING:  # threads missing one key at once share one count (maybe a structure check)
         found = _tried.get_or_compute(key, lambda: _count(spec, values, only))
@@ -114,26 +118,26 @@ def across_groups(spec: BlockSpec, config: dict, groups: list[int]) -> dict[int,
         return costs_of(spec, {**config, gp: g})
 
     grouped = [g for g in groups if g > 1]
-    found = {g: count(g) for g in groups if g == 1}
+    found = {1: count(1)} if 1 in groups else {}
     if len(grouped) < 4:
         return found | {g: count(g) for g in grouped}
     low, high = grouped[0], grouped[-1]
     check = config[gp] if low < config[gp] < high and config[gp] in grouped else grouped[len(grouped) // 2]
     counted = {g: count(g) for g in (low, check, high)}
-    holds = (all(c and c.totals for c in counted.values()) and _split_alike(counted)
-             and _derived((low, counted[low].totals), (high, counted[high].totals), check)
-             == counted[check].totals)
+    holds = all(c and c.totals for c in counted.values()) and _split_alike(counted)
+
+    def on_line(g: int) -> Totals | None:
+        return _derived((low, counted[low].totals), (high, counted[high].totals), g)
+
+    holds = holds and on_line(check) == counted[check].totals
+    ends = counted[low], counted[high]
     for g in grouped:
-        if g in counted:
-            found[g] = counted[g]
-            continue
-        totals = _derived((low, counted[low].totals), (high, counted[high].totals), g) if holds else None
+        totals = on_line(g) if holds and g not in counted else None
         if totals is None:
-            found[g] = count(g)
-        else:
-            key = (spec.kind, tuple(sorted({**config, gp: g}.items())))
-            c = counted[low]
-            groups_at_g = tuple(s if s == c.groups[i] == counted[high].groups[i] else s * g // low
-                                for i, s in enumerate(c.groups))
-            found[g] = _tried.put(key, Costs(totals, c.structure, c.ops, groups_at_g))
+            found[g] = counted[g] if g in counted else count(g)
+            continue
+        # each convolution's groups: the same at both ends, else the same multiple of g
+        split = tuple(a if a == b else a * g // low for a, b in zip(*(c.groups for c in ends), strict=True))
+        costs = Costs(totals, ends[0].structure, ends[0].ops, split)
+        found[g] = _tried.put(_key(spec, {**config, gp: g}), costs)
     return found
