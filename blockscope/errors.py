@@ -31,3 +31,7 @@ class MeasurerUnavailable(RuntimeError):
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Cancelled(Exception):
+    """Raised inside a job when nobody is waiting for its result any more."""

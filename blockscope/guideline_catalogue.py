@@ -5,13 +5,16 @@ It plays for the guideline lab the part `registry.py` plays for blocks: the API,
 tests iterate `GUIDELINES`; the service runs every experiment through one code path.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from torch import nn
 
 from .analysis.guidelines import SIZE, conv1x1_madds, g1_lower_bound, g3_width
 from .blocks.guidelines import STACK_DEPTH, Fragments, GroupConv1x1, PlainBottleneck, TwoConv1x1, stack
+
+# A unit's constructor arguments (channel counts, groups, fragments), read-only.
+UnitConfig = Mapping[str, int]
 
 PAPER = "ShuffleNet V2 (Ma et al. 2018), Sec. 2"
 WIDTH_MULTIPLIERS = (1, 2, 4)
@@ -29,10 +32,10 @@ class Row:
     `arm_config` is set where the paper's ARM column was measured at other channel counts (G1).
     """
     label: str
-    config: dict
+    config: UnitConfig
     gpu: float | None = None
     arm: float | None = None
-    arm_config: dict | None = None
+    arm_config: UnitConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -49,21 +52,21 @@ class Guideline:
     decisions: tuple[str, ...] = ()
     paper_notes: tuple[str, ...] = ()
     # optional (config at x1, width_multiplier) -> config, and the prose that explains it
-    derive: Callable[[dict, int], dict] | None = None
+    derive: Callable[[UnitConfig, int], UnitConfig] | None = None
     derivation: str | None = None
     # optional (row config, batch) -> the smallest MAC the row's multiply-adds allow
-    mac_lower_bound: Callable[[dict, int], float] | None = None
+    mac_lower_bound: Callable[[UnitConfig, int], float] | None = None
 
-    def row_config(self, row: Row, width_multiplier: int) -> dict:
+    def row_config(self, row: Row, width_multiplier: int) -> UnitConfig:
         """The unit's constructor arguments at this width (x2 and x4 multiply the channel counts)."""
         if self.derive is not None:
             return self.derive(row.config, width_multiplier)
         return {k: v * width_multiplier if k in self.channel_keys else v for k, v in row.config.items()}
 
-    def input_shape(self, config: dict, batch: int) -> list[int]:
+    def input_shape(self, config: UnitConfig, batch: int) -> list[int]:
         return [batch, config[self.in_channels] * self.in_factor, SIZE, SIZE]
 
-    def build(self, config: dict, depth: int = STACK_DEPTH) -> nn.Sequential:
+    def build(self, config: UnitConfig, depth: int = STACK_DEPTH) -> nn.Sequential:
         """The stacked benchmark network, in eval mode (build under `torch.device("meta")` to
         allocate nothing)."""
         return stack(self.unit, depth, **config).eval()
@@ -75,13 +78,13 @@ BARE_CONVS = ("Plain bias-free convolutions without BatchNorm, as in the paper's
 ONLY_X1 = "The published figures recorded here are the width x1 columns only; other widths show none."
 
 
-def _g1_lower_bound(config: dict, batch: int) -> float:
+def _g1_lower_bound(config: UnitConfig, batch: int) -> float:
     # every conv of the stack meets the bound with equality iff c1 = c2 (Sec. 2, Eq. 1)
     conv_madds = conv1x1_madds(config["c1"], config["c2"], batch=batch)
     return 2 * STACK_DEPTH * g1_lower_bound(conv_madds, batch=batch)
 
 
-def _g3_derive(config: dict, width_multiplier: int) -> dict:
+def _g3_derive(config: UnitConfig, width_multiplier: int) -> UnitConfig:
     c1 = config["channels"] * width_multiplier
     return {**config, "channels": g3_width(c1, config["fragments"])}
 

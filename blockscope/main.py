@@ -1,10 +1,12 @@
 """The ASGI app: `uvicorn blockscope.main:app`."""
 
 import os
+from collections.abc import Callable, Iterable
 from contextlib import asynccontextmanager, suppress
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute
 
 from . import __version__
 from .api import (
@@ -18,6 +20,7 @@ from .api import (
     onnx,
     pages,
     quantization,
+    query,
     reparam,
     sweep,
     web,
@@ -64,7 +67,30 @@ class BlockScope(FastAPI):
         return web.outermost(super().build_middleware_stack())
 
 
-def create_app() -> FastAPI:
+def routers() -> list[APIRouter]:
+    """Every router of the app, in no particular order (see `most_specific_first`). Per-kind routes
+    are built now, from the settings in force."""
+    per_kind = (latency, reparam, sweep, onnx, blocks, quantization)
+    fixed = (health, latency, blocks, guidelines, networks, quantization, pages)
+    return [*(module.block_routes() for module in per_kind), *(module.router for module in fixed)]
+
+
+def _parameters(route: BaseRoute) -> int:
+    return getattr(route, "path", "").count("{")
+
+
+def most_specific_first(routers: Iterable[APIRouter]) -> APIRouter:
+    """One router with every route of `routers`, a literal path before any parameterised one it
+    overlaps (`/embed/quantization` before `/embed/{kind}`, `/api/blocks/conv` before the
+    unknown-kind `/api/blocks/{kind}`), whatever order the routers come in: routes with fewer path
+    parameters are tried first (a stable sort, so equals keep their order)."""
+    merged = APIRouter()
+    routes = [route for router in routers for route in router.routes]
+    merged.routes.extend(sorted(routes, key=_parameters))
+    return merged
+
+
+def create_app(routers: Callable[[], Iterable[APIRouter]] = routers) -> FastAPI:
     app = BlockScope(
         title="BlockScope",
         version=__version__,
@@ -73,17 +99,13 @@ def create_app() -> FastAPI:
         redoc_url=None,
         description="See inside the building blocks of efficient convolutional networks: graph, "
                     "shapes, parameters, multiply-adds, MAC (memory access cost) and measured latency.",
+        # a documented route answers 422 naming a query parameter it does not take
+        dependencies=[Depends(query.only_known_parameters)],
     )
     errors.install(app)
     web.install(app)
     api_docs.install(app)
-    # Per-kind routes are built now, from the settings in force; sub-routes (latency, reparam,
-    # sweep) before the catch-all /api/blocks/{kind}.
-    for module in (latency, reparam, sweep, onnx, blocks):
-        app.include_router(module.block_routes())
-    # quantization before pages: its /embed/quantization before the catch-all /embed/{kind}
-    for module in (health, latency, blocks, guidelines, networks, quantization, pages):
-        app.include_router(module.router)
+    app.include_router(most_specific_first(routers()))
     return app
 
 

@@ -4,7 +4,7 @@ The API, the pages, the forms and the tests all iterate `BLOCKS`; adding a kind 
 plus one entry here.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +21,8 @@ from .blocks.shufflenet_v1 import ShuffleNetV1Unit
 from .blocks.shufflenet_v2 import ShuffleNetV2Unit
 from .blocks.squeeze_excitation import SqueezeExcitationBlock
 from .config import get_settings
-from .errors import InvalidParameter
-from .schemas import BlockSchema, ParamSchema, Preset
+from .errors import InvalidParameter, NotFound
+from .schemas import BlockSchema, ConfigValue, ParamSchema, Preset
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,62 @@ SHUFFLENET_V1_TABLE = ("ShuffleNet V1, Table 1: Stage 2 output channels at about
 
 
 @dataclass(frozen=True)
+class BlockConfig(Mapping[str, ConfigValue]):
+    """A block kind at validated values: what every cache key, job and memory check of a block uses.
+
+    Its values are kept sorted by name, so two configs are equal (and hash alike) whatever order
+    their values came in; it reads as a read-only mapping (`config["groups"]`, `{**config, ...}`).
+    Made by `BlockSpec.resolve`, which fills in defaults and checks every value.
+    """
+    kind: str
+    values: tuple[tuple[str, ConfigValue], ...]
+
+    @classmethod
+    def of(cls, kind: str, values: Mapping[str, ConfigValue]) -> "BlockConfig":
+        """The config of `kind` at `values` as they are (unchecked: `BlockSpec.resolve` checks)."""
+        return cls(kind, tuple(sorted(values.items())))
+
+    def __getitem__(self, name: str) -> ConfigValue:
+        for key, value in self.values:
+            if key == name:
+                return value
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key, _ in self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def spec(self) -> "BlockSpec":
+        return BLOCKS[self.kind]
+
+    def as_dict(self) -> dict[str, ConfigValue]:
+        """The values in the kind's parameter order (as the API shows them)."""
+        return {p.name: self[p.name] for p in self.spec.all_params}
+
+    def replace(self, **changes: ConfigValue) -> "BlockConfig":
+        """The same config with `changes` (unchecked)."""
+        return BlockConfig.of(self.kind, {**self, **changes})
+
+    @property
+    def input_shape(self) -> list[int]:
+        return [self["batch"], self["in_channels"], self["height"], self["width"]]
+
+    @property
+    def size_param(self) -> tuple[str, int]:
+        """The parameter a refusal for size names, and its value (`blame_size`)."""
+        return blame_size(self["batch"], ("height", self["height"]))
+
+
+def blame_size(batch: int, otherwise: tuple[str, int]) -> tuple[str, int]:
+    """The parameter to name when a request is too large, and its value: the batch when there is
+    one (a smaller batch always helps), else `otherwise` (the input's height, a width multiplier)."""
+    return ("batch", batch) if batch > 1 else otherwise
+
+
+@dataclass(frozen=True)
 class BlockSpec:
     kind: str
     title: str
@@ -147,14 +203,26 @@ class BlockSpec:
     def __post_init__(self):
         object.__setattr__(self, "all_params", self.params + COMMON)
 
-    def defaults(self) -> dict:
+    def defaults(self) -> dict[str, ConfigValue]:
         return {p.name: p.default for p in self.all_params}
 
-    def build(self, config: dict) -> nn.Module:
+    def resolve(self, values: Mapping[str, ConfigValue | None]) -> BlockConfig:
+        """The full config at these request values: defaults filled in (for missing or None values),
+        every value checked against its parameter (InvalidParameter naming it)."""
+        config = {}
+        for p in self.all_params:
+            value = values.get(p.name)
+            if value is None:
+                value = p.default
+            p.check(value)
+            config[p.name] = value
+        return BlockConfig.of(self.kind, config)
+
+    def build(self, config: Mapping[str, ConfigValue]) -> nn.Module:
         """Build the block from a full config (block parameters plus the common ones)."""
         return self.builder(**{p.name: config[p.name] for p in self.params})
 
-    def seeded(self, config: dict) -> nn.Module:
+    def seeded(self, config: BlockConfig) -> nn.Module:
         """A real block on the CPU, in eval mode, with weights and BatchNorm statistics drawn from
         `config["seed"]` (so the same config always gives the same block)."""
         with torch.device("cpu"):
@@ -339,4 +407,11 @@ BLOCK_LIST = [
 ]
 
 BLOCKS: dict[str, BlockSpec] = {spec.kind: spec for spec in BLOCK_LIST}
+
+
+def get_spec(kind: str) -> BlockSpec:
+    try:
+        return BLOCKS[kind]
+    except KeyError:
+        raise NotFound(f"unknown block kind {kind!r}; known kinds: {', '.join(BLOCKS)}") from None
 

@@ -19,12 +19,6 @@ class Model(BaseModel):
 
 # --- the graph analysis ----------------------------------------------------------------------------
 
-class Position(Model):
-    """Where a diagram draws a node: `y` is the longest path from the input, `x` spreads a layer."""
-    x: float
-    y: int
-
-
 class Node(Model):
     """One op of the block with its output shape and its own counts."""
     id: str
@@ -41,7 +35,6 @@ class Node(Model):
     mac: int = Field(description="MAC (memory access cost): elements read and written, plus weights.")
     elementwise: int = Field(description="Elements produced by elementwise work (BN, activations, adds, "
                                          "pooling).")
-    pos: Position
 
 
 class Edge(Model):
@@ -322,7 +315,6 @@ class UnitNode(Model):
     id: str
     op: str
     label: str
-    pos: Position
     output_shape: Shape
     attrs: dict[str, Any]
 

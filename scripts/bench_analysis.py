@@ -47,9 +47,9 @@ def median_time(fn, repeats: int) -> float:
 def bench_kind(kind: str, batch: int, repeats: int) -> tuple[float, float, float]:
     """Print one kind's row; return its cold, uncached and cached times over torchinfo's."""
     values = {"batch": batch}
-    _, config = service.resolve(kind, values)
-    module = service.build(kind, config)
-    shape = service.input_shape(config)
+    config = service.resolve(kind, values)
+    module = service.build(config)
+    shape = config.input_shape
 
     def uncached():
         cache.named("analyses").clear()  # traced graphs stay: a new config of a known structure
@@ -97,9 +97,9 @@ def main() -> None:
 
 
 def _counting_builds(tally: Counter, built: set):
-    """sweep_points._count, tallying what each call did (counted, structure only, or refused) and
+    """sweep_points.count, tallying what each call did (counted, structure only, or refused) and
     which configurations it built."""
-    count = sweep_points._count
+    count = sweep_points.count
 
     def counted(spec, values, only):
         costs = count(spec, values, only)
@@ -112,7 +112,7 @@ def _counting_builds(tally: Counter, built: set):
 def bench_sweeps(repeats: int) -> None:
     print(f"\n{'sweep at the defaults':22} {'uncached ms':>12} {'counted':>8} {'structure':>10} "
           f"{'refused':>8} {'derived':>8}  target < 50 ms")
-    real = sweep_points._count
+    real = sweep_points.count
     for kind in sweeps.grouped_kinds():
         sweeps.sweep(kind, {})  # graphs traced
 
@@ -123,11 +123,11 @@ def bench_sweeps(repeats: int) -> None:
         t = median_time(uncached, max(3, repeats // 3))
         builds: Counter = Counter()
         built: set = set()
-        sweep_points._count = _counting_builds(builds, built)
+        sweep_points.count = _counting_builds(builds, built)
         try:
             uncached()
         finally:
-            sweep_points._count = real
+            sweep_points.count = real
         derived = len(cache.named("sweep points")) - len(built)  # kept, never built
         print(f"{kind:22} {t * 1e3:12.1f} {builds['counted']:8d} {builds['structure']:10d} "
               f"{builds['refused']:8d} {derived:8d}  {'ok' if t < 0.05 else 'MISSED'}")

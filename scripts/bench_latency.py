@@ -33,10 +33,10 @@ from blockscope.service import (
 
 def timer_median_us(kind: str, device: str, threads: int) -> float:
     """The same module and input as BlockScope measures, timed by torch.utils.benchmark."""
-    _, config = blocks.resolve(kind, {})
-    module = blocks.build(kind, config, device)
+    config = blocks.resolve(kind, {})
+    module = blocks.build(config, device)
     gen = torch.Generator().manual_seed(config["seed"])
-    x = torch.randn(blocks.input_shape(config), generator=gen).to(device)
+    x = torch.randn(config.input_shape, generator=gen).to(device)
     with torch.inference_mode():
         timer = benchmark.Timer(stmt="m(x)", globals={"m": module, "x": x}, num_threads=threads)
         # a first run pays this process's first-use costs (its thread pool, oneDNN's kernels for

@@ -38,11 +38,11 @@ def random_configs(spec: BlockSpec, count: int, seed: int = 0) -> list[dict]:
     found: dict[tuple, dict] = {}
     for _ in range(count * 200):
         try:
-            _, config = resolve(spec.kind, _sample(spec, rng))
-            analyse_config(spec, config)
+            config = resolve(spec.kind, _sample(spec, rng))
+            analyse_config(config)
         except InvalidParameter:
             continue
-        found[tuple(config.items())] = config
+        found[config] = config.as_dict()
         if len(found) == count:
             break
     assert len(found) == count, f"could not sample {count} valid {spec.kind} configs"

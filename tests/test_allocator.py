@@ -6,15 +6,17 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.process
+
 FORWARDS = """
 import resource, sys, torch
 from blockscope.measuring import allocator
 from blockscope.registry import BLOCKS
-from blockscope.service.blocks import input_shape, resolve
+from blockscope.service.blocks import resolve
 if sys.argv[1] == "held":
     assert allocator.settle()
-spec, config = resolve("inverted_residual", {})
-block, x = BLOCKS["inverted_residual"].seeded(config), torch.randn(input_shape(config))
+config = resolve("inverted_residual", {})
+block, x = BLOCKS["inverted_residual"].seeded(config), torch.randn(config.input_shape)
 with torch.inference_mode():
     for _ in range(5):
         block(x)

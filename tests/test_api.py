@@ -59,7 +59,7 @@ def test_defaults_answer_with_api_fields(client, kind):
     assert a["config"] == BLOCKS[kind].defaults()
     for n in a["nodes"]:
         assert set(n) >= {"id", "op", "label", "module", "attrs", "inputs", "input_shapes",
-                          "output_shape", "params", "madds", "mac", "elementwise", "pos"}
+                          "output_shape", "params", "madds", "mac", "elementwise"}
 
 
 @pytest.mark.parametrize("seed", range(25))
@@ -177,6 +177,8 @@ def test_openapi_documents_a_response_schema_for_every_json_route(client):
     for path, item in spec["paths"].items():
         for method, op in item.items():
             content = op["responses"]["200"].get("content", {})
+            if "application/octet-stream" in content:  # a file (an ONNX model), no JSON to describe
+                continue
             assert "application/json" in content, (method, path)
             schema = content["application/json"]["schema"]
             ref = schema.get("$ref") or schema.get("items", {}).get("$ref")

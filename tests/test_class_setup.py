@@ -71,6 +71,7 @@ def _nginx_t(nginx: str, prefix: Path, conf: Path) -> subprocess.CompletedProces
 
 # --- the configuration -----------------------------------------------------------------------------
 
+@pytest.mark.process
 def test_rendered_configuration_passes_nginx_t(nginx, tmp_path):
     conf = tmp_path / "nginx.conf"
     conf.write_text(render_nginx.render([f"unix:{tmp_path}/web-1.sock", f"unix:{tmp_path}/web-2.sock"],
@@ -79,6 +80,7 @@ def test_rendered_configuration_passes_nginx_t(nginx, tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.process
 def test_compose_configuration_is_the_rendered_template_and_valid(nginx, tmp_path):
     shipped = (ROOT / "deploy" / "nginx-compose.conf").read_text()
     render = "python deploy/render_nginx.py --compose -o deploy/nginx-compose.conf"
@@ -211,6 +213,7 @@ def stack(nginx):
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.process
 def test_pages_pass_through_with_the_apps_headers(stack):
     answer = get(stack.url + "/blocks/group_conv")
     assert answer.status == 200
@@ -220,6 +223,7 @@ def test_pages_pass_through_with_the_apps_headers(stack):
     assert "X-Cache-Status" not in answer.headers  # pages are not kept by nginx
 
 
+@pytest.mark.process
 def test_an_analysis_is_computed_once_then_served_from_the_cache(stack):
     seed = os.getpid() % 1000  # a URL no earlier run has asked for
     url = stack.url + f"/api/blocks/group_conv?in_channels=64&out_channels=64&groups=8&seed={seed}"
@@ -239,6 +243,7 @@ def test_an_analysis_is_computed_once_then_served_from_the_cache(stack):
     assert "Content-Security-Policy" in second.headers  # kept with the cached answer
 
 
+@pytest.mark.process
 def test_scripts_are_compressed(stack):
     page = get(stack.url + "/blocks/conv").body.decode()
     script = re.search(r'<script type="module" src="([^"]+\.js)"', page).group(1)
@@ -250,6 +255,7 @@ def test_scripts_are_compressed(stack):
     assert "javascript" in packed.headers["Content-Type"]
 
 
+@pytest.mark.process
 def test_a_measurement_passes_through_uncached(stack):
     url = stack.url + "/api/blocks/conv/latency?in_channels=8&out_channels=8&height=8&width=8&threads=1" \
                       "&warmup=1&repeats=5"
@@ -269,6 +275,7 @@ def _raise_open_files(needed: int) -> None:
                                                     else needed * 2, hard))
 
 
+@pytest.mark.process
 def test_healthz_answers_while_1100_idle_connections_are_open(stack):
     _raise_open_files(IDLE_CONNECTIONS + 200)
     idle: list[socket.socket] = []
@@ -298,6 +305,7 @@ def test_healthz_answers_while_1100_idle_connections_are_open(stack):
             sock.close()
 
 
+@pytest.mark.process
 def test_a_trickling_client_is_cut_off(stack):
     """A client that sends its request header a byte at a time is closed once the header timeout
     has passed, however steadily it trickles."""
@@ -324,6 +332,7 @@ def test_a_trickling_client_is_cut_off(stack):
     assert HEADER_TIMEOUT_S - 0.5 <= closed_after <= HEADER_TIMEOUT_S + 4
 
 
+@pytest.mark.process
 def test_sigterm_stops_everything(stack):
     assert len(stack.processes()) >= 5  # the script, nginx (master and workers), 2 web workers
     code = stack.stop(signal.SIGTERM)

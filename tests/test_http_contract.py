@@ -131,3 +131,57 @@ def test_text_is_compressed_for_clients_that_accept_it(client):
     identity = client.get(PLOTLY_URL, headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in identity.headers and identity.content == PLOTLY_JS.read_bytes()
     assert gzip.decompress(gzip.compress(b"x")) == b"x"
+
+
+def _answers(client) -> dict:
+    """What a few overlapping paths answer: a literal route, and the parameterised one beside it."""
+    out = {}
+    for url in ("/api/blocks/conv", "/api/blocks/nope", "/api/blocks/group_conv/sweep",
+                "/api/blocks/conv/sweep", "/api/blocks/nope/latency", "/embed/quantization", "/embed/conv",
+                "/embed/nope", "/api/guidelines/g2/sweep", "/api/guidelines/g9"):
+        r = client.get(url)
+        out[url] = (r.status_code, r.text if r.status_code == 404 else r.headers["content-type"])
+    return out
+
+
+def test_router_order_does_not_matter(configure):
+    from fastapi.testclient import TestClient
+
+    from blockscope.main import create_app, routers
+
+    usual = _answers(configure())
+    assert usual["/embed/quantization"][0] == 200 and "unknown block kind" in usual["/api/blocks/nope"][1]
+    assert "no group parameter" in usual["/api/blocks/conv/sweep"][1]
+    for order in (lambda: reversed(routers()), lambda: sorted(routers(), key=lambda r: len(r.routes))):
+        assert _answers(TestClient(create_app(order))) == usual
+    # the quantization page, not a block page for a kind named "quantization"
+    page = TestClient(create_app(lambda: reversed(routers()))).get("/embed/quantization")
+    assert 'data-role="kind"' in page.text
+
+
+@pytest.mark.parametrize("word,shown", [("1", True), ("true", True), ("on", True), ("YES", True),
+                                        ("0", False), ("off", False), ("no", False)])
+def test_embed_controls_read_as_any_other_boolean(client, word, shown):
+    page = client.get(f"/embed/conv?controls={word}")
+    assert page.status_code == 200
+    assert ('"controls":true' in page.text) is shown
+
+
+def test_a_boolean_that_is_no_boolean_is_refused_by_name(client):
+    for url, name in (("/embed/conv?controls=maybe", "controls"),
+                      ("/api/blocks/mobilenet_v3_bneck?use_se=maybe", "use_se"),
+                      ("/api/quantization/block?kind=mobilenet_v3_bneck&use_se=maybe", "use_se")):
+        r = client.get(url)
+        assert r.status_code == 422, url
+        assert r.json()["detail"][0]["loc"] == ["query", name]
+
+
+def test_one_cache_policy(client):
+    from blockscope.config import get_settings
+
+    kept = f"public, max-age={get_settings().cache_max_age}"
+    for url, policy in (("/api/blocks/conv", kept), ("/api/blocks/group_conv/sweep", kept),
+                        ("/api/networks/mobilenet_v2", kept), ("/api/guidelines/g1?measure=false", kept),
+                        ("/api/quantization/activations", kept), ("/api/devices", "no-store"),
+                        ("/api/measuring", "no-store"), ("/api/guidelines/g1/last", "no-cache")):
+        assert client.get(url).headers["cache-control"] == policy, url

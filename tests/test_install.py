@@ -25,6 +25,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER_FILE = Path("static") / "js" / "api.js"  # in the package; a marker is appended in the copy
+# building and installing the wheel may take its commands' own time limits, 360 s in all
+pytestmark = [pytest.mark.process, pytest.mark.timeout(600)]
 
 
 def _free_port() -> int:

@@ -21,6 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = "height=8&width=8&warmup=1&repeats=5"
+pytestmark = pytest.mark.process
 
 
 def _free_port() -> int:
@@ -244,7 +245,7 @@ def test_exports_and_network_checks_run_in_the_measuring_process(server):
     assert measured.status_code == 200, measured.text
     assert sum(row["measured"]["share"] for row in measured.json()["rows"]) == pytest.approx(1)
     jobs = _log(runtime)[before:]
-    assert [j["job"] for j in jobs] == ["Export", "NetworkEquivalence", "Timing"]
+    assert [j["job"] for j in jobs] == ["Export", "Equivalence", "Timing"]
     assert {j["pid"] for j in jobs} == {_measuring_pid(url)}
 
 

@@ -4,45 +4,58 @@ Retry-After), never run beside it; the memory is given back when each job ends."
 
 import threading
 import time
+from dataclasses import dataclass, field
 
 import pytest
 
 from blockscope.errors import Busy
 from blockscope.measuring import core as measuring_core
-from blockscope.measuring import run
-from blockscope.measuring.jobs import Export, ModuleForm
-from blockscope.service.blocks import build
+from blockscope.measuring.jobs import FILES, Job, JobContext
+from blockscope.measuring.results import JobResult
 
 MIB = 2**20
+# how long the queue expects a job to hold its device, by the first word of its name
+DURATIONS = {"long": 3.0, "short": 0.1}
 
 
-def export_job(device: str, mib: int, name: str) -> Export:
-    """A job that holds `mib` of the budget while it runs (its work is replaced below)."""
-    return Export(ModuleForm(name, build("conv", {"in_channels": 4, "out_channels": 4, "height": 4,
-                                                 "width": 4, "seed": 0, "batch": 1, "kernel_size": 3,
-                                                 "stride": 1})),
-                  (1, 4, 4, 4), memory_bytes=mib * MIB, device=device)
+@dataclass
+class Gate:
+    """Held jobs run until `release` is set; `ran` records which ran, in order."""
+    started: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    ran: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Held(Job):
+    """A job that holds `memory_bytes` of the budget while it runs, until its gate is released."""
+    store = FILES
+    name: str
+    device: str
+    memory_bytes: int = field(compare=False)
+    gate: Gate = field(compare=False)
+    threads: int | None = None
+
+    def estimate_s(self, throughput) -> float:
+        return DURATIONS.get(self.name.split()[0], 0.5)
+
+    def run(self, ctx: JobContext) -> JobResult:
+        self.gate.ran.append(self.name)
+        self.gate.started.set()
+        self.gate.release.wait(10)
+        return JobResult()
 
 
 @pytest.fixture
-def held(monkeypatch):
-    """Export jobs that run until released, recording which ran."""
-    started, release, ran = threading.Event(), threading.Event(), []
-
-    def fake_export(job, should_stop):
-        ran.append(job.form.name)
-        started.set()
-        release.wait(10)
-        return {"onnx": b""}
-
-    monkeypatch.setattr(run, "run_export", fake_export)
-    yield started, release, ran
-    release.set()
+def held():
+    gate = Gate()
+    yield gate.started, gate.release, gate.ran, lambda device, mib, name: Held(name, device, mib * MIB, gate)
+    gate.release.set()
 
 
 def test_a_job_past_the_budget_is_refused_while_another_is_in_flight(configure, held):
     configure(max_memory_mb=100)
-    started, release, ran = held
+    started, release, ran, export_job = held
     core = measuring_core.MeasuringCore(name="test core ")
     first = threading.Thread(target=lambda: core.submit(export_job("cpu", 70, "big")))
     first.start()
@@ -64,7 +77,7 @@ def test_a_job_past_the_budget_is_refused_while_another_is_in_flight(configure, 
 
 def test_jobs_that_fit_together_run_together(configure, held):
     configure(max_memory_mb=100)
-    started, release, ran = held
+    started, release, ran, export_job = held
     core = measuring_core.MeasuringCore(name="test core ")
     first = threading.Thread(target=lambda: core.submit(export_job("cpu", 50, "one")))
     first.start()
@@ -92,14 +105,12 @@ def test_the_refusal_is_a_429_with_retry_after(configure, monkeypatch):
     assert r.status_code == 429 and r.headers["retry-after"] == "3" and "in use" in r.json()["detail"]
 
 
-def test_short_jobs_may_queue_past_the_limit_long_ones_may_not(configure, held, monkeypatch):
+def test_short_jobs_may_queue_past_the_limit_long_ones_may_not(configure, held):
     """A proof of equivalence takes a moment: a full queue of them still answers within one
     measurement's budget, so they may fill it up to SHORT_EXTRA times max_queue; a long job is
     refused at max_queue (the queue lives in this module's admission, whatever the job)."""
     configure(max_queue=2, measure_budget_s=10)
-    started, release, ran = held
-    durations = {"long": 3.0, "short": 0.1}
-    monkeypatch.setattr(run, "estimated_s", lambda job, throughput: durations[job.form.name.split()[0]])
+    started, release, ran, export_job = held
     core = measuring_core.MeasuringCore(name="test queue ")
     threads = [threading.Thread(target=lambda i=i: core.submit(export_job("cpu", 1, f"short {i}")))
                for i in range(2 * measuring_core.SHORT_EXTRA)]
@@ -120,13 +131,11 @@ def test_short_jobs_may_queue_past_the_limit_long_ones_may_not(configure, held, 
     assert len(ran) == len(threads)
 
 
-def test_a_short_job_goes_ahead_of_queued_measurements_but_cannot_starve_them(configure, held, monkeypatch):
+def test_a_short_job_goes_ahead_of_queued_measurements_but_cannot_starve_them(configure, held):
     """A proof of equivalence queued behind a measurement runs first (it adds a moment to that wait,
     and saves the proof a measurement's); a measurement that has waited a whole budget goes first."""
     configure(max_queue=4, measure_budget_s=10)
-    started, release, ran = held
-    durations = {"long": 3.0, "short": 0.1}
-    monkeypatch.setattr(run, "estimated_s", lambda job, throughput: durations[job.form.name.split()[0]])
+    started, release, ran, export_job = held
     core = measuring_core.MeasuringCore(name="test order ")
     names = ["long running", "long queued", "short proof"]
     threads = [threading.Thread(target=lambda n=n: core.submit(export_job("cpu", 1, n))) for n in names]
@@ -135,7 +144,8 @@ def test_a_short_job_goes_ahead_of_queued_measurements_but_cannot_starve_them(co
         assert started.wait(10)
         threads[1].start()
         assert measuring_core.wait_for(lambda: core.state()["devices"]["cpu"]["jobs"] == 2, 10)
-        worker = core._workers["cpu"]
+        with core.lock:
+            worker = core.worker("cpu")
         assert worker.expected_wait_s(short=True) == pytest.approx(3.0, abs=0.2)  # the running one only
         assert worker.expected_wait_s() == pytest.approx(6.0, abs=0.2)
         threads[2].start()
@@ -151,5 +161,5 @@ def test_a_short_job_goes_ahead_of_queued_measurements_but_cannot_starve_them(co
         worker.pending[:] = [measuring_core.Ticket(export_job("cpu", 1, "long old"), 3.0,
                                                    queued=time.monotonic() - 11),
                              measuring_core.Ticket(export_job("cpu", 1, "short new"), 0.1, short=True)]
-        assert worker.take().job.form.name == "long old"
+        assert worker.take().job.name == "long old"
         worker.pending.clear()

@@ -11,7 +11,8 @@ import torch
 from blockscope import measuring
 from blockscope.analysis.reparam import deploy, random_input
 from blockscope.cache import named
-from blockscope.measuring.jobs import BlockForm, Export, NetworkEquivalence, NetworkForm
+from blockscope.measuring.forms import BlockForm, NetworkForm
+from blockscope.measuring.jobs import Equivalence, Export
 from blockscope.networks.catalogue import NETWORKS
 from blockscope.registry import BLOCKS
 from blockscope.service import blocks as block_service
@@ -42,10 +43,11 @@ def download(client, url: str, params: dict, filename_start: str) -> bytes:
 
 def check_block(client, kind: str, config: dict, form: str) -> None:
     content = download(client, f"/api/blocks/{kind}/onnx", {**config, "form": form}, kind)
-    module = block_service.build(kind, config)
+    resolved = block_service.resolve(kind, config)
+    module = block_service.build(resolved)
     if form == "deploy":
         module = deploy(module)[0]
-    x = random_input(block_service.input_shape(config), config["seed"] + 1)
+    x = random_input(resolved.input_shape, config["seed"] + 1)
     with torch.inference_mode():
         expected = module(x).numpy()
     got = run_onnx(content, x)
@@ -54,6 +56,7 @@ def check_block(client, kind: str, config: dict, form: str) -> None:
 
 
 @pytest.mark.parametrize("kind", list(BLOCKS))
+@pytest.mark.slow
 def test_every_block_at_its_defaults_round_trips_through_onnx_runtime(client, kind):
     check_block(client, kind, BLOCKS[kind].defaults(), "train")
 
@@ -64,6 +67,7 @@ RANDOM = [("resnext_bottleneck", "train"), ("shufflenet_v1_unit", "deploy"), ("s
 
 
 @pytest.mark.parametrize("kind,form", RANDOM)
+@pytest.mark.slow
 def test_random_configurations_round_trip_in_either_form(client, kind, form):
     config = random_configs(BLOCKS[kind], 1, seed=7)[0]
     check_block(client, kind, config, form)
@@ -104,6 +108,7 @@ def check_job(job, expected) -> None:
 
 
 @pytest.mark.parametrize("name,form", NETWORK_FORMS)
+@pytest.mark.slow
 def test_networks_round_trip_through_onnx_runtime(client, monkeypatch, name, form):
     size = {"height": NETWORK_SIZE, "width": NETWORK_SIZE}
     jobs = submitted(monkeypatch)
@@ -136,9 +141,9 @@ def test_exports_are_cached_and_named_after_the_configuration(client):
     first = client.get(url)
     assert first.headers["content-disposition"] == \
         'attachment; filename="group_conv-groups8-height8-width8-train.onnx"'
-    _, config = block_service.resolve("group_conv", {"groups": 8, "height": 8, "width": 8})
-    job = Export(BlockForm("group_conv", tuple(config.items())), tuple(block_service.input_shape(config)))
-    assert job.key in named("exports")  # the measuring queue's cache of finished files
+    config = block_service.resolve("group_conv", {"groups": 8, "height": 8, "width": 8})
+    job = Export(BlockForm(config), tuple(config.input_shape))
+    assert job in named("exports")  # the measuring queue's cache of finished files
     assert client.get(url).content == first.content
 
 
@@ -150,10 +155,9 @@ def test_block_exports_and_network_equivalence_checks_are_jobs_of_the_measuring_
     r = client.get("/api/networks/repvgg_a0/reparam?equivalence=true")
     assert r.status_code == 200 and r.json()["equivalence"]["max_rel_diff"] < 1e-3
     block, equivalence = jobs
-    _, config = block_service.resolve("conv", values)
-    check_job(block, Export(BlockForm("conv", tuple(config.items()), deployed=True),
-                            tuple(block_service.input_shape(config))))
-    check_job(equivalence, NetworkEquivalence("repvgg_a0", (1, 3, 32, 32), 0))
+    config = block_service.resolve("conv", values)
+    check_job(block, Export(BlockForm(config, deployed=True), tuple(config.input_shape)))
+    check_job(equivalence, Equivalence(NetworkForm("repvgg_a0", seed=0), (1, 3, 32, 32), 0))
 
 
 @pytest.mark.parametrize("url,status,param", [
@@ -179,6 +183,6 @@ def test_bad_and_oversized_exports_are_refused_before_building(client, monkeypat
 def test_too_many_exports_at_once_are_answered_429(client, monkeypatch):
     from blockscope.service import export
 
-    monkeypatch.setattr(export._line, "admitted", 10**6)
+    monkeypatch.setattr(export.waiting, "admitted", 10**6)
     r = client.get("/api/blocks/conv/onnx?height=5&width=5&seed=12345")
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1

@@ -21,6 +21,8 @@ from blockscope.blocks.repvgg import RepVGGBlock, identity_kernel
 from blockscope.config import get_settings
 from blockscope.errors import Busy, InvalidParameter
 from blockscope.measuring import run as measuring_run
+from blockscope.measuring.core import inline_core
+from blockscope.measuring.jobs import MEASUREMENTS
 from blockscope.registry import BLOCKS
 from blockscope.service import blocks as blocks_service
 from blockscope.service import latency as latency_service
@@ -58,7 +60,7 @@ CASES += [(kind, cfg) for kind in BLOCKS for cfg in random_configs(BLOCKS[kind],
 # RepVGG's hard cases by hand: grouped identity, depthwise identity (in/groups = 1), stride 2, in != out
 REPVGG = [(8, 8, 1, 2), (12, 12, 1, 3), (6, 6, 1, 6), (8, 16, 2, 4), (6, 6, 2, 3), (6, 12, 1, 3)]
 CASES += [("repvgg_block", blocks_service.resolve("repvgg_block", {
-    "in_channels": i, "out_channels": o, "stride": s, "groups": g, **SMALL, "seed": n})[1])
+    "in_channels": i, "out_channels": o, "stride": s, "groups": g, **SMALL, "seed": n}).as_dict())
     for n, (i, o, s, g) in enumerate(REPVGG)]
 IDS = [f"{kind}-{i}" for i, (kind, _) in enumerate(CASES)]
 
@@ -93,15 +95,16 @@ def _bn_after_conv(graph: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("kind, config", CASES, ids=IDS)
+@pytest.mark.slow
 def test_deploy_form_is_equivalent(kind, config):
     report = report_of(kind, config)
-    shape = blocks_service.input_shape(config)
+    shape = blocks_service.resolve(kind, config).input_shape
     # independent of the cached analysis: a real module built and described here
     assert report["before"] == {"kind": kind, "config": config,
-                                **describe(blocks_service.build(kind, config), shape)}
+                                **describe(blocks_service.build(blocks_service.resolve(kind, config)), shape)}
 
     # independent check: our own input, both modules run here
-    module = blocks_service.build(kind, config)
+    module = blocks_service.build(blocks_service.resolve(kind, config))
     snap = _snapshot(module)
     deployed, fused = deploy(module)
     x = torch.randn(shape, generator=torch.Generator().manual_seed(config["seed"] + 12345))
@@ -127,6 +130,7 @@ FOLD_CASES = [(k, c) for k, c in CASES if k != "repvgg_block"]
 
 
 @pytest.mark.parametrize("kind, config", REPVGG_CASES, ids=[f"repvgg-{i}" for i in range(len(REPVGG_CASES))])
+@pytest.mark.slow
 def test_repvgg_merges_its_branches_into_one_conv(kind, config):
     report = report_of(kind, config)
     after, fused = report["after"], report["fused"]
@@ -138,6 +142,7 @@ def test_repvgg_merges_its_branches_into_one_conv(kind, config):
 
 
 @pytest.mark.parametrize("kind, config", FOLD_CASES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(FOLD_CASES)])
+@pytest.mark.slow
 def test_every_bn_folds_into_the_conv_before_it(kind, config):
     report = report_of(kind, config)
     after, before, fused = report["after"], report["before"], report["fused"]
@@ -173,7 +178,7 @@ def test_seeded_batchnorms_are_not_the_identity():
     """A fresh BN is the identity and proves nothing (RepVGG tools/verify.py): every block's BNs are
     seeded."""
     for kind in BLOCKS:
-        module = blocks_service.build(kind, {**BLOCKS[kind].defaults(), **SMALL})
+        module = blocks_service.build(blocks_service.resolve(kind, SMALL))
         for bn in (m for m in module.modules() if isinstance(m, nn.BatchNorm2d)):
             assert not bn.training
             for value, identity, lo, hi in ((bn.running_mean, 0, -1, 1), (bn.running_var, 1, 0.5, 2),
@@ -324,7 +329,7 @@ def test_repvgg_kernel_view_shows_each_branch():
     view = report["kernel"]
     assert view["shape"] == [8, 4, 3, 3] and view["groups"] == 2 and not view["truncated"]
     assert view["slice"] == {"out_channels": [0, 8], "in_channels_per_group": [0, 4]}
-    block = blocks_service.build("repvgg_block", blocks_service.resolve("repvgg_block", config)[1])
+    block = blocks_service.build(blocks_service.resolve("repvgg_block", config))
     deployed, _ = deploy(block)
     fused = torch.tensor(view["fused"]["weight"])
     assert torch.allclose(fused, deployed.rbr_reparam.weight, atol=1e-6)
@@ -461,8 +466,8 @@ def test_reports_and_checks_are_cached(monkeypatch):
     pending = service.report("conv_bn", config)
     assert pending.data.equivalence == "pending" and pending.data.max_abs_diff is None
     checked = service.equivalence("conv_bn", config)
-    monkeypatch.setattr(service, "_check", lambda *a: pytest.fail("checked a configuration twice"))
-    monkeypatch.setattr(service, "_deployed", lambda *a: pytest.fail("recomputed a cached report"))
+    monkeypatch.setattr(service.measuring, "submit", lambda *a, **k: pytest.fail("checked a config twice"))
+    monkeypatch.setattr(service, "deployed_form", lambda *a: pytest.fail("recomputed a cached report"))
     assert service.equivalence("conv_bn", config) is checked
     first = service.report("conv_bn", config)
     assert first.data.equivalence == "checked" and first.data.max_abs_diff == checked.data.max_abs_diff
@@ -564,7 +569,7 @@ def test_equivalence_passes_wait_for_the_cpu_like_a_measurement(monkeypatch):
     """The real forward passes of an equivalence check run on the CPU's measuring queue, so they
     never overlap (and skew) a CPU latency measurement."""
     measuring, release = threading.Event(), threading.Event()
-    real_block, real_diff = timing.measure_block, measuring_run.max_abs_diff
+    real_block, real_input = timing.measure_block, measuring_run.random_input
     checked = threading.Event()
 
     def held(*args, **kwargs):
@@ -574,10 +579,10 @@ def test_equivalence_passes_wait_for_the_cpu_like_a_measurement(monkeypatch):
 
     def spy(*args):
         checked.set()
-        return real_diff(*args)
+        return real_input(*args)
 
     monkeypatch.setattr(timing, "measure_block", held)
-    monkeypatch.setattr(measuring_run, "max_abs_diff", spy)
+    monkeypatch.setattr(measuring_run, "random_input", spy)
     timer = threading.Thread(target=lambda: latency_service.latency_report(
         "conv", {"height": 8, "width": 8, "seed": 5150}, warmup=0, repeats=1))
     checker = threading.Thread(target=lambda: service.equivalence("conv_bn", _fresh_config(5151)))
@@ -623,7 +628,7 @@ def test_real_work_runs_one_job_at_a_time(monkeypatch):
 def test_speedup_never_divides_a_cached_number_by_a_fresh_one(configure, monkeypatch):
     """Both forms are measured together: they expire together, never one stale and one fresh."""
     clock = [1000.0]
-    monkeypatch.setattr(cache.named("latency"), "clock", lambda: clock[0])
+    monkeypatch.setattr(inline_core().cache(MEASUREMENTS), "clock", lambda: clock[0])
     configure(latency_ttl_s=12)
     real = timing.time_ops
 

@@ -26,6 +26,7 @@ def _routes():
 
 
 @pytest.mark.parametrize("path,params", list(_routes()), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.slow
 def test_junk_in_any_parameter_never_gives_a_5xx(lenient, path, params):
     rng = random.Random(path)
     for name in params:

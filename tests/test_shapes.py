@@ -12,7 +12,7 @@ from blockscope.analysis.meta import on_meta
 from blockscope.networks.build import build_network
 from blockscope.networks.catalogue import NETWORKS
 from blockscope.registry import BLOCKS
-from blockscope.service.blocks import construct, input_shape
+from blockscope.service.blocks import construct, resolve
 
 from . import networks
 from .configs import random_configs
@@ -34,13 +34,14 @@ def by_rule(module: nn.Module, shape: list[int]) -> dict | None:
 def test_every_rule_gives_the_meta_tensors_shapes_on_random_blocks(kind):
     spec = BLOCKS[kind]
     for config in random_configs(spec, 8, seed=5):
-        module = construct(spec, config, "meta")
-        found = by_rule(module, input_shape(config))
+        module = construct(resolve(spec.kind, config), "meta")
+        found = by_rule(module, resolve(spec.kind, config).input_shape)
         assert found is not None, config  # every op blocks use has a rule
-        assert found == meta_tensor_shapes(module, input_shape(config)), config
+        assert found == meta_tensor_shapes(module, resolve(spec.kind, config).input_shape), config
 
 
 @pytest.mark.parametrize("name", list(NETWORKS))
+@pytest.mark.slow
 def test_rules_give_whole_networks_shapes(name):
     with on_meta():
         module = build_network(NETWORKS[name])
@@ -131,8 +132,8 @@ def test_an_op_without_a_rule_falls_back_to_the_meta_tensors():
 def test_ops_read_off_the_graph_are_the_tallys(kind):
     spec = BLOCKS[kind]
     for config in random_configs(spec, 4, seed=6):
-        module = construct(spec, config, "meta")
-        assert graph.ops_of(module) == graph.tally(module, input_shape(config)).ops()
+        module = construct(resolve(spec.kind, config), "meta")
+        assert graph.ops_of(module) == graph.tally(module, resolve(spec.kind, config).input_shape).ops()
 
 
 class _Dispatched(TorchDispatchMode):

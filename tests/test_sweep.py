@@ -204,7 +204,7 @@ def test_a_count_shared_with_a_structure_check_still_comes_back_counted(monkeypa
     other = {**spec.defaults(), "in_channels": 64, "out_channels": 96, "height": 8, "width": 8}
     identity = sweep_points.costs_of(spec, {**other, "out_channels": 64}).structure
     entered, release, got = threading.Event(), threading.Event(), {}
-    real = sweep_points._count
+    real = sweep_points.count
 
     def held(spec_, values, only):
         if only is not None:
@@ -212,7 +212,7 @@ def test_a_count_shared_with_a_structure_check_still_comes_back_counted(monkeypa
             release.wait(5)
         return real(spec_, values, only)
 
-    monkeypatch.setattr(sweep_points, "_count", held)
+    monkeypatch.setattr(sweep_points, "count", held)
     leader = threading.Thread(target=lambda: sweep_points.costs_of(spec, other, only=identity))
     leader.start()
     assert entered.wait(5)
@@ -236,12 +236,12 @@ def _counted(kind: str, config: dict):
 
 def _counting(monkeypatch) -> list[int]:
     """The group counts sweep_points builds and counts from now on (derived ones are not built)."""
-    built, real = [], sweep_points._count
+    built, real = [], sweep_points.count
 
     def counting(spec_, values, only):
         built.append(values[spec_.group_param])
         return real(spec_, values, only)
-    monkeypatch.setattr(sweep_points, "_count", counting)
+    monkeypatch.setattr(sweep_points, "count", counting)
     return built
 
 
@@ -276,7 +276,7 @@ def test_a_line_the_check_refutes_counts_every_group_count(monkeypatch):
     group count rather than shown off its own numbers."""
     spec = BLOCKS["group_conv"]
     config = {**spec.defaults(), "in_channels": 48, "out_channels": 48, "groups": 4, "height": 8, "width": 8}
-    real = sweep_points._count
+    real = sweep_points.count
     asked = []
 
     def skewed(spec_, values, only):
@@ -288,7 +288,7 @@ def test_a_line_the_check_refutes_counts_every_group_count(monkeypatch):
         return costs
 
     named("sweep points").clear()
-    monkeypatch.setattr(sweep_points, "_count", skewed)
+    monkeypatch.setattr(sweep_points, "count", skewed)
     found = sweep_points.across_groups(spec, config, [1, 2, 3, 4, 6, 8, 12, 16, 24, 48])
     assert sorted(set(asked)) == [1, 2, 3, 4, 6, 8, 12, 16, 24, 48]
     for g in (2, 6, 48):
@@ -300,7 +300,7 @@ def test_a_convolution_split_otherwise_is_counted_at_every_group_count(monkeypat
     g at the counts it is drawn through; one that is not (simulated) sends the sweep back to counting."""
     spec = BLOCKS["group_conv"]
     config = {**spec.defaults(), "in_channels": 48, "out_channels": 48, "groups": 4, "height": 8, "width": 8}
-    real = sweep_points._count
+    real = sweep_points.count
 
     def capped(spec_, values, only):
         costs = real(spec_, values, only)
@@ -309,7 +309,7 @@ def test_a_convolution_split_otherwise_is_counted_at_every_group_count(monkeypat
         return costs
 
     named("sweep points").clear()
-    monkeypatch.setattr(sweep_points, "_count", capped)
+    monkeypatch.setattr(sweep_points, "count", capped)
     built = _counting(monkeypatch)
     sweep_points.across_groups(spec, config, [1, 2, 3, 4, 6, 8, 12, 16, 24, 48])
     assert sorted(set(built)) == [1, 2, 3, 4, 6, 8, 12, 16, 24, 48]

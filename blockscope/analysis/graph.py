@@ -9,7 +9,7 @@ from torch import fx, nn
 
 from ..blocks.shuffle import shuffle_permutation
 from ..cache import BoundedCache
-from ..schemas import Edge, Graph, Node, Permutation, Position, Totals
+from ..schemas import Edge, Graph, Node, Permutation, Totals
 from . import ops
 from . import shapes as shapes_by_rule
 
@@ -264,9 +264,9 @@ def analyse_graph(module: nn.Module, input_shape: list[int]) -> Graph:
 
 
 def diagram(t: Tally) -> Graph:
-    """A tally laid out for a diagram, with every channel shuffle's permutation."""
-    positions = _layout(t.nodes)
-    nodes = [Node(**vars(r), pos=positions[r.id]) for r in t.nodes]
+    """A tally as the graph a diagram draws (the page lays it out), with every channel shuffle's
+    permutation."""
+    nodes = [Node(**vars(r)) for r in t.nodes]
     return Graph(
         input_shape=t.input_shape,
         output_shape=t.output_shape,
@@ -307,15 +307,3 @@ def _totals(modules: dict[str, nn.Module], nodes: list[Record]) -> Totals:
         mac_bytes=mac * ops.ELEMENT_SIZE,
         elementwise=sum(n.elementwise for n in nodes),
     )
-
-
-def _layout(records: list[Record]) -> dict[str, Position]:
-    """Layered layout: y is the longest path from the input, x spreads a layer's nodes around 0."""
-    depth: dict[str, int] = {}
-    for r in records:  # fx order is topological
-        depth[r.id] = 1 + max((depth[i] for i in r.inputs), default=-1)
-    layers: dict[int, list[str]] = {}
-    for r in records:
-        layers.setdefault(depth[r.id], []).append(r.id)
-    return {id_: Position(x=i - (len(layer) - 1) / 2, y=y)
-            for y, layer in layers.items() for i, id_ in enumerate(layer)}

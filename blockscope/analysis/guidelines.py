@@ -19,14 +19,14 @@ from .meta import on_meta
 SIZE = 56  # input height = width in every experiment (Sec. 2)
 
 
-def analyse_network(build: Callable[..., torch.nn.Module], config: dict,
+def analyse_network(build: Callable[[int], torch.nn.Module], depth: int,
                     input_shape: list[int]) -> tuple[Graph, UnitDiagram]:
     """The whole stacked network's analysis, and one unit's diagram, on the meta device.
 
-    `build(config, depth)` builds the network of `depth` units.
+    `build(n)` builds the network of n units; the whole network has `depth`.
     """
     with on_meta():
-        network, unit = build(config), build(config, depth=1)
+        network, unit = build(depth), build(1)
     whole = analyse_graph(network, input_shape)
     return whole, unit_diagram(analyse_graph(unit, input_shape))
 
@@ -34,7 +34,7 @@ def analyse_network(build: Callable[..., torch.nn.Module], config: dict,
 def unit_diagram(graph: Graph) -> UnitDiagram:
     """One unit's nodes and edges, trimmed to what a diagram draws."""
     return UnitDiagram(
-        nodes=[n.model_dump(include={"id", "op", "label", "pos", "output_shape", "attrs"})
+        nodes=[n.model_dump(include={"id", "op", "label", "output_shape", "attrs"})
                for n in graph.nodes],
         edges=[e.model_dump(include={"source", "target"}) for e in graph.edges],
     )

@@ -26,11 +26,8 @@ from typing import Any
 import torch
 from torch import fx, nn
 
+from ..errors import Cancelled
 from . import graph
-
-
-class Cancelled(Exception):
-    """Raised inside a timing loop when nobody is waiting for its result any more."""
 
 
 def _check(should_stop: Callable[[], bool] | None) -> None:

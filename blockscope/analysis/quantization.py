@@ -19,7 +19,7 @@ import math
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -454,24 +454,23 @@ def activations_job(scale: float, zero_point: int, size: int, seed: int, device:
     return report, calls
 
 
-def block_job(module: nn.Module, kind: str, config: dict, calibration: int, device: str, threads: int | None,
-              measure: bool) -> tuple[dict, dict[str, Callable[[], object]]]:
-    """Both variants of a block (`module`, built by the measuring process as `kind` at `config`)
-    quantized: each one's errors and kernels, and with `measure` its float32 and int8 calls on the
-    seeded evaluation input."""
+def block_job(module: nn.Module, shape: list[int], seed: int, key: Hashable, calibration: int, device: str,
+              threads: int | None, measure: bool) -> tuple[dict, dict[str, Callable[[], object]]]:
+    """Both variants of a block (`module`, built by the measuring process; `key` names it, for the
+    cache of quantized models) quantized on inputs of `shape` drawn from `seed`: each one's errors
+    and kernels, and with `measure` its float32 and int8 calls on the seeded evaluation input."""
     module = module.eval()
-    shape = [config["batch"], config["in_channels"], config["height"], config["width"]]
     configured = activations_in(module)
-    x = evaluation_input(shape, config["seed"])
+    x = evaluation_input(shape, seed)
     variants, calls = [], {}
     for variant in VARIANTS:
         changed = with_activations(module, variant).eval()
-        key = (kind, tuple(config.items()), variant, calibration)
-        as_float, as_int8 = _models.get_or_compute(key, lambda m=changed: quantize_block(
-            m, shape, calibration_inputs(shape, calibration, config["seed"])))
+        as_float, as_int8 = _models.get_or_compute(
+            (key, variant, calibration),
+            lambda m=changed: quantize_block(m, shape, calibration_inputs(shape, calibration, seed)))
         float_session = session(as_float, device, threads)
         int8_session = session(as_int8, device, threads)
-        report = block_report(changed, shape, float_session, int8_session, config["seed"])
+        report = block_report(changed, shape, float_session, int8_session, seed)
         report.update(name=variant, configured=report["activations"] == configured)
         variants.append(report)
         if measure:

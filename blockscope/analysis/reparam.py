@@ -16,6 +16,8 @@ from .graph import trace
 
 # The kernel view of a large block is cut to this many output and input channels.
 KERNEL_SLICE = 8
+# Weights held besides a module's own while deploying it: the copy, and transient fused kernels.
+DEPLOY_COPIES = 3
 
 
 def deploy(module: nn.Module) -> tuple[nn.Module, list[str]]:

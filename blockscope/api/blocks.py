@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from ..config import get_settings
 from ..registry import BLOCKS, BlockSpec
 from ..schemas import Analysis, BlockSchema, ShufflePermutation
 from ..service.blocks import analyse
 from ..service.blocks import shuffle as shuffle_permutation
+from .caching import cacheable
 from .query import DIGITS, add_block_routes
 
 router = APIRouter()
@@ -26,14 +26,6 @@ def shuffle(
     groups: Annotated[int, Query(ge=1, description="Groups g; must divide C."), DIGITS],
 ) -> ShufflePermutation:
     return shuffle_permutation(channels, groups)
-
-
-def cacheable(body: bytes, etag: str, request: Request) -> Response:
-    """A response that browsers and proxies may keep: analyses are a pure function of the URL."""
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={get_settings().cache_max_age}"}
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
 
 
 def _analysis(spec: BlockSpec, values: dict, request: Request, response: Response) -> Response:

@@ -5,8 +5,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
-from ..analysis.latency import Cancelled
-from ..errors import Busy, InvalidParameter, MeasurementFailed, MeasurerUnavailable, NotFound
+from ..errors import Busy, Cancelled, InvalidParameter, MeasurementFailed, MeasurerUnavailable, NotFound
 from .disconnect import NotForHead
 
 CLIENT_CLOSED = 499  # the client went away before the answer (nobody reads it)

@@ -5,12 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from ..config import get_settings
 from ..guideline_catalogue import MAX_SWEEP_GROUPS, WIDTH_MULTIPLIERS
 from ..schemas import G2Sweep, GuidelineReport, GuidelineSummary, LastGuidelineMeasurement
 from ..service import guidelines as guideline_lab
+from .caching import cache_control
 from .disconnect import unless_disconnected
-from .query import DIGITS, Device, Fresh, Threads
+from .query import DIGITS, MeasureOptions, Placement
 from .web import page_data, templates
 
 router = APIRouter()
@@ -52,15 +52,14 @@ def g2_sweep(
                         "relative to the first row; `ordering` says whether this machine keeps the paper's "
                         "order.")
 async def guideline(name: Annotated[str, Path(description=f"The guideline: one of {NAMES}.")],
-                    request: Request, response: Response, device: Device = "cpu",
-                    width_multiplier: WidthMultiplier = 1, batch: Batch = 1, threads: Threads = None,
-                    measure: Measure = True, fresh: Fresh = False) -> GuidelineReport:
+                    request: Request, response: Response, *, width_multiplier: WidthMultiplier = 1,
+                    batch: Batch = 1, on: Annotated[MeasureOptions, Query()],
+                    measure: Measure = True) -> GuidelineReport:
     result = await unless_disconnected(request, lambda cancel: guideline_lab.report(
-        name, device=device, width_multiplier=width_multiplier, batch=batch, threads=threads,
-        measure=measure, fresh=fresh, cancel=cancel))
+        name, device=on.device, width_multiplier=width_multiplier, batch=batch, threads=on.threads,
+        measure=measure, fresh=on.fresh, cancel=cancel))
     # a measurement describes this machine now; the counts and the paper's figures never change
-    max_age = get_settings().cache_max_age
-    response.headers["Cache-Control"] = "no-store" if measure else f"public, max-age={max_age}"
+    response.headers["Cache-Control"] = cache_control(now=measure)
     return result
 
 
@@ -70,11 +69,12 @@ async def guideline(name: Annotated[str, Path(description=f"The guideline: one o
                         "says when it was measured and on what; `report` is null when it never was. The "
                         "guideline page shows it on arrival and measures only when asked.")
 def last_measurement(name: Annotated[str, Path(description=f"The guideline: one of {NAMES}.")],
-                     response: Response, device: Device = "cpu", width_multiplier: WidthMultiplier = 1,
-                     batch: Batch = 1, threads: Threads = None) -> LastGuidelineMeasurement:
-    response.headers["Cache-Control"] = "no-cache"  # a newer measurement may replace it at any time
-    return guideline_lab.last(name, device=device, width_multiplier=width_multiplier, batch=batch,
-                              threads=threads)
+                     response: Response, *, width_multiplier: WidthMultiplier = 1, batch: Batch = 1,
+                     on: Annotated[Placement, Query()]) -> LastGuidelineMeasurement:
+    # a newer measurement may replace it at any time
+    response.headers["Cache-Control"] = cache_control(latest=True)
+    return guideline_lab.last(name, device=on.device, width_multiplier=width_multiplier, batch=batch,
+                              threads=on.threads)
 
 
 @router.get("/guidelines", include_in_schema=False, response_class=HTMLResponse)

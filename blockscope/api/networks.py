@@ -5,16 +5,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from ..config import get_settings
 from ..schemas import NetworkAnalysis, NetworkReparam, NetworkSummary
 from ..service import networks as service
-from ..service.export import FORMS, OnnxFile
-from .blocks import cacheable
+from .caching import cache_control, cacheable
 from .disconnect import unless_disconnected
-from .latency import NO_STORE
-from .query import DIGITS, Device, Fresh, Threads
+from .files import ONNX_ROUTE, OnnxForm, onnx_response
+from .query import DIGITS, TimingOptions
 from .web import page_data, templates
 
 router = APIRouter()
@@ -22,16 +21,21 @@ router = APIRouter()
 NAMES = ", ".join(service.NAMES)
 
 Name = Annotated[str, Path(description=f"The network: one of {NAMES}.")]
-Height = Annotated[int, Query(ge=1, description="Input height (at most the server's spatial limit)."), DIGITS]
-Width = Annotated[int, Query(ge=1, description="Input width (at most the server's spatial limit)."), DIGITS]
-Batch = Annotated[int, Query(ge=1, description="Batch size (at most the server's batch limit)."), DIGITS]
-Form = Annotated[str, Query(description="`train`: the network as trained (BatchNorm, RepVGG's three "
-                                        "branches); `deploy`: every Conv+BN folded, RepVGG's branches "
-                                        "merged into one 3x3 conv.", json_schema_extra={"enum": list(FORMS)})]
-# Used only with measure=true (as /api/blocks/{kind}/latency takes them).
-Warmup = Annotated[int | None, Query(ge=0, description="Untimed runs before timing; default adapts."), DIGITS]
-Repeats = Annotated[int | None, Query(ge=1, description="Timed runs; default adapts to the network and "
-                                                        "the time budget."), DIGITS]
+
+
+class Size(BaseModel):
+    """The input a network is counted (or timed, or exported) at."""
+    height: Annotated[int, Field(ge=1, description="Input height (at most the server's spatial limit)."),
+                      DIGITS] = 224
+    width: Annotated[int, Field(ge=1, description="Input width (at most the server's spatial limit)."),
+                     DIGITS] = 224
+    batch: Annotated[int, Field(ge=1, description="Batch size (at most the server's batch limit)."),
+                     DIGITS] = 1
+
+
+SizeQuery = Annotated[Size, Query()]
+# The measurement parameters are used only with measure=true (as /api/blocks/{kind}/latency takes them).
+TimingQuery = Annotated[TimingOptions, Query()]
 
 
 @router.get("/api/networks", tags=["networks"], summary="Every whole network, with its totals at 224 x 224")
@@ -46,18 +50,19 @@ def list_networks() -> list[NetworkSummary]:
                         "and the `/api/blocks/{kind}` configuration that reproduces them. With "
                         "`measure=true` the network is also timed on this server (end to end, and every "
                         "op alone, summed per row); the answer is then not cacheable.")
-async def network(name: Name, request: Request, response: Response, height: Height = 224,
-                  width: Width = 224, batch: Batch = 1, measure: Annotated[bool, Query(
+async def network(name: Name, request: Request, response: Response, size: SizeQuery, *,
+                  measure: Annotated[bool, Query(
                       description="Also measure the network's latency on this server.")] = False,
-                  device: Device = "cpu", threads: Threads = None, warmup: Warmup = None,
-                  repeats: Repeats = None, fresh: Fresh = False):
+                  timing: TimingQuery):
     if not measure:
-        result = await run_in_threadpool(service.analyse, name, batch=batch, height=height, width=width)
+        result = await run_in_threadpool(service.analyse, name, batch=size.batch, height=size.height,
+                                         width=size.width)
         return cacheable(result.body, result.etag, request)
-    response.headers["Cache-Control"] = NO_STORE  # latency depends on this machine and this moment
+    response.headers["Cache-Control"] = cache_control(now=True)  # this machine at this moment
     return await unless_disconnected(request, lambda cancel: service.measure(
-        name, batch=batch, height=height, width=width, device=device, threads=threads, warmup=warmup,
-        repeats=repeats, fresh=fresh, cancel=cancel))
+        name, batch=size.batch, height=size.height, width=size.width, device=timing.device,
+        threads=timing.threads, warmup=timing.warmup, repeats=timing.repeats, fresh=timing.fresh,
+        cancel=cancel))
 
 
 @router.get("/api/networks/{name}/reparam", tags=["networks"],
@@ -67,33 +72,26 @@ async def network(name: Name, request: Request, response: Response, height: Heig
                         "BatchNorm statistics (real tensors: bounded, one at a time, cached). With "
                         "`measure=true` both forms are timed end to end in alternating rounds on this "
                         "server; the answer is then not cacheable.")
-async def network_reparam(name: Name, request: Request, response: Response, height: Height = 224,
-                          width: Width = 224, batch: Batch = 1, equivalence: Annotated[bool, Query(
+async def network_reparam(name: Name, request: Request, response: Response, size: SizeQuery, *,
+                          equivalence: Annotated[bool, Query(
                               description="Also run both forms on a small random input and compare them.")
                           ] = False, measure: Annotated[bool, Query(
                               description="Also time both forms on this server.")] = False,
-                          device: Device = "cpu", threads: Threads = None, warmup: Warmup = None,
-                          repeats: Repeats = None, fresh: Fresh = False) -> NetworkReparam:
+                          timing: TimingQuery) -> NetworkReparam:
     result = await unless_disconnected(request, lambda cancel: service.reparam(
-        name, batch=batch, height=height, width=width, equivalence=equivalence, measure=measure,
-        device=device, threads=threads, warmup=warmup, repeats=repeats, fresh=fresh, cancel=cancel))
-    max_age = get_settings().cache_max_age
-    response.headers["Cache-Control"] = NO_STORE if measure else f"public, max-age={max_age}"
+        name, batch=size.batch, height=size.height, width=size.width, equivalence=equivalence,
+        measure=measure, device=timing.device, threads=timing.threads, warmup=timing.warmup,
+        repeats=timing.repeats, fresh=timing.fresh, cancel=cancel))
+    response.headers["Cache-Control"] = cache_control(now=measure)
     return result
 
 
-def onnx_response(file: OnnxFile) -> Response:
-    return Response(file.content, media_type="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{file.filename}"',
-                             "Cache-Control": f"public, max-age={get_settings().cache_max_age}"})
-
-
-# A file, not JSON: left out of the OpenAPI schema (documented in docs/api.md).
-@router.get("/api/networks/{name}/onnx", tags=["networks"], include_in_schema=False)
-async def network_onnx(name: Name, request: Request, height: Height = 224, width: Width = 224,
-                       batch: Batch = 1, form: Form = "train") -> Response:
+@router.get("/api/networks/{name}/onnx", tags=["networks"], summary="A whole network as an ONNX file",
+            **ONNX_ROUTE)
+async def network_onnx(name: Name, request: Request, size: SizeQuery,
+                       form: Annotated[OnnxForm, Query()]) -> Response:
     file = await unless_disconnected(request, lambda cancel: service.network_onnx(
-        name, batch=batch, height=height, width=width, form=form, cancel=cancel))
+        name, batch=size.batch, height=size.height, width=size.width, form=form.form, cancel=cancel))
     return onnx_response(file)
 
 

@@ -3,7 +3,9 @@
 Pages only hand data to the browser (JSON in a data block); the browser asks the JSON API for analyses.
 """
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from ..errors import InvalidParameter
@@ -65,7 +67,7 @@ def gallery(request: Request):
     return _render(request, "gallery.html", {"cards": cards, "embed": False, "data": data})
 
 
-def _block_page(request: Request, kind: str, embed: bool) -> HTMLResponse:
+def _block_page(request: Request, kind: str, embed: bool, controls: bool = False) -> HTMLResponse:
     spec = BLOCKS.get(kind)
     if spec is None:
         return _not_found(request, kind, embed)
@@ -75,7 +77,7 @@ def _block_page(request: Request, kind: str, embed: bool) -> HTMLResponse:
     # the views asked for that apply to this kind, in the order asked (none asked for: the default)
     views = (list(dict.fromkeys(v for v in asked if v in applies))
              or [v for v in EMBED_DEFAULT if v in applies])
-    controls = embed and request.query_params.get("controls", "").lower() in ("1", "true", "yes", "on")
+    controls = embed and controls
     data = {"kind": kind, "spec": spec.schema().model_dump(), "blocks": _catalog(), "query": query,
             "embed": embed, "controls": controls or not embed, "views": views if embed else applies,
             "applies": applies}
@@ -90,5 +92,6 @@ def explorer(request: Request, kind: str):
 
 
 @router.get("/embed/{kind}", response_class=HTMLResponse)
-def embed(request: Request, kind: str):
-    return _block_page(request, kind, embed=True)
+def embed(request: Request, kind: str, controls: Annotated[bool, Query(
+        description="Show the block's parameter controls above the views.")] = False):
+    return _block_page(request, kind, embed=True, controls=controls)

@@ -7,7 +7,7 @@ from ..registry import BlockSpec
 from ..schemas import FixedMaddsSeries, Sweep
 from ..service.blocks import Cached
 from ..service.sweep import fixed_madds, no_group_parameter, nothing_to_widen, sweep
-from .blocks import cacheable
+from .caching import cacheable
 from .query import add_block_routes
 
 

@@ -16,6 +16,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import get_settings
+from .caching import REVALIDATE
 
 PACKAGE = Path(__file__).resolve().parents[1]  # templates and static files ship inside the package
 STATIC = PACKAGE / "static"
@@ -23,7 +24,7 @@ templates = Jinja2Templates(directory=PACKAGE / "templates")
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-REVALIDATE = "no-cache"  # kept, but checked (ETag) before each use: the file may change on upgrade
+# unversioned static files: REVALIDATE (kept, but checked by ETag before each use: they change on upgrade)
 
 
 def _static_version() -> str:

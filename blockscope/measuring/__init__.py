@@ -5,9 +5,10 @@ import threading
 
 from ..config import get_settings
 from .jobs import Job
+from .results import JobResult
 
 
-def submit(job: Job, *, fresh: bool = False, cancel: threading.Event | None = None) -> dict:
+def submit(job: Job, *, fresh: bool = False, cancel: threading.Event | None = None) -> JobResult:
     """The result of `job`, run (or cached, or shared) by the measuring queue."""
     if get_settings().measurer == "inline":
         from .core import inline_core

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from ..analysis.latency import Cancelled
 from ..cache import BoundedCache
 from ..config import get_settings
-from ..errors import Busy, InvalidParameter
+from ..errors import Busy, Cancelled, InvalidParameter
 from . import run
-from .jobs import Equivalence, Export, Job, NetworkEquivalence, QuantizedActivations, QuantizedBlock, Timing
+from .jobs import Job, JobContext, Store
+from .results import JobResult
 
 
 @dataclass(eq=False)
@@ -93,14 +93,13 @@ class MeasuringCore:
         """`name` prefixes its caches' names (a second core, in a test, leaves the first's alone)."""
         self.lock = threading.Lock()
         self._workers: dict[str, DeviceWorker] = {}
-        self._inflight: dict[tuple, Ticket] = {}
-        self.results: BoundedCache[tuple, dict] = BoundedCache(f"{name}latency", "latency_cache",
-                                                               ttl_s="latency_ttl_s")
-        self.equivalences: BoundedCache[tuple, dict] = BoundedCache(f"{name}equivalences", "reparam_cache")
-        self.exports: BoundedCache[tuple, dict] = BoundedCache(f"{name}exports", "onnx_cache")
+        self.name = name
+        self._caches_lock = threading.Lock()
+        self._inflight: dict[Job, Ticket] = {}
+        self._caches: dict[Store, BoundedCache[Job, JobResult]] = {}  # one per store jobs name
         # (param, message, value) of jobs refused for their size: the same request is refused at once
-        self.refusals: BoundedCache[tuple, tuple] = BoundedCache(f"{name}refusals", "latency_cache",
-                                                                 ttl_s="latency_ttl_s")
+        self.refusals: BoundedCache[Job, tuple] = BoundedCache(f"{name}refusals", "latency_cache",
+                                                               ttl_s="latency_ttl_s")
         self.calibrations = run.Calibrations()
         self.log_path = log_path
         self.memory_in_use = 0
@@ -108,34 +107,34 @@ class MeasuringCore:
     # --- requests -----------------------------------------------------------------------------------
 
     def submit(self, job: Job, *, fresh: bool = False, cancel: threading.Event | None = None,
-               poll_s: float = 0.05) -> dict:
+               poll_s: float = 0.05) -> JobResult:
         """The result of `job`: cached, shared with an identical job in flight, or measured now.
 
         `fresh` skips the cache (a "measure again"); `cancel`, when set while waiting, withdraws
         this request, and the job itself when no other request waits for it.
         """
-        key = job.key
-        cache = self._cache(job)
+        key = job  # a job is its own cache key
+        cache = self.cache(job.store)
         limits = get_settings()
         with self.lock:
             if not fresh:
                 hit = cache.get(key)
                 if hit is not None:
-                    return _as_cached(hit)
+                    return hit.as_cached()
             refused = None if fresh else self.refusals.get(key)
             if refused is not None:
                 raise InvalidParameter(*refused)
-            worker = self._worker(job.device)
+            worker = self.worker(job.device)
             ticket = self._inflight.get(key)
             if ticket is not None and ticket.cancelled.is_set():
                 ticket = None  # withdrawn a moment ago: this request starts it anew
             waiting = sum(t.waiters for t in worker.pending)
-            throughput = self.calibrations.known(job.device, getattr(job, "threads", None))
-            estimate = run.estimated_s(job, throughput)
+            throughput = self.calibrations.known(job.device, job.threads)
+            estimate = job.estimate_s(throughput)
             # a short job that times nothing (a proof of equivalence) adds little to anyone's wait: it
             # goes ahead of queued measurements, and may queue beyond the limit while its own expected
             # wait stays within one measurement's budget; measurements keep to max_queue
-            short = (not isinstance(job, Timing) and estimate <= SHORT_JOB_S
+            short = (not job.timed and estimate <= SHORT_JOB_S
                      and worker.expected_wait_s(short=True) + estimate <= limits.measure_budget_s)
             if ticket is None and len(worker.pending) >= limits.max_queue * (SHORT_EXTRA if short else 1):
                 raise self._busy(worker, f"{len(worker.pending)} measurements are queued or running")
@@ -146,8 +145,7 @@ class MeasuringCore:
             if waiting >= most:
                 raise self._busy(worker, f"{waiting} requests are waiting for measurements")
             if ticket is None:
-                if isinstance(job, Timing):
-                    run.check_estimate(job, throughput)  # refused before any device time is spent
+                job.refuse_early(throughput)  # before any device time is spent
                 ticket = Ticket(job, estimate, short=short)
                 self._inflight[key] = ticket
                 worker.pending.append(ticket)
@@ -170,12 +168,17 @@ class MeasuringCore:
             if ticket.waiters == 0 and not ticket.future.done():
                 ticket.cancelled.set()  # nobody waits: stop it (queued, or between two samples)
 
-    def _cache(self, job: Job) -> BoundedCache[tuple, dict]:
-        if isinstance(job, Equivalence | NetworkEquivalence):
-            return self.equivalences
-        return self.exports if isinstance(job, Export) else self.results
+    def cache(self, store: Store) -> BoundedCache[Job, JobResult]:
+        """The cache that keeps the results of jobs naming `store`."""
+        with self._caches_lock:
+            found = self._caches.get(store)
+            if found is None:
+                found = self._caches[store] = BoundedCache(f"{self.name}{store.name}", store.size_setting,
+                                                           ttl_s=store.ttl_setting)
+            return found
 
-    def _worker(self, device: str) -> DeviceWorker:
+    def worker(self, device: str) -> DeviceWorker:
+        """The queue of `device` and its thread (started on first use; call under `lock`)."""
         worker = self._workers.get(device)
         if worker is None:
             worker = self._workers[device] = DeviceWorker(self, device)
@@ -197,8 +200,7 @@ class MeasuringCore:
     # --- the device's thread --------------------------------------------------------------------------
 
     def run_ticket(self, worker: DeviceWorker, ticket: Ticket) -> None:
-        job = ticket.job
-        key = job.key
+        job = key = ticket.job
         budget = get_settings().max_memory_mb * 2**20
         try:
             if ticket.cancelled.is_set():  # withdrawn while it waited: it never runs
@@ -220,21 +222,12 @@ class MeasuringCore:
                 ticket.started = time.monotonic()
             begun = time.time()
             try:
-                if isinstance(job, Equivalence):
-                    result = run.run_equivalence(job, ticket.cancelled.is_set)
-                elif isinstance(job, NetworkEquivalence):
-                    result = run.run_network_equivalence(job, ticket.cancelled.is_set)
-                elif isinstance(job, Export):
-                    result = run.run_export(job, ticket.cancelled.is_set)
-                elif isinstance(job, QuantizedActivations | QuantizedBlock):
-                    result = run.run_quantized(job, ticket.cancelled.is_set)
-                else:
-                    result = run.run_timing(job, self.calibrations, ticket.cancelled.is_set)
+                result = job.run(JobContext(self.calibrations, ticket.cancelled.is_set))
             finally:
                 with self.lock:
                     self.memory_in_use -= job.memory_bytes
                 self._log(job, begun, time.time(), ticket)
-            self._cache(job).put(key, result)
+            self.cache(job.store).put(key, result)
             ticket.future.set_result(result)
         except InvalidParameter as exc:
             self.refusals.put(key, (exc.param, exc.message, exc.value))
@@ -250,18 +243,11 @@ class MeasuringCore:
     def _log(self, job: Job, begun: float, ended: float, ticket: Ticket) -> None:
         if not self.log_path:
             return
-        line = {"pid": os.getpid(), "device": job.device, "job": type(job).__name__, "start": begun,
+        line = {"pid": os.getpid(), "device": job.device, "job": job.label, "start": begun,
                 "end": ended, "estimate_s": round(ticket.estimate_s, 4),
                 "cancelled": ticket.cancelled.is_set()}
         with open(self.log_path, "a") as f:
             f.write(json.dumps(line) + "\n")
-
-
-def _as_cached(result: dict) -> dict:
-    result = copy.deepcopy(result)
-    for report in result.get("forms", {}).values():
-        report["cached"] = True
-    return result
 
 
 _inline: MeasuringCore | None = None

@@ -1,78 +1,91 @@
-"""The work the measuring process does, described as plain data so that it can be sent to it.
+"""The work the measuring process does: each job a frozen dataclass that is its own cache key and
+says, in one place, which cache keeps its results, the memory it holds, how long it holds its device,
+and how it runs (`run(ctx)`, returning a typed result from `results`).
 
-A job names the modules it needs (a block kind at a config, its deployed form, a guideline's
-network, a whole network of the catalogue), never carries them: the measuring process builds them
+A job names the modules it needs (`forms`), never carries them: the measuring process builds them
 itself, runs them, and frees them. The web side fills in what it knows from the analysis (the work
 of every op, for the duration estimate, and the memory the job needs), so nothing is refused after
-device time was spent.
+device time was spent. The queue (`core`) runs any job through this protocol alone.
+
+Adding a measured feature: a job class here (its fields, `store`, `estimate_s`, `run`), a service
+function that builds and submits it, and a route.
 """
 
-import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar, NamedTuple
 
 import torch
-from torch import nn
 
-from ..analysis.estimate import OpWork
-from ..analysis.reparam import deploy
-from ..blocks.layers import seed_weights
-from ..guideline_catalogue import GUIDELINES
-from ..networks.build import build_network
-from ..networks.catalogue import NETWORKS
-from ..registry import BLOCKS
+from ..analysis.estimate import OpWork, Throughput
+from ..config import get_settings
+from ..registry import BlockConfig, blame_size
+from . import run
+from .forms import BlockForm, Form, NetworkForm
+from .results import EquivalenceResult, JobResult, OnnxFile, QuantizedResult, TimingResult
 
 
-@dataclass(frozen=True)
-class BlockForm:
-    """A registered block kind at a full config, as trained or deployed (branches and BNs folded)."""
-    kind: str
-    config: tuple[tuple[str, object], ...]
-    deployed: bool = False
-
-    def build(self) -> nn.Module:
-        module = BLOCKS[self.kind].seeded(dict(self.config))
-        return deploy(module)[0] if self.deployed else module
-
-
-@dataclass(frozen=True)
-class GuidelineForm:
-    """One row of a guideline experiment: its ten-unit network at a width."""
-    guideline: str
-    config: tuple[tuple[str, object], ...]
-
-    def build(self) -> nn.Module:
-        return seed_weights(GUIDELINES[self.guideline].build(dict(self.config)), seed=0)
-
-
-@dataclass(frozen=True)
-class ModuleForm:
-    """A module handed over whole (only for work that never leaves the web process: tests)."""
+class Store(NamedTuple):
+    """One of the measuring process's result caches: its name, and the settings of its size and age."""
     name: str
-    module: nn.Module = field(compare=False, hash=False)
-
-    def build(self) -> nn.Module:
-        return copy.deepcopy(self.module)  # measured in eval mode on its device: the caller's stays as it is
+    size_setting: str
+    ttl_setting: str | None = None
 
 
-@dataclass(frozen=True)
-class NetworkForm:
-    """A whole network of the catalogue (`blockscope.networks`), weights and BatchNorm statistics drawn from
-    `seed`, as trained or deployed (every Conv+BN folded, RepVGG's branches merged)."""
-    name: str
-    deployed: bool = False
-    seed: int = 0
-
-    def build(self) -> nn.Module:
-        with torch.device("cpu"):
-            module = seed_weights(build_network(NETWORKS[self.name]), self.seed).eval()
-        return deploy(module)[0] if self.deployed else module
-
-
-Form = BlockForm | GuidelineForm | ModuleForm | NetworkForm
+MEASUREMENTS = Store("latency", "latency_cache", "latency_ttl_s")
+PROOFS = Store("equivalences", "reparam_cache")
+FILES = Store("exports", "onnx_cache")
 
 
 @dataclass(frozen=True)
-class Timing:
+class JobContext:
+    """What the device's thread hands a job: the device's calibrated throughput, and the test that
+    tells a job to stop (nobody waits for it any more)."""
+    calibrations: run.Calibrations
+    should_stop: Callable[[], bool]
+
+
+class Job:
+    """The protocol every job follows (a frozen dataclass deriving from this class).
+
+    Its equality is its cache key: fields that do not change the answer (`memory_bytes`, `work`)
+    are declared `compare=False`.
+    """
+    store: ClassVar[Store] = MEASUREMENTS
+    device: str
+    threads: int | None  # the CPU threads it runs with (None: the measuring process's own)
+    memory_bytes: int  # real tensors held while it runs, checked against the server-wide budget
+
+    @property
+    def timed(self) -> bool:
+        """Whether it times anything: a job that does not, and is short, runs ahead of measurements."""
+        return False
+
+    @property
+    def label(self) -> str:
+        """What the measurements log calls it."""
+        return type(self).__name__
+
+    def estimate_s(self, throughput: Throughput | None) -> float:
+        """How long it should hold its device (`throughput`: the device's, None until calibrated)."""
+        raise NotImplementedError
+
+    def refuse_early(self, throughput: Throughput | None) -> None:
+        """Raise InvalidParameter now, before it is queued, for what could never fit the budget."""
+
+    def run(self, ctx: JobContext) -> JobResult:
+        raise NotImplementedError
+
+
+def _forward_s(work: tuple[tuple[OpWork, ...], ...], throughput: Throughput | None) -> float | None:
+    """The longest estimated forward pass of the forms (None when nothing is known)."""
+    if throughput is None or not work:
+        return None
+    return max(throughput.forward_s(w) for w in work)
+
+
+@dataclass(frozen=True)
+class Timing(Job):
     """Time one or more forms on one input: end to end, and with `per_node` op by op.
 
     Several forms are timed in rounds, each round calling every form once, so that the machine's
@@ -88,68 +101,84 @@ class Timing:
     per_node: bool
     work: tuple[tuple[OpWork, ...], ...] = field(compare=False)  # per form, for the estimate
     memory_bytes: int = field(compare=False, default=0)
+    # what a refusal for size names (the service knows: a guideline's row names its width multiplier)
+    size: tuple[str, object] | None = field(compare=False, default=None)
 
     @property
-    def key(self) -> tuple:
-        return ("timing", self.forms, self.input_shape, self.seed, self.device, self.threads, self.warmup,
-                self.repeats, self.per_node)
+    def timed(self) -> bool:
+        return True
+
+    @property
+    def blamed(self) -> tuple[str, object]:
+        """The parameter a refusal for size names, and its value."""
+        return self.size or blame_size(self.input_shape[0], ("height", self.input_shape[2]))
 
     def input(self) -> torch.Tensor:
         return torch.randn(list(self.input_shape), generator=torch.Generator().manual_seed(self.seed))
 
+    def estimate_s(self, throughput: Throughput | None) -> float:
+        forward = _forward_s(self.work, throughput)
+        if forward is None:
+            return 1.0
+        return run.timing_estimate_s(self, forward)
 
-@dataclass(frozen=True)
-class Equivalence:
-    """Deploy a block kind's config and check it: the largest output difference on a seeded
-    input, what was fused into what and the merged kernel (RepVGG). The deployed form's graph is
-    the web side's, from the meta device."""
-    kind: str
-    config: tuple[tuple[str, object], ...]
-    memory_bytes: int = field(compare=False, default=0)
-    device: str = "cpu"
-    work: tuple[tuple[OpWork, ...], ...] = field(compare=False, default=())
+    def refuse_early(self, throughput: Throughput | None) -> None:
+        forward = _forward_s(self.work, throughput)
+        if forward is not None:
+            run.refuse_over_budget(self, forward, run.ESTIMATE_SLACK)
 
-    @property
-    def key(self) -> tuple:
-        return ("equivalence", self.kind, self.config)
+    def run(self, ctx: JobContext) -> TimingResult:
+        return run.run_timing(self, ctx.calibrations, ctx.should_stop)
 
 
 @dataclass(frozen=True)
-class NetworkEquivalence:
-    """Build a catalogue network with seeded weights, deploy it, and run both forms on a seeded
-    input: the largest difference of their outputs, absolute and relative to the largest output."""
-    name: str
+class Equivalence(Job):
+    """Deploy a form (a block, or a whole network) and check it: both forms run on a seeded input,
+    the largest difference of their outputs, what was fused into what, and for a block with
+    branches (RepVGG) the merged kernel. The deployed form's graph is the web side's, from the meta
+    device."""
+    store: ClassVar[Store] = PROOFS
+    form: BlockForm | NetworkForm
     input_shape: tuple[int, ...]
-    seed: int = 0
+    seed: int
     memory_bytes: int = field(compare=False, default=0)
     device: str = "cpu"
+    threads: int | None = None
     work: tuple[tuple[OpWork, ...], ...] = field(compare=False, default=())
 
-    @property
-    def key(self) -> tuple:
-        return ("network equivalence", self.name, self.input_shape, self.seed)
+    def estimate_s(self, throughput: Throughput | None) -> float:
+        forward = _forward_s(self.work, throughput)
+        return 1.0 if forward is None else forward * 4
+
+    def run(self, ctx: JobContext) -> EquivalenceResult:
+        return run.run_equivalence(self, ctx.should_stop)
 
 
 @dataclass(frozen=True)
-class Export:
-    """Build a form and export it to ONNX with the input fixed at `input_shape`: the file's bytes.
+class Export(Job):
+    """Build a form and export it to ONNX with the input fixed at `input_shape`: the file.
 
     The exporter traces the module on fake tensors (nothing is computed on an input), so its time
     grows with the number of ops, not with the input's size.
     """
+    store: ClassVar[Store] = FILES
     form: Form
     input_shape: tuple[int, ...]
+    filename: str = field(compare=False, default="model.onnx")  # follows from the form and shape
     memory_bytes: int = field(compare=False, default=0)
     device: str = "cpu"
+    threads: int | None = None
     work: tuple[tuple[OpWork, ...], ...] = field(compare=False, default=())
 
-    @property
-    def key(self) -> tuple:
-        return ("export", self.form, self.input_shape)
+    def estimate_s(self, throughput: Throughput | None) -> float:
+        return run.EXPORT_BASE_S + run.EXPORT_OP_S * sum(len(w) for w in self.work)
+
+    def run(self, ctx: JobContext) -> OnnxFile:
+        return run.run_export(self, ctx.should_stop)
 
 
 @dataclass(frozen=True)
-class QuantizedActivations:
+class QuantizedActivations(Job):
     """The six activations as 8-bit integer functions in ONNX Runtime at input scale and zero point:
     their kernels and curves, and with `measure` float32 and int8 timed on `size` elements in
     alternating rounds (blockscope/analysis/quantization.py)."""
@@ -161,33 +190,50 @@ class QuantizedActivations:
     threads: int | None
     measure: bool
     memory_bytes: int = field(compare=False, default=0)
-    work: tuple[tuple[OpWork, ...], ...] = field(compare=False, default=())
-    estimate_s: float = field(compare=False, default=1.0)
+
+    FORMS: ClassVar[int] = 12  # six activations, float32 and int8
 
     @property
-    def key(self) -> tuple:
-        return ("quantized activations", self.scale, self.zero_point, self.size, self.seed, self.device,
-                self.threads, self.measure)
+    def timed(self) -> bool:
+        return self.measure
+
+    def estimate_s(self, throughput: Throughput | None) -> float:
+        return 0.5 + (2 * get_settings().measure_target_s * self.FORMS if self.measure else 0)
+
+    def quantize(self, threads: int | None) -> tuple[dict, dict[str, Callable[[], object]]]:
+        """The report, and with `measure` the calls to time (ONNX Runtime is imported only here)."""
+        from ..analysis import quantization
+        return quantization.activations_job(self.scale, self.zero_point, self.size, self.seed, self.device,
+                                            threads, self.measure)
+
+    def run(self, ctx: JobContext) -> QuantizedResult:
+        return run.run_quantized(self, ctx.should_stop)
 
 
 @dataclass(frozen=True)
-class QuantizedBlock:
+class QuantizedBlock(Job):
     """A block kind's config with hard and with smooth activations, each statically quantized on
     `calibration` seeded inputs: output errors, kernels, and with `measure` float32 and int8 timed."""
-    kind: str
-    config: tuple[tuple[str, object], ...]
+    config: BlockConfig
     calibration: int
     device: str
     threads: int | None
     measure: bool
     memory_bytes: int = field(compare=False, default=0)
-    work: tuple[tuple[OpWork, ...], ...] = field(compare=False, default=())
-    estimate_s: float = field(compare=False, default=3.0)
 
     @property
-    def key(self) -> tuple:
-        return ("quantized block", self.kind, self.config, self.calibration, self.device, self.threads,
-                self.measure)
+    def timed(self) -> bool:
+        return self.measure
 
+    def estimate_s(self, throughput: Throughput | None) -> float:
+        return 3.0 + (4 * get_settings().measure_target_s if self.measure else 0)
 
-Job = Timing | Equivalence | NetworkEquivalence | Export | QuantizedActivations | QuantizedBlock
+    def quantize(self, threads: int | None) -> tuple[dict, dict[str, Callable[[], object]]]:
+        """The report, and with `measure` the calls to time (ONNX Runtime is imported only here)."""
+        from ..analysis import quantization
+        return quantization.block_job(self.config.spec.seeded(self.config), self.config.input_shape,
+                                      self.config["seed"], self.config, self.calibration, self.device,
+                                      threads, self.measure)
+
+    def run(self, ctx: JobContext) -> QuantizedResult:
+        return run.run_quantized(self, ctx.should_stop)

@@ -25,19 +25,24 @@ import time
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener, answer_challenge, deliver_challenge
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..analysis.latency import Cancelled
 from ..config import Settings, get_settings, use_settings
-from ..errors import Busy, InvalidParameter, MeasurementFailed, MeasurerUnavailable, NotFound
+from ..errors import Busy, Cancelled, InvalidParameter, MeasurementFailed, MeasurerUnavailable, NotFound
 from . import allocator
-from .jobs import Job
+
+if TYPE_CHECKING:
+    from .jobs import Job
 
 SOCKET, KEY, LOCK, LOG, ERRORS = "measurer.sock", "measurer.key", "measurer.lock", "measurements.log", \
     "measurer.err"
 START_TIMEOUT_S = 60.0
 CORES_ENV = "BLOCKSCOPE_MACHINE_CORES"  # handed to the measuring process: the cores before any pinning
-_MACHINE_CORES = tuple(sorted(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else \
-    tuple(range(os.cpu_count() or 1))
+# the machine's cores before any pinning: a measuring process started by a web worker that narrowed
+# its own affinity is handed them (CORES_ENV), so both sides count the same cores
+_MACHINE_CORES = tuple(sorted(int(c) for c in os.environ.get(CORES_ENV, "").split(",") if c)) or (
+    tuple(sorted(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else
+    tuple(range(os.cpu_count() or 1)))
 _start_lock = threading.Lock()
 
 
@@ -149,7 +154,7 @@ def _error(status: str, payload) -> Exception:
     return MeasurementFailed(f"the measurement failed: {payload}")
 
 
-def submit(job: Job, *, fresh: bool = False, cancel: threading.Event | None = None) -> dict:
+def submit(job: "Job", *, fresh: bool = False, cancel: threading.Event | None = None) -> dict:
     return request(("submit", job, fresh), cancel)
 
 
@@ -262,8 +267,7 @@ def web_cores() -> list[int] | None:
 def _pin_measuring_process() -> list[int]:
     """Take the measuring cores (the web worker that started us may have narrowed our affinity to
     its own: widen it again from the machine's cores, which the spawning worker passes down)."""
-    cores = [int(c) for c in os.environ.get(CORES_ENV, "").split(",") if c] or machine_cores()
-    mine = split_cores(sorted(cores))[0]
+    mine = split_cores(machine_cores())[0]
     if hasattr(os, "sched_setaffinity"):
         with contextlib.suppress(OSError):
             os.sched_setaffinity(0, mine)

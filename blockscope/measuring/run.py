@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -18,19 +19,16 @@ from torch import nn
 from ..analysis import estimate
 from ..analysis import latency as timing
 from ..analysis.export import to_onnx
-from ..analysis.reparam import deploy, kernel_view, max_abs_diff, random_input
+from ..analysis.reparam import deploy, kernel_view, random_input
 from ..config import get_settings
-from ..errors import InvalidParameter
+from ..errors import Cancelled, InvalidParameter
+from ..schemas import Measurement, QuantTiming, Speedup
 from . import quality
-from .jobs import (
-    Equivalence,
-    Export,
-    NetworkEquivalence,
-    NetworkForm,
-    QuantizedActivations,
-    QuantizedBlock,
-    Timing,
-)
+from .devices import device_label
+from .results import EquivalenceResult, OnnxFile, QuantizedResult, TimingResult
+
+if TYPE_CHECKING:
+    from .jobs import Equivalence, Export, QuantizedActivations, QuantizedBlock, Timing
 
 # The thread count a measurement gets unless it asks; read once, before any job changes it. Every
 # job that sets its own count restores this one afterwards (see `threads`).
@@ -87,12 +85,7 @@ def _max_repeats(forward_s: float, warmup: int, per_node: bool, forms: int = 1) 
     return math.floor(budget / _per_run(forward_s, per_node, forms)) - warmup
 
 
-def size_param(input_shape) -> tuple[str, int]:
-    """The parameter a size refusal names, and its value: the batch when there is one."""
-    return ("batch", input_shape[0]) if input_shape[0] > 1 else ("height", input_shape[2])
-
-
-def refuse_over_budget(job: Timing, forward_s: float, slack: float = 1.0) -> None:
+def refuse_over_budget(job: "Timing", forward_s: float, slack: float = 1.0) -> None:
     """422 naming the parameter to change when the measurement would overrun the time budget, even
     if a pass took `slack` times less than `forward_s` (an estimate's margin; 1 for a timed pass)."""
     limits = get_settings()
@@ -112,13 +105,13 @@ def refuse_over_budget(job: Timing, forward_s: float, slack: float = 1.0) -> Non
     if job.warmup and _max_repeats(forward_s, 0, job.per_node, forms) >= repeats:
         raise InvalidParameter("warmup", f"{warmup} warm-up runs of a {forward_s * 1e3:.3g} ms block {over}; "
                                          "use fewer", warmup)
-    param, value = size_param(job.input_shape)
+    param, value = job.blamed
     raise InvalidParameter(param, f"one pass of this block takes about {forward_s * 1e3:.0f} ms on "
                                   f"{job.device}, so measuring it {over}; make the batch, the input or the "
                                   "channels smaller", value)
 
 
-def plan(job: Timing, forward_s: float) -> tuple[int, int]:
+def plan(job: "Timing", forward_s: float) -> tuple[int, int]:
     """Warm-up and repeats: the request's, or enough to fill the time target, trimmed to the budget."""
     refuse_over_budget(job, forward_s)
     limits = get_settings()
@@ -167,30 +160,14 @@ class Calibrations:
         return best
 
 
-def estimated_s(job, throughput: estimate.Throughput | None) -> float:
-    """How long `job` should hold its device (1 s when nothing is known about the device yet)."""
-    if isinstance(job, Export):
-        return EXPORT_BASE_S + EXPORT_OP_S * sum(len(w) for w in job.work)
-    if isinstance(job, QuantizedActivations | QuantizedBlock):
-        return job.estimate_s
-    if throughput is None or not job.work:
-        return 1.0
-    forward = max(throughput.forward_s(w) for w in job.work)
-    if isinstance(job, Equivalence | NetworkEquivalence):
-        return forward * 4
+def timing_estimate_s(job: "Timing", forward_s: float) -> float:
+    """How long a Timing job holds its device when one forward pass takes about `forward_s`."""
     limits = get_settings()
     warmup = job.warmup if job.warmup is not None else 2
     if job.repeats is not None:
-        return need_s(forward, warmup, job.repeats, job.per_node, len(job.forms))
+        return need_s(forward_s, warmup, job.repeats, job.per_node, len(job.forms))
     target = limits.measure_target_s * (PER_NODE_FACTOR if job.per_node else 1.0) * len(job.forms)
-    return min(limits.measure_budget_s, target + forward * _untimed(job.per_node) * len(job.forms))
-
-
-def check_estimate(job: Timing, throughput: estimate.Throughput | None) -> None:
-    """Refuse before any device time is spent when even a pass ESTIMATE_SLACK times faster than
-    estimated would not fit the budget."""
-    if throughput is not None and job.work:
-        refuse_over_budget(job, max(throughput.forward_s(w) for w in job.work), ESTIMATE_SLACK)
+    return min(limits.measure_budget_s, target + forward_s * _untimed(job.per_node) * len(job.forms))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -206,7 +183,7 @@ def _quality(samples: list[float], other_share: float | None, attempts: int, see
             "attempts": attempts}
 
 
-def _attempt(job: Timing, modules: list[nn.Module], x: torch.Tensor, warmup: int, repeats: int,
+def _attempt(job: "Timing", modules: list[nn.Module], x: torch.Tensor, warmup: int, repeats: int,
              should_stop: Callable[[], bool], left_s: float) -> tuple[list[dict], float | None]:
     """One measurement of every form: end to end (in rounds when there are several), then op by op.
 
@@ -230,7 +207,7 @@ def _attempt(job: Timing, modules: list[nn.Module], x: torch.Tensor, warmup: int
     return results, window.other_share()
 
 
-def _pass_s(job: Timing, module: nn.Module, x: torch.Tensor, device: torch.device) -> float:
+def _pass_s(job: "Timing", module: nn.Module, x: torch.Tensor, device: torch.device) -> float:
     """Seconds of one forward pass: the best of up to three after a cold one (a single pass on a
     busy machine can take many times longer than the block needs)."""
     budget = get_settings().measure_budget_s
@@ -256,7 +233,7 @@ def _still_busy(device: str, look_s: float = 0.2) -> bool:
     return share is not None and share > get_settings().disturbed_cpu_share
 
 
-def run_timing(job: Timing, calibrations: Calibrations, should_stop: Callable[[], bool]) -> dict:
+def run_timing(job: "Timing", calibrations: Calibrations, should_stop: Callable[[], bool]) -> TimingResult:
     """Measure a Timing job on its device (the caller holds the device)."""
     device = torch.device(job.device)
     started = time.perf_counter()
@@ -265,7 +242,7 @@ def run_timing(job: Timing, calibrations: Calibrations, should_stop: Callable[[]
         asked = job.threads if job.threads is not None or job.device != "cpu" else DEFAULT_THREADS
         with threads(asked):
             count = torch.get_num_threads() if job.device == "cpu" else None
-            check_estimate(job, calibrations.get(job.device, job.threads))
+            job.refuse_early(calibrations.get(job.device, job.threads))
             modules = [form.build().to(device).eval() for _, form in job.forms]
             x = job.input().to(device)
             forward_s = 0.0
@@ -289,115 +266,89 @@ def run_timing(job: Timing, calibrations: Calibrations, should_stop: Callable[[]
         if isinstance(exc, RuntimeError) and not isinstance(exc, torch.cuda.OutOfMemoryError) \
                 and "can't allocate memory" not in str(exc):
             raise
-        param, value = size_param(job.input_shape)
+        param, value = job.blamed
         raise InvalidParameter(param, f"the block does not fit in {job.device}'s memory; make the batch, "
                                       "the input or the channels smaller", value) from None
     finally:
         modules = x = None
         gc.collect()
     common = {
-        "machine": get_settings().machine(), "device": job.device, "torch": torch.__version__,
-        "threads": count,
+        "machine": get_settings().machine(), "device": job.device, "device_label": device_label(job.device),
+        "torch": torch.__version__, "threads": count,
         "cores": cores() if job.device == "cpu" else None, "dtype": str(dtype).removeprefix("torch."),
         "warmup": warmup, "cached": False,
         "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": round(time.perf_counter() - started, 4),
     }
-    reports = {}
-    for (name, _), result, q in zip(job.forms, results, qualities, strict=True):
-        samples = result.pop("samples_s")
-        reports[name] = {**common, **result, "quality": q, "samples": len(samples)}
-        reports[name]["_samples"] = samples
-    answer = {"forms": reports}
+    samples = {name: result.pop("samples_s") for (name, _), result in zip(job.forms, results, strict=True)}
+    reports = {name: Measurement(**common, **result, quality=q, samples=len(samples[name]))
+               for (name, _), result, q in zip(job.forms, results, qualities, strict=True)}
+    ratio = None
     if len(job.forms) == 2:
         (first, _), (second, _) = job.forms
-        a, b = reports[first].pop("_samples"), reports[second].pop("_samples")
-        answer["ratio"] = quality.comparison(first, a, second, b, job.seed)
-    for report in reports.values():
-        report.pop("_samples", None)
-    return answer
+        ratio = Speedup(**quality.comparison(first, samples[first], second, samples[second], job.seed))
+    return TimingResult(forms=reports, ratio=ratio)
 
 
-def run_equivalence(job: Equivalence, should_stop: Callable[[], bool]) -> dict:
-    """Deploy the block and compare both forms on a seeded input (real forward passes)."""
-    config = dict(job.config)
+def run_equivalence(job: "Equivalence", should_stop: Callable[[], bool]) -> EquivalenceResult:
+    """Build the form with seeded weights, deploy it, and compare both forms' outputs on a seeded
+    input (real forward passes); a block with branches (RepVGG) also shows its merged kernel."""
+    module = deployed = x = trained = None
     try:
-        from ..registry import BLOCKS
-        module = BLOCKS[job.kind].seeded(config)
+        module = job.form.build()
         deployed, fused = deploy(module)
         if should_stop():
-            raise timing.Cancelled
-        shape = [config["batch"], config["in_channels"], config["height"], config["width"]]
-        diff = max_abs_diff(module, deployed, random_input(shape, config["seed"]))
-        kernel = kernel_view(module)
-    finally:
-        module = deployed = None
-        gc.collect()
-    return {"max_abs_diff": diff, "fused": fused, "kernel": kernel}
-
-
-def run_network_equivalence(job: NetworkEquivalence, should_stop: Callable[[], bool]) -> dict:
-    """Build the network with seeded weights, deploy it, and compare both forms' outputs."""
-    module = deployed = None
-    try:
-        module = NetworkForm(job.name, seed=job.seed).build()
-        deployed, fused = deploy(module)
-        if should_stop():
-            raise timing.Cancelled
+            raise Cancelled
         x = random_input(list(job.input_shape), job.seed)
         with torch.inference_mode():
             trained = module(x)
             diff = (trained - deployed(x)).abs().max().item()
             scale = trained.abs().max().item()
+        kernel = kernel_view(module)
     finally:
         module = deployed = x = trained = None
         gc.collect()
-    return {"max_abs_diff": diff, "max_rel_diff": diff / scale if scale > 0 else diff, "fused": len(fused)}
+    return EquivalenceResult(max_abs_diff=diff, max_rel_diff=diff / scale if scale > 0 else diff, fused=fused,
+                             kernel=kernel)
 
 
-def run_export(job: Export, should_stop: Callable[[], bool]) -> dict:
-    """Build the form and export it to ONNX: `{"onnx": the file's bytes}`."""
+def run_export(job: "Export", should_stop: Callable[[], bool]) -> OnnxFile:
+    """Build the form and export it to ONNX."""
     module = None
     try:
         module = job.form.build().eval()
         if should_stop():
-            raise timing.Cancelled
+            raise Cancelled
         content = to_onnx(module, list(job.input_shape))
     finally:
         module = None
         gc.collect()
-    return {"onnx": content}
+    return OnnxFile(filename=job.filename, content=content)
 
 
-def run_quantized(job: QuantizedActivations | QuantizedBlock, should_stop: Callable[[], bool]) -> dict:
+def run_quantized(job: "QuantizedActivations | QuantizedBlock", should_stop: Callable[[], bool]
+                  ) -> QuantizedResult:
     """Quantize activations or a block in ONNX Runtime (`blockscope.analysis.quantization`), and with
     `measure` time every float32 and int8 form in alternating rounds, each figure with its quality."""
-    from ..analysis import quantization
-
     count = DEFAULT_THREADS if job.device == "cpu" and job.threads is None else job.threads
     started = time.perf_counter()
     try:
-        if isinstance(job, QuantizedActivations):
-            report, calls = quantization.activations_job(job.scale, job.zero_point, job.size, job.seed,
-                                                         job.device, count, job.measure)
-        else:
-            from ..registry import BLOCKS
-            config = dict(job.config)
-            report, calls = quantization.block_job(BLOCKS[job.kind].seeded(config), job.kind, config,
-                                                   job.calibration, job.device, count, job.measure)
+        report, calls = job.quantize(count)
         if should_stop():
-            raise timing.Cancelled
+            raise Cancelled
         if not job.measure:
-            return {"report": report}
-        return {"report": report, **_time_in_rounds(calls, job.device, count, should_stop, started)}
+            return QuantizedResult(report=report)
+        forms, samples = _time_in_rounds(calls, job.device, count, should_stop, started)
+        return QuantizedResult(report=report, forms=forms, samples=samples)
     finally:
         calls = None
         gc.collect()
 
 
 def _time_in_rounds(calls: dict[str, Callable[[], object]], device: str, count: int | None,
-                    should_stop: Callable[[], bool], started: float) -> dict:
+                    should_stop: Callable[[], bool], started: float
+                    ) -> tuple[dict[str, QuantTiming], dict[str, list[float]]]:
     """Every call timed in rounds (warm-up and repeats planned from one untimed round to fill the time
     target), measured again while disturbed and the budget allows; `forms` as a Timing job's."""
     limits = get_settings()
@@ -431,8 +382,7 @@ def _time_in_rounds(calls: dict[str, Callable[[], object]], device: str, count: 
               "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
               "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
               "duration_s": round(time.perf_counter() - started, 4)}
-    forms = {name: {**common, "repeats": len(s), "samples": len(s), "total": timing.summarize(s),
-                    "quality": q}
+    forms = {name: QuantTiming(**common, repeats=len(s), samples=len(s), total=timing.summarize(s), quality=q)
              for name, s, q in zip(calls, rounds, qualities, strict=True)}
-    return {"forms": forms, "samples": dict(zip(calls, rounds, strict=True))}
+    return forms, dict(zip(calls, rounds, strict=True))
 

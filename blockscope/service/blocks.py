@@ -1,6 +1,7 @@
 """Resolve a block request, build the block, analyse it, and keep analyses in a bounded cache."""
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -15,83 +16,59 @@ from ..blocks.layers import seed_weights
 from ..blocks.shuffle import inverse_permutation, shuffle_permutation
 from ..cache import BoundedCache
 from ..config import get_settings
-from ..errors import InvalidParameter, NotFound
-from ..registry import BLOCKS, BlockSpec
-from ..schemas import Analysis, ShufflePermutation
+from ..errors import InvalidParameter
+from ..registry import BlockConfig, get_spec
+from ..schemas import Analysis, ConfigValue, ShufflePermutation
 from .limits import check_memory
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def get_spec(kind: str) -> BlockSpec:
-    try:
-        return BLOCKS[kind]
-    except KeyError:
-        raise NotFound(f"unknown block kind {kind!r}; known kinds: {', '.join(BLOCKS)}") from None
+def resolve(kind: str, values: Mapping[str, ConfigValue | None]) -> BlockConfig:
+    """The full config of `kind` at these request values: defaults filled in, every value checked
+    (404 for an unknown kind, 422 naming a bad parameter)."""
+    return get_spec(kind).resolve(values)
 
 
-def resolve(kind: str, values: dict) -> tuple[BlockSpec, dict]:
-    """Full config for `kind`: defaults filled in, every value checked against its parameter."""
-    spec = get_spec(kind)
-    config = {}
-    for p in spec.all_params:
-        value = values.get(p.name)
-        if value is None:
-            value = p.default
-        p.check(value)
-        config[p.name] = value
-    return spec, config
-
-
-def input_shape(config: dict) -> list[int]:
-    return [config["batch"], config["in_channels"], config["height"], config["width"]]
-
-
-def size_param(config: dict) -> str:
-    """The parameter a size refusal names: the batch when there is one, else the input height."""
-    return "batch" if config["batch"] > 1 else "height"
-
-
-def construct(spec: BlockSpec, config: dict, device) -> nn.Module:
+def construct(config: BlockConfig, device) -> nn.Module:
     """The block in eval mode on `device` ("meta": shapes only), its config errors as 422s."""
     try:
         with on_meta() if device == "meta" else torch.device(device):
-            module = spec.build(config)
+            module = config.spec.build(config)
     except BlockConfigError as exc:
         raise InvalidParameter(exc.param, exc.message, config.get(exc.param)) from None
     return module.eval()
 
 
-def build(kind: str, config: dict, device: str | torch.device = "cpu") -> nn.Module:
+def build(config: BlockConfig, device: str | torch.device = "cpu") -> nn.Module:
     """A real, seeded block in eval mode (after the config has passed `analyse`'s checks)."""
-    module = seed_weights(construct(get_spec(kind), config, "cpu"), config["seed"])
+    module = seed_weights(construct(config, "cpu"), config["seed"])
     return module.to(device)
 
 
-def tally_config(spec: BlockSpec, config: dict, module: nn.Module | None = None) -> Tally:
+def tally_config(config: BlockConfig, module: nn.Module | None = None) -> Tally:
     """A block's ops and counts without its diagram (what a sweep needs), on the meta device
     (`module`: the block, when it is built already, on the meta device).
 
     Refused (422) when measuring the block op by op would need more memory than a job may take.
     """
     if module is None:
-        module = construct(spec, config, "meta")
+        module = construct(config, "meta")
     try:
-        counted = tally(module, input_shape(config))
+        counted = tally(module, config.input_shape)
     except RuntimeError as exc:  # a shape PyTorch refuses (e.g. a kernel larger than the input)
         message = f"the block cannot run on this input: {exc}".split("\n")[0]
         raise InvalidParameter("height", message, config["height"]) from None
-    param = size_param(config)
-    check_memory(counted, "measuring this block op by op", param, config[param], every_activation=True)
+    check_memory(counted, "measuring this block op by op", *config.size_param, every_activation=True)
     return counted
 
 
-def analyse_config(spec: BlockSpec, config: dict) -> Analysis:
+def analyse_config(config: BlockConfig) -> Analysis:
     """The analysis of a block, computed on the meta device: exact shapes and counts, no memory.
 
     Refused (422) when measuring the block op by op would need more memory than a job may take.
     """
-    return Analysis(kind=spec.kind, config=config, **dict(diagram(tally_config(spec, config))))
+    return Analysis(kind=config.kind, config=config.as_dict(), **dict(diagram(tally_config(config))))
 
 
 @dataclass(frozen=True)
@@ -107,19 +84,17 @@ class Cached(Generic[M]):
         return cls(data, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')
 
 
-_analyses: BoundedCache[tuple, Cached[Analysis]] = BoundedCache("analyses", "analysis_cache")
+_analyses: BoundedCache[BlockConfig, Cached[Analysis]] = BoundedCache("analyses", "analysis_cache")
 
 
-def analyse(kind: str, values: dict) -> Cached[Analysis]:
+def analyse(kind: str, values: Mapping[str, ConfigValue | None]) -> Cached[Analysis]:
     """The analysis of `kind` for these query values (cached, read-only)."""
-    spec, config = resolve(kind, values)
-    return analyse_resolved(spec, config)
+    return analyse_resolved(resolve(kind, values))
 
 
-def analyse_resolved(spec: BlockSpec, config: dict) -> Cached[Analysis]:
+def analyse_resolved(config: BlockConfig) -> Cached[Analysis]:
     """`analyse` for a config that `resolve` has already filled in and checked."""
-    return _analyses.get_or_compute((spec.kind, tuple(config.items())),
-                                    lambda: Cached.of(analyse_config(spec, config)))
+    return _analyses.get_or_compute(config, lambda: Cached.of(analyse_config(config)))
 
 
 def shuffle(channels: int, groups: int) -> ShufflePermutation:

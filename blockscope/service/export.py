@@ -9,7 +9,7 @@ bytes) is checked against the server's limit on the meta-device analysis.
 """
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 from .. import measuring
 from ..analysis.estimate import work_of
@@ -17,10 +17,12 @@ from ..analysis.memory import bytes_needed
 from ..analysis.ops import ELEMENT_SIZE
 from ..config import get_settings
 from ..errors import InvalidParameter
-from ..measuring.jobs import BlockForm, Export, Form, Job
-from ..schemas import Graph
+from ..measuring.forms import BlockForm, Form
+from ..measuring.jobs import Export, Job
+from ..measuring.results import JobResult, OnnxFile
+from ..schemas import ConfigValue, Graph
 from .admission import WaitingLine
-from .blocks import analyse_resolved, input_shape, resolve, size_param
+from .blocks import analyse_resolved, resolve
 from .limits import check_memory
 
 FORMS = ("train", "deploy")
@@ -29,20 +31,14 @@ FORMS = ("train", "deploy")
 EXPORT_COPIES = 3
 
 
-@dataclass(frozen=True)
-class OnnxFile:
-    filename: str
-    content: bytes
-
-
 # Requests of this web worker waiting for an export or a network equivalence check: a few may wait
 # (the measuring process runs them one at a time, with the measurements), one more is answered 429.
-_line = WaitingLine("ONNX exports and network equivalence checks", "export_max_waiting", typical_s=3.0)
+waiting = WaitingLine("ONNX exports and network equivalence checks", "export_max_waiting", typical_s=3.0)
 
 
-def submit(job: Job, cancel: threading.Event | None = None) -> dict:
+def submit(job: Job, cancel: threading.Event | None = None) -> JobResult:
     """The result of an export or a network equivalence check, once admitted to the waiting line."""
-    with _line.admit():
+    with waiting.admit():
         return measuring.submit(job, cancel=cancel)
 
 
@@ -62,22 +58,23 @@ def export(filename: str, form: Form, graph: Graph, shape: list[int],
            cancel: threading.Event | None = None) -> OnnxFile:
     """`form` exported on an input of `shape` (`graph`: its analysis; call only after the limits
     were checked). The measuring process keeps the last `onnx_cache` files."""
-    job = Export(form, tuple(shape), work=(work_of(graph),),
+    job = Export(form, tuple(shape), filename, work=(work_of(graph),),
                  memory_bytes=bytes_needed(graph, every_activation=False, extra_weight_copies=EXPORT_COPIES))
-    return OnnxFile(filename, submit(job, cancel)["onnx"])
+    return submit(job, cancel)
 
 
-def block_onnx(kind: str, values: dict, form: str = "train",
+def block_onnx(kind: str, values: Mapping[str, ConfigValue | None], form: str = "train",
                cancel: threading.Event | None = None) -> OnnxFile:
     """The ONNX file of one block at these query values, seeded by its `seed`."""
     check_form(form)
-    spec, config = resolve(kind, values)
-    analysis = analyse_resolved(spec, config).data  # 404 and 422s first, nothing real built yet
-    param = size_param(config)
+    config = resolve(kind, values)
+    spec = config.spec
+    analysis = analyse_resolved(config).data  # 404 and 422s first, nothing real built yet
+    param, _ = config.size_param
     if (1 + EXPORT_COPIES) * analysis.totals.params * ELEMENT_SIZE > get_settings().max_memory_mb * 2**20 / 2:
         param = spec.params[0].name  # the weights alone are most of it: a smaller input would not help
     check_export_memory(analysis, "this block", param, config[param])
-    changed = [f"{k}{v}" for k, v in config.items() if v != spec.defaults()[k]]
+    changed = [f"{k}{v}" for k, v in config.as_dict().items() if v != spec.defaults()[k]]
     filename = "-".join([kind, *changed, form]) + ".onnx"
-    return export(filename, BlockForm(kind, tuple(config.items()), deployed=form == "deploy"), analysis,
-                  input_shape(config), cancel)
+    return export(filename, BlockForm(config, deployed=form == "deploy"), analysis, config.input_shape,
+                  cancel)

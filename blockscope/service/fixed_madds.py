@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..registry import BlockSpec
+from ..registry import BlockConfig, BlockSpec
 from ..schemas import FixedMadds, SweepPoint
-from .sweep_points import Costs, costs_of
+from .sweep_points import Costs, Values, costs_of
 
 # Group counts tried at fixed multiply-adds (G2's Table 2 has 1, 2, 4, 8).
 FIXED_MADDS_GROUPS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
@@ -32,7 +32,7 @@ WINDOW = 2  # multiples of g tried on each side of the estimated width
 
 
 class _Candidate:
-    def __init__(self, config: dict, costs: Costs, base: dict, widen: tuple[str, ...], target: int,
+    def __init__(self, config: Values, costs: Costs, base: Values, widen: tuple[str, ...], target: int,
                  structure: tuple[str, ...]):
         self.config = config
         self.totals = costs.totals
@@ -48,12 +48,12 @@ class _Candidate:
                 self.imbalance if close else abs(self.deviation), abs(self.deviation))
 
 
-def _size(config: dict, widen: tuple[str, ...]) -> float:
+def _size(config: Values, widen: tuple[str, ...]) -> float:
     """How wide a candidate is: the geometric mean of its widened parameters."""
     return math.prod(config[p] for p in widen) ** (1 / len(widen))
 
 
-def _imbalance(widths: dict, base: dict) -> float:
+def _imbalance(widths: Values, base: Values) -> float:
     growth = [widths[p] / base[p] for p in widths]
     return round(max(growth) / min(growth) - 1, 12)
 
@@ -126,13 +126,13 @@ class _Guide:
         return known is not None and known != structure
 
 
-def _pattern(widths: dict) -> tuple[bool, ...]:
+def _pattern(widths: Values) -> tuple[bool, ...]:
     """Which of the widths are equal (pairwise)."""
     values = list(widths.values())
     return tuple(a == b for a, b in itertools.combinations(values, 2))
 
 
-def _solve(spec: BlockSpec, base: dict, g: int, target: int, closest: bool = False,
+def _solve(spec: BlockSpec, base: Values, g: int, target: int, closest: bool = False,
            guide: _Guide | None = None) -> _Candidate | None:
     """The block at `g` groups whose `widen` parameters (multiples of g, grown from `base`'s in the
     same proportion where divisibility allows) bring the multiply-adds closest to `target`."""
@@ -152,7 +152,7 @@ def _solve(spec: BlockSpec, base: dict, g: int, target: int, closest: bool = Fal
         return (any(all(k <= s for k, s in zip(key, small, strict=True)) for small in too_small)
                 or any(all(k >= b for k, b in zip(key, big, strict=True)) for big in too_large))
 
-    def attempt(widths: dict, prune: bool = False) -> _Candidate | None:
+    def attempt(widths: Values, prune: bool = False) -> _Candidate | None:
         """The candidate with these widths (None where refused). With `prune`, only one that could be
         chosen is counted: out of reach or of another structure, it is None."""
         key = tuple(widths[p] for p in widen)
@@ -230,7 +230,7 @@ def _solve(spec: BlockSpec, base: dict, g: int, target: int, closest: bool = Fal
     return min(found, key=_Candidate.rank) if found else None
 
 
-def series(spec: BlockSpec, reference: dict, extra_groups: tuple[int, ...] = ()) -> FixedMadds:
+def series(spec: BlockSpec, reference: Values, extra_groups: tuple[int, ...] = ()) -> FixedMadds:
     """Points at fixed multiply-adds from the g = 1 block `reference` (a full config)."""
     gp = spec.group_param
     reference = {**reference, gp: 1}
@@ -256,9 +256,9 @@ def series(spec: BlockSpec, reference: dict, extra_groups: tuple[int, ...] = ())
     return FixedMadds(target_madds=target, points=points, reference=widths, tolerance=TOLERANCE)
 
 
-def reference_of(spec: BlockSpec, config: dict) -> dict:
+def reference_of(spec: BlockSpec, config: BlockConfig) -> BlockConfig:
     """The g = 1 block whose multiply-adds are closest to `config`'s (same proportions)."""
     target = costs_of(spec, config).totals.madds
     # first the block's own widths at g = 1 (the sweep at fixed channels has counted them already)
     best = _solve(spec, config, 1, target, closest=True, guide=_Guide(first=1.0))
-    return best.config if best else {**config, spec.group_param: 1}
+    return BlockConfig.of(spec.kind, best.config) if best else config.replace(**{spec.group_param: 1})

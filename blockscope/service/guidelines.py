@@ -26,8 +26,10 @@ from ..guideline_catalogue import (
     WIDTH_MULTIPLIERS,
     Guideline,
     Row,
+    UnitConfig,
 )
-from ..measuring.jobs import GuidelineForm
+from ..measuring.forms import GuidelineForm
+from ..registry import blame_size
 from ..schemas import (
     G2Point,
     G2Sweep,
@@ -79,8 +81,8 @@ def check_batch(batch: int) -> int:
 
 
 def _size_param(batch: int, width_multiplier: int) -> tuple[str, int]:
-    """The parameter a size refusal names here, and its value: the batch when there is one."""
-    return ("batch", batch) if batch > 1 else ("width_multiplier", width_multiplier)
+    """The parameter a size refusal names here, and its value."""
+    return blame_size(batch, ("width_multiplier", width_multiplier))
 
 
 # --- the analysis of every row (pure, cached) ------------------------------------------------------
@@ -95,27 +97,21 @@ def analyse(guideline: Guideline, width_multiplier: int, batch: int) -> tuple[tu
         rows = []
         for row in guideline.rows:
             config = guideline.row_config(row, width_multiplier)
-            rows.append(analyse_network(guideline.build, config, guideline.input_shape(config, batch)))
+            rows.append(analyse_network(lambda depth, c=config: guideline.build(c, depth), STACK_DEPTH,
+                                        guideline.input_shape(config, batch)))
         return tuple(rows)
     return _analyses.get_or_compute((guideline.name, width_multiplier, batch), compute)
 
 
 # --- measurement ---------------------------------------------------------------------------------
 
-def _measure_row(guideline: Guideline, row: Row, config: dict, graph: Graph, *, device: str,
+def _measure_row(guideline: Guideline, row: Row, config: UnitConfig, graph: Graph, *, device: str,
                  threads: int | None, width_multiplier: int, batch: int, fresh: bool,
                  cancel: threading.Event | None) -> RowMeasurement:
-    size = _size_param(batch, width_multiplier)
-    job = latency.timing_job({"row": (GuidelineForm(guideline.name, tuple(config.items())), graph)},
+    job = latency.timing_job({"row": (GuidelineForm.of(guideline.name, config), graph)},
                              graph.input_shape, seed=0, device=device, threads=threads, warmup=None,
-                             repeats=None, per_node=False, size=size)
-    try:
-        reports, _ = latency.run(job, fresh=fresh, cancel=cancel)
-    except InvalidParameter as exc:
-        if exc.param not in ("batch", "height"):
-            raise
-        # the measuring process names a block's size; here the size is set by batch and width
-        raise InvalidParameter(size[0], exc.message + " (here: batch or width_multiplier)", size[1]) from None
+                             repeats=None, per_node=False, size=_size_param(batch, width_multiplier))
+    reports, _ = latency.run(job, fresh=fresh, cancel=cancel)
     result = reports["row"]
     total = result.total
     return RowMeasurement(
@@ -179,7 +175,7 @@ def _paper(row: Row, width_multiplier: int) -> PaperFigures:
                         arm_unit=ARM_UNIT, arm_config=row.arm_config if x1 and row.arm is not None else None)
 
 
-def _row(guideline: Guideline, row: Row, config: dict, graph: Graph, unit: UnitDiagram,
+def _row(guideline: Guideline, row: Row, config: UnitConfig, graph: Graph, unit: UnitDiagram,
          width_multiplier: int, batch: int, measured: RowMeasurement | None,
          relative: RelativeSpeed) -> GuidelineRow:
     totals = graph.totals

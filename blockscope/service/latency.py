@@ -5,10 +5,9 @@ Everything known before a job runs is checked here, on the meta-device analysis:
 the memory the job needs, and the work of every op (for the measuring process's duration estimate).
 """
 
-import platform
 import threading
+from collections.abc import Mapping
 
-import torch
 from torch import nn
 
 from .. import measuring
@@ -18,51 +17,16 @@ from ..analysis.latency import meta_copy
 from ..analysis.memory import bytes_needed
 from ..config import get_settings
 from ..errors import InvalidParameter
-from ..measuring.jobs import BlockForm, Form, ModuleForm, Timing
-from ..measuring.process import measuring_cores
-from ..schemas import Device, Graph, LatencyReport, Measurement, Speedup
+
+# the devices are the measuring process's; the routes and other services ask for them here
+from ..measuring.devices import DEFAULT_THREADS, MAX_THREADS, device_label, devices  # noqa: F401
+from ..measuring.forms import BlockForm, Form, ModuleForm
+from ..measuring.jobs import Timing
+from ..measuring.results import TimingResult
+from ..registry import blame_size
+from ..schemas import ConfigValue, Graph, LatencyReport, Measurement, Speedup
 from . import blocks
 from .limits import check_memory
-
-# The thread count the server measures with unless a request asks (one per measuring core), and
-# the most a request may ask for (the measuring process runs on those cores only).
-DEFAULT_THREADS = MAX_THREADS = len(measuring_cores())
-
-
-# --- devices ---------------------------------------------------------------------------------------
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "CPU"
-
-
-def _find_devices() -> tuple[Device, ...]:
-    found = [Device(name="cpu", label=f"{_cpu_model()}, {DEFAULT_THREADS} threads", threads=DEFAULT_THREADS,
-                    max_threads=MAX_THREADS)]
-    if torch.cuda.is_available():
-        for i in range(torch.cuda.device_count()):
-            props = torch.cuda.get_device_properties(i)
-            found.append(Device(name=f"cuda:{i}", label=f"{props.name}, {props.total_memory / 2**30:.0f} GiB",
-                                memory=props.total_memory))
-    return tuple(found)
-
-
-_DEVICES = _find_devices()  # fixed for the life of the process
-
-
-def devices() -> list[Device]:
-    """What this server can measure on: `cpu` always, `cuda:N` for every visible GPU."""
-    return list(_DEVICES)
-
-
-def device_label(device: str) -> str:
-    return next(d.label for d in _DEVICES if d.name == device)
 
 
 def check_device(device: str) -> str:
@@ -70,7 +34,7 @@ def check_device(device: str) -> str:
     name = (device or "").strip().lower()
     if name == "cuda":
         name = "cuda:0"
-    names = [d.name for d in _DEVICES]
+    names = [d.name for d in devices()]
     if name not in names:
         raise InvalidParameter("device", f"unknown device {device!r}; this server can measure on: "
                                          f"{', '.join(names)}", device)
@@ -118,24 +82,14 @@ def timing_job(forms: dict[str, tuple[Form, Graph | None]], input_shape: list[in
                   input_shape=tuple(input_shape), seed=seed, device=device, threads=threads, warmup=warmup,
                   repeats=repeats, per_node=per_node,
                   work=tuple(work_of(graph) for graph in graphs) if len(graphs) == len(forms) else (),
-                  memory_bytes=need)
-
-
-def _measurement(result: dict, device: str) -> Measurement:
-    return Measurement(**result, device_label=device_label(device))
+                  memory_bytes=need, size=size)
 
 
 def run(job: Timing, *, fresh: bool = False, cancel: threading.Event | None = None
         ) -> tuple[dict[str, Measurement], Speedup | None]:
     """Submit a Timing job: each form's measurement, and the first form's speed over the second's."""
-    answer = measuring.submit(job, fresh=fresh, cancel=cancel)
-    reports = {name: _measurement(result, job.device) for name, result in answer["forms"].items()}
-    ratio = answer.get("ratio")
-    speedup = None
-    if ratio is not None:
-        speedup = Speedup(value=ratio["value"], ci95=ratio["ci95"], measurable=ratio["measurable"],
-                          of=ratio["of"])
-    return reports, speedup
+    answer: TimingResult = measuring.submit(job, fresh=fresh, cancel=cancel)
+    return answer.forms, answer.ratio
 
 
 def measure(key: str, module: nn.Module, input_shape: list[int], *, device: str = "cpu",
@@ -154,23 +108,23 @@ def measure(key: str, module: nn.Module, input_shape: list[int], *, device: str 
             graph = None
     job = timing_job({"module": (ModuleForm(key, module), graph)}, input_shape, seed=seed, device=device,
                      threads=threads, warmup=warmup, repeats=repeats, per_node=per_node,
-                     size=("batch", input_shape[0]) if input_shape[0] > 1 else ("height", input_shape[2]))
+                     size=blame_size(input_shape[0], ("height", input_shape[2])))
     reports, _ = run(job)
     return reports["module"]
 
 
-def latency_report(kind: str, values: dict, *, device: str = "cpu", threads: int | None = None,
-                   warmup: int | None = None, repeats: int | None = None, fresh: bool = False,
+def latency_report(kind: str, values: Mapping[str, ConfigValue | None], *, device: str = "cpu",
+                   threads: int | None = None, warmup: int | None = None, repeats: int | None = None,
+                   fresh: bool = False,
                    cancel: threading.Event | None = None) -> LatencyReport:
     """The latency report of a block: analysis checks first, then the measurement."""
-    analysis = blocks.analyse(kind, values).data  # 404/422 for bad kinds, parameters and sizes
-    config = analysis.config
-    param = blocks.size_param(config)
-    job = timing_job({"block": (BlockForm(kind, tuple(config.items())), analysis)}, analysis.input_shape,
+    config = blocks.resolve(kind, values)
+    analysis = blocks.analyse_resolved(config).data  # 404/422 for bad kinds, parameters and sizes
+    job = timing_job({"block": (BlockForm(config), analysis)}, analysis.input_shape,
                      seed=config["seed"], device=device, threads=threads, warmup=warmup, repeats=repeats,
-                     per_node=True, size=(param, config[param]))
+                     per_node=True, size=config.size_param)
     reports, _ = run(job, fresh=fresh, cancel=cancel)
-    return LatencyReport(kind=kind, config=config, **dict(reports["block"]))
+    return LatencyReport(kind=kind, config=analysis.config, **dict(reports["block"]))
 
 
 def queue_state() -> dict:

@@ -13,13 +13,16 @@ from ..analysis.estimate import work_of
 from ..analysis.graph import analyse_graph
 from ..analysis.memory import bytes_needed
 from ..analysis.meta import on_meta
-from ..analysis.reparam import deploy
+from ..analysis.reparam import DEPLOY_COPIES, deploy
 from ..cache import BoundedCache
 from ..config import get_settings
 from ..errors import InvalidParameter, NotFound
-from ..measuring.jobs import NetworkEquivalence, NetworkForm
+from ..measuring import jobs
+from ..measuring.forms import NetworkForm
+from ..measuring.results import EquivalenceResult
 from ..networks.build import build_network, link, title
 from ..networks.catalogue import NETWORKS, NL_LABELS, Network
+from ..registry import blame_size
 from ..schemas import (
     BlockLink,
     Counts,
@@ -50,7 +53,6 @@ NAMES = tuple(NETWORKS)
 # size asked for (every network here still reaches 1 x 1 at its end), with weights seeded by 0.
 EQUIVALENCE_SHAPE = [1, 3, 32, 32]
 SEED = 0
-DEPLOY_COPIES = 3  # the deployed copy and the fused kernels, as for a block's reparameterization
 
 
 def get(name: str) -> Network:
@@ -70,7 +72,7 @@ def check_size(batch: int, height: int, width: int) -> None:
 
 
 def _size_param(batch: int, height: int) -> tuple[str, int]:
-    return ("batch", batch) if batch > 1 else ("height", height)
+    return blame_size(batch, ("height", height))
 
 
 def _meta(network: Network) -> nn.Module:
@@ -238,12 +240,12 @@ def _check_equivalence(network: Network, cancel: threading.Event | None) -> Equi
     check_memory(graph, "checking the two forms on real tensors (the network, its deployed copy and the "
                         "fused kernels)", "equivalence", True, every_activation=False,
                  extra_weight_copies=DEPLOY_COPIES)
-    job = NetworkEquivalence(network.name, tuple(EQUIVALENCE_SHAPE), SEED, work=(work_of(graph),),
-                             memory_bytes=bytes_needed(graph, every_activation=False,
-                                                       extra_weight_copies=DEPLOY_COPIES))
-    checked = export.submit(job, cancel)  # waits with the ONNX exports
-    return Equivalence(input_shape=EQUIVALENCE_SHAPE, seed=SEED, max_abs_diff=checked["max_abs_diff"],
-                       max_rel_diff=checked["max_rel_diff"])
+    job = jobs.Equivalence(NetworkForm(network.name, seed=SEED), tuple(EQUIVALENCE_SHAPE), SEED,
+                           work=(work_of(graph),), memory_bytes=bytes_needed(
+                               graph, every_activation=False, extra_weight_copies=DEPLOY_COPIES))
+    checked: EquivalenceResult = export.submit(job, cancel)  # waits with the ONNX exports
+    return Equivalence(input_shape=EQUIVALENCE_SHAPE, seed=SEED, max_abs_diff=checked.max_abs_diff,
+                       max_rel_diff=checked.max_rel_diff)
 
 
 def reparam(name: str, batch: int = 1, height: int | None = None, width: int | None = None,

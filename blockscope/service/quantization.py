@@ -8,6 +8,7 @@ computed here from the measured samples, never written down in advance.
 
 import math
 import threading
+from collections.abc import Mapping
 
 from .. import measuring
 from ..analysis import quantization as quant
@@ -15,22 +16,23 @@ from ..analysis.memory import bytes_needed
 from ..config import get_settings
 from ..errors import InvalidParameter
 from ..measuring import quality
-from ..measuring.jobs import QuantizedActivations, QuantizedBlock
+from ..measuring.jobs import Job, QuantizedActivations, QuantizedBlock
+from ..measuring.results import QuantizedResult
 from ..schemas import (
     ActivationQuant,
     ActivationQuantReport,
     BlockQuantReport,
+    ConfigValue,
     PaperClaim,
     QuantBlockVariant,
     QuantEngine,
     QuantParams,
-    QuantTiming,
     QuantVerdict,
     Speedup,
 )
 from . import latency
 from .admission import WaitingLine
-from .blocks import analyse_resolved, resolve, size_param
+from .blocks import analyse_resolved, resolve
 from .limits import check_memory
 
 KINDS = ("mobilenet_v3_bneck", "squeeze_excitation")
@@ -117,7 +119,7 @@ def _params(q: quant.QParams) -> QuantParams:
     return QuantParams(scale=q.scale, zero_point=q.zero_point, dtype=quant.DTYPE, range=[lo, hi])
 
 
-def _submit(job, fresh: bool, cancel: threading.Event | None, measure: bool) -> dict:
+def _submit(job: Job, fresh: bool, cancel: threading.Event | None, measure: bool) -> QuantizedResult:
     """The job's result. Only measurements (seconds each) count against the waiting line: the
     curves and errors take a moment, and the same ones are shared and kept."""
     if not measure:
@@ -181,17 +183,16 @@ def activations(*, bits: int = 8, scale: float | None = None, zero_point: int | 
     # run the 256 codes)
     need = (size if measure else 256) * (4 + 1) * 2 * len(quant.ACTIVATIONS) * 2
     job = QuantizedActivations(scale=inp.scale, zero_point=inp.zero_point, size=size if measure else 0,
-                               seed=seed, device=run_on, threads=threads, measure=measure, memory_bytes=need,
-                               estimate_s=0.5 + (2 * get_settings().measure_target_s * 12 if measure else 0))
+                               seed=seed, device=run_on, threads=threads, measure=measure, memory_bytes=need)
     result = _submit(job, fresh, cancel, measure)
-    forms, samples = result.get("forms", {}), result.get("samples", {})
+    forms, samples = result.forms, result.samples
     found = []
-    for item in result["report"]["activations"]:
+    for item in result.report["activations"]:
         name = item["name"]
         timed = None
         speedup = None
         if measure:
-            timed = {kind: QuantTiming(**forms[f"{name}/{kind}"]) for kind in ("float32", "int8")}
+            timed = {kind: forms[f"{name}/{kind}"] for kind in ("float32", "int8")}
             speedup = _speedup(samples, f"{name}/float32", f"{name}/int8")
         found.append(ActivationQuant(**{**item, "output": _params(quant.QParams(item["output"]["scale"],
                                                                                 item["output"]["zero_point"]))},
@@ -207,8 +208,8 @@ def activations(*, bits: int = 8, scale: float | None = None, zero_point: int | 
 
 # --- blocks ----------------------------------------------------------------------------------------
 
-def block(kind: str, values: dict, *, calibration: int = 8, device: str = "cpu", threads: int | None = None,
-          measure: bool = False, fresh: bool = False,
+def block(kind: str, values: Mapping[str, ConfigValue | None], *, calibration: int = 8, device: str = "cpu",
+          threads: int | None = None, measure: bool = False, fresh: bool = False,
           cancel: threading.Event | None = None) -> BlockQuantReport:
     """Both variants of a block (hard and smooth activations), quantized statically on `calibration`
     seeded inputs: errors against their own float32 form and, with `measure`, float32 and int8 timed."""
@@ -219,9 +220,9 @@ def block(kind: str, values: dict, *, calibration: int = 8, device: str = "cpu",
     if not 1 <= calibration <= limit:
         raise InvalidParameter("calibration", f"must be between 1 and {limit} inputs on this server",
                                calibration)
-    spec, config = resolve(kind, values)
-    analysis = analyse_resolved(spec, config).data  # 422s for bad configs and sizes, nothing real built
-    param = size_param(config)
+    config = resolve(kind, values)
+    analysis = analyse_resolved(config).data  # 422s for bad configs and sizes, nothing real built
+    param, _ = config.size_param
     # the block, both variants' ONNX models (float32 and int8) and the calibration set
     check_memory(analysis, "quantizing this block (both variants, their float32 and int8 models and the "
                            "calibration inputs)", param, config[param], every_activation=True,
@@ -249,23 +250,21 @@ def block(kind: str, values: dict, *, calibration: int = 8, device: str = "cpu",
     threads = latency.check_counts(threads, None, None, device)
     here = engine(device)
     measure = measure and here.available
-    job = QuantizedBlock(kind=kind, config=tuple(config.items()), calibration=calibration,
-                         device=device if here.available else "cpu", threads=threads, measure=measure,
-                         memory_bytes=need,
-                         estimate_s=3.0 + (4 * get_settings().measure_target_s if measure else 0))
+    job = QuantizedBlock(config=config, calibration=calibration, device=device if here.available else "cpu",
+                         threads=threads, measure=measure, memory_bytes=need)
     result = _submit(job, fresh, cancel, measure)
-    forms, samples = result.get("forms", {}), result.get("samples", {})
+    forms, samples = result.forms, result.samples
     variants = []
-    for item in result["report"]["variants"]:
+    for item in result.report["variants"]:
         name = item["name"]
         timed = speedup = None
         if measure:
-            timed = {k: QuantTiming(**forms[f"{name}/{k}"]) for k in ("float32", "int8")}
+            timed = {k: forms[f"{name}/{k}"] for k in ("float32", "int8")}
             speedup = _speedup(samples, f"{name}/float32", f"{name}/int8")
         variants.append(QuantBlockVariant(**item, latency=timed, int8_speedup=speedup))
-    return BlockQuantReport(kind=kind, config=config, device=device, engine=here, engines=engines(),
-                            scheme=result["report"]["scheme"], calibration=calibration,
-                            input_shape=result["report"]["input_shape"], measured=measure, variants=variants,
+    return BlockQuantReport(kind=kind, config=analysis.config, device=device, engine=here, engines=engines(),
+                            scheme=result.report["scheme"], calibration=calibration,
+                            input_shape=result.report["input_shape"], measured=measure, variants=variants,
                             hard_over_smooth=(_speedup(samples, "smooth/int8", "hard/int8") if measure
                                               else None),
                             paper=PAPER)

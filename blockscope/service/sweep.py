@@ -2,11 +2,12 @@
 (the second series: service/fixed_madds.py, ShuffleNet V2's G2)."""
 
 import math
+from collections.abc import Mapping
 
 from ..cache import BoundedCache
 from ..errors import NotFound
-from ..registry import BLOCKS, BlockSpec
-from ..schemas import FixedMadds, FixedMaddsSeries, Sweep, SweepPoint
+from ..registry import BLOCKS, BlockConfig, BlockSpec
+from ..schemas import ConfigValue, FixedMadds, FixedMaddsSeries, Sweep, SweepPoint
 from .blocks import analyse, resolve
 from .fixed_madds import FIXED_MADDS_GROUPS, reference_of, series
 from .sweep_points import across_groups, costs_of
@@ -38,7 +39,7 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _fixed_channels(spec: BlockSpec, config: dict) -> list[SweepPoint]:
+def _fixed_channels(spec: BlockSpec, config: BlockConfig) -> list[SweepPoint]:
     # the group counts the block's rules allow (g divides each of those channels over its factor)
     channel_values = ([config[p] for p, _ in spec.group_divides] if spec.group_divides
                       else [config[p] for p in CHANNEL_PARAMS if p in config])
@@ -59,18 +60,18 @@ def _fixed_channels(spec: BlockSpec, config: dict) -> list[SweepPoint]:
     return points
 
 
-_sweeps: BoundedCache[tuple, Sweep] = BoundedCache("sweeps", "sweep_cache")
+_sweeps: BoundedCache[BlockConfig | tuple, Sweep | FixedMadds] = BoundedCache("sweeps", "sweep_cache")
 
 
-def _cached_series(spec: BlockSpec, reference: dict, extra_groups: tuple[int, ...] = ()) -> FixedMadds:
+def _cached_series(spec: BlockSpec, reference: BlockConfig, extra_groups: tuple[int, ...] = ()) -> FixedMadds:
     """`series`, kept: blocks at other group counts often share their g = 1 reference."""
-    reference = {**reference, spec.group_param: 1}
+    reference = reference.replace(**{spec.group_param: 1})
     extra = tuple(sorted(set(extra_groups) - set(FIXED_MADDS_GROUPS)))
-    return _sweeps.get_or_compute(("series", spec.kind, tuple(reference.items()), extra),
+    return _sweeps.get_or_compute(("series", reference, extra),
                                   lambda: series(spec, reference, extra))
 
 
-def _fixed_madds(spec: BlockSpec, config: dict, target: int) -> FixedMadds:
+def _fixed_madds(spec: BlockSpec, config: BlockConfig, target: int) -> FixedMadds:
     if target == 0 or not spec.widen:
         return FixedMadds(target_madds=target, points=[])  # e.g. a channel shuffle: nothing to hold
     reference = reference_of(spec, config)
@@ -80,30 +81,33 @@ def _fixed_madds(spec: BlockSpec, config: dict, target: int) -> FixedMadds:
     return _cached_series(spec, reference, (config[spec.group_param],))
 
 
-def _sweep(spec: BlockSpec, config: dict) -> Sweep:
+def _sweep(spec: BlockSpec, config: BlockConfig) -> Sweep:
     target = costs_of(spec, config).totals.madds
-    return Sweep(kind=spec.kind, param=spec.group_param, current=config[spec.group_param], config=config,
+    return Sweep(kind=spec.kind, param=spec.group_param, current=config[spec.group_param],
+                 config=config.as_dict(),
                  fixed_channels=_fixed_channels(spec, config),
                  fixed_madds=_fixed_madds(spec, config, target))
 
 
-def sweep(kind: str, values: dict) -> Sweep:
+def sweep(kind: str, values: Mapping[str, ConfigValue | None]) -> Sweep:
     """Costs of `kind` against its group parameter; `values` as for `analyse` (checked first)."""
-    spec, config = resolve(kind, values)
+    config = resolve(kind, values)
+    spec = config.spec
     if not spec.group_param:
         raise no_group_parameter(kind)
     if costs_of(spec, config) is None:
         analyse(kind, config)  # the configuration must itself be valid: this raises its 422
-    return _sweeps.get_or_compute((kind, tuple(config.items())), lambda: _sweep(spec, config))
+    return _sweeps.get_or_compute(config, lambda: _sweep(spec, config))
 
 
-def fixed_madds(kind: str, values: dict) -> FixedMaddsSeries:
+def fixed_madds(kind: str, values: Mapping[str, ConfigValue | None]) -> FixedMaddsSeries:
     """G2 for `kind`: the channels in `values` are the g = 1 block's (the group count given is
     ignored); every group count at which the widened block's multiply-adds stay within the tolerance."""
-    spec, config = resolve(kind, values)
+    config = resolve(kind, values)
+    spec = config.spec
     if not spec.widen:
         raise nothing_to_widen(kind)
-    reference = {**config, spec.group_param: 1}
+    reference = config.replace(**{spec.group_param: 1})
     if costs_of(spec, reference) is None:
         analyse(kind, reference)  # the g = 1 block must itself be valid: this raises its 422
     series = _cached_series(spec, reference)

@@ -4,15 +4,16 @@ A sweep tries dozens of configurations; they never go to the analyses cache, whi
 readers look at. Only what a sweep needs of each is kept: its totals and its structure.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
 from ..analysis.graph import ops_of
 from ..cache import BoundedCache
 from ..errors import InvalidParameter
-from ..registry import BlockSpec
-from ..schemas import Totals
-from .blocks import construct, resolve, tally_config
+from ..registry import BlockConfig, BlockSpec
+from ..schemas import ConfigValue, Totals
+from .blocks import construct, tally_config
 
 
 @dataclass(frozen=True)
@@ -32,19 +33,23 @@ def _structure(ops: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(op for op in ops if op != "channel_shuffle")
 
 
-_tried: BoundedCache[tuple, Costs | None] = BoundedCache("sweep points", "sweep_point_cache")
+_tried: BoundedCache[BlockConfig, Costs | None] = BoundedCache("sweep points", "sweep_point_cache")
 _MISSING = object()
 
 
-def _count(spec: BlockSpec, values: dict, only: tuple[str, ...] | None) -> Costs | None:
+Values = Mapping[str, ConfigValue]  # a configuration a sweep tries, before it is checked
+
+
+def count(spec: BlockSpec, values: Values, only: tuple[str, ...] | None) -> Costs | None:
+    """Count one configuration (uncached; `costs_of` keeps what it counts), None where refused."""
     try:
-        _, config = resolve(spec.kind, values)
-        module = construct(spec, config, "meta")
+        config = spec.resolve(values)
+        module = construct(config, "meta")
         if only is not None:
             structure = _structure(ops_of(module))
             if structure != only:
                 return Costs(None, structure)
-        counted = tally_config(spec, config, module)
+        counted = tally_config(config, module)
     except InvalidParameter:
         return None
     ops = counted.ops()
@@ -52,21 +57,17 @@ def _count(spec: BlockSpec, values: dict, only: tuple[str, ...] | None) -> Costs
     return Costs(counted.totals, _structure(ops), ops, groups)
 
 
-def _key(spec: BlockSpec, values: dict) -> tuple:
-    return spec.kind, tuple(sorted(values.items()))
-
-
-def costs_of(spec: BlockSpec, values: dict, only: tuple[str, ...] | None = None) -> Costs | None:
+def costs_of(spec: BlockSpec, values: Values, only: tuple[str, ...] | None = None) -> Costs | None:
     """The costs of a configuration, None where it is refused. With `only` (a structure), one of
     another structure is not counted (the module is built, no shape is propagated): its costs come
     back with its structure alone."""
-    key = _key(spec, values)
+    key = BlockConfig.of(spec.kind, values)
     found = _tried.get(key, _MISSING)
     if found is _MISSING:  # threads missing one key at once share one count (maybe a structure check)
-        found = _tried.get_or_compute(key, lambda: _count(spec, values, only))
+        found = _tried.get_or_compute(key, lambda: count(spec, values, only))
     if found is not None and found.totals is None and (only is None or found.structure == only):
         # checked for another sweep's structure only; counted now that its counts are wanted
-        found = _tried.put(key, _count(spec, values, None))
+        found = _tried.put(key, count(spec, values, None))
     return found
 
 
@@ -100,7 +101,7 @@ def _split_alike(counted: dict[int, Costs]) -> bool:
     return True
 
 
-def across_groups(spec: BlockSpec, config: dict, groups: list[int]) -> dict[int, Costs | None]:
+def across_groups(spec: BlockSpec, config: Values, groups: list[int]) -> dict[int, Costs | None]:
     """The costs of `config` at each of `groups` (group counts its channels allow), channels held.
 
     At fixed channels a block's ops and their shapes do not change with g; a convolution split in g
@@ -139,5 +140,5 @@ def across_groups(spec: BlockSpec, config: dict, groups: list[int]) -> dict[int,
         # each convolution's groups: the same at both ends, else the same multiple of g
         split = tuple(a if a == b else a * g // low for a, b in zip(*(c.groups for c in ends), strict=True))
         costs = Costs(totals, ends[0].structure, ends[0].ops, split)
-        found[g] = _tried.put(_key(spec, {**config, gp: g}), costs)
+        found[g] = _tried.put(BlockConfig.of(spec.kind, {**config, gp: g}), costs)
     return found

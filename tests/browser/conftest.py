@@ -21,6 +21,7 @@ import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 
@@ -209,6 +210,16 @@ def fake_latency_report(analysis: dict, median_us: float = 1500.0, disturbed: bo
             "measured_at": "2026-01-01T00:00:00Z", "duration_s": 0.5}
 
 
+MEASUREMENT_PARAMS = {"device", "threads", "warmup", "repeats", "fresh"}
+
+
+def _analysed_url(latency_url: str) -> str:
+    """The analysis of the block a latency URL measures (which takes no measurement parameters)."""
+    parts = urlsplit(latency_url.replace("/latency?", "?", 1))
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in MEASUREMENT_PARAMS]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 @pytest.fixture
 def fake_latency(page):
     """Latency (and reparameterization) measurements answered in the browser from the real analyses."""
@@ -217,7 +228,7 @@ def fake_latency(page):
     def latency(route):
         url = route.request.url
         fake.requests.append(url)
-        analysis = route.fetch(url=url.replace("/latency?", "?", 1)).json()
+        analysis = route.fetch(url=_analysed_url(url)).json()
         route.fulfill(json=fake_latency_report(analysis, disturbed=fake.settings["disturbed"],
                                                attempts=fake.settings["attempts"]))
 

@@ -88,6 +88,21 @@ def test_mac_has_one_colour_on_every_page(page, console_errors, server_url, quic
     assert console_errors == []
 
 
+def test_scripts_draw_with_the_stylesheets_palette(page, console_errors, server_url):
+    """colors.js hands the scripts the values palette.css defines, resolved, so that a downloaded SVG
+    keeps its colours without the stylesheet."""
+    page.goto(f"{server_url}/blocks/shufflenet_v1_unit")
+    settle_explorer(page)
+    css = "(name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim()"
+    colors = page.evaluate(METRIC_COLORS)
+    assert colors["mac"] == page.evaluate(css, "--metric-mac") == page.evaluate(css, "--accent")
+    assert all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in colors.values()), colors
+    paint = "els => els.flatMap((e) => [e.getAttribute('fill'), e.getAttribute('stroke')])"
+    painted = page.eval_on_selector_all("#view-diagram svg [fill], #view-diagram svg [stroke]", paint)
+    assert painted and not [p for p in painted if p and "var(" in p]
+    assert console_errors == []
+
+
 def test_modebar_has_no_cloud_button(page, console_errors, server_url):
     page.goto(f"{server_url}/blocks/group_conv")
     settle_explorer(page)
@@ -180,11 +195,9 @@ def test_one_dom_factory_one_plotly_caller_one_colour_module():
     sources = _sources()
     assert [n for n, t in sources.items() if re.search(r"createElement(NS)?\(", t)] == ["dom.js"]
     assert [n for n, t in sources.items() if re.search(r"Plotly\.\w+\(", t)] == ["plot.js"]
-    colour = re.compile(r"#[0-9a-fA-F]{6}\b")
-    metric_colours = set(colour.findall(sources["colors.js"].split("export const PAPER_COLORS")[0]))
-    elsewhere = {n: sorted(metric_colours & set(colour.findall(t))) for n, t in sources.items()}
-    del elsewhere["colors.js"]
-    assert {n: c for n, c in elsewhere.items() if c} == {}, "metric colours come from colors.js only"
+    # the palette (css/palette.css) reaches the scripts through colors.js alone; tests/test_palette.py
+    # keeps colour literals out of every other source
+    assert [n for n, t in sources.items() if re.search(r"getPropertyValue\(", t)] == ["colors.js"]
 
 
 def test_lines_fit_in_110_characters():

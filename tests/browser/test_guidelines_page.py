@@ -5,6 +5,7 @@ the G2 slider, no console errors.
 """
 
 import re
+import time
 
 from playwright.sync_api import expect
 
@@ -114,3 +115,27 @@ def test_a_visit_shows_the_last_measurement_and_measures_nothing(page, console_e
     assert asked == [], asked
     screenshot(page, "guidelines-last-measurement", full_page=False)
     assert console_errors == []
+
+
+def test_a_busy_server_is_asked_again_after_its_retry_after(page, console_errors, server_url):
+    """A 429 (the measuring queue is full) is asked again once its Retry-After has passed (api.js's one
+    retry policy); the reader sees the measurement, not the refusal."""
+    asked: dict[str, list[float]] = {}
+
+    def answer(route):
+        name = route.request.url.split("/api/guidelines/", 1)[1].split("?", 1)[0]
+        times = asked.setdefault(name, [])
+        times.append(time.monotonic())
+        if len(times) == 1:
+            route.fulfill(status=429, headers={"Retry-After": "1"}, json={"detail": "the queue is full"})
+            return
+        response = route.fetch(url=route.request.url.replace("measure=true", "measure=false"))
+        route.fulfill(response=response, json=_fake_measured(response.json()))
+
+    page.route(lambda url: "/api/guidelines/g" in url and "measure=true" in url, answer)
+    page.goto(f"{server_url}/guidelines")
+    _wait_measured(page)
+    assert sorted(asked) == NAMES
+    assert all(len(t) == 2 and t[1] - t[0] >= 0.9 for t in asked.values()), asked
+    # Chromium logs each refused request as a failed resource; nothing else may fail
+    assert all("429" in e for e in console_errors), console_errors

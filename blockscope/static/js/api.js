@@ -1,7 +1,17 @@
 // The JSON API client for every page: one fetch per URL, answers kept in memory (analyses are pure
 // functions of the URL; measurements are not, and skip the cache), errors turned into values the
-// page can show next to the control that caused them.
+// page can show next to the control that caused them, and one retry policy for a busy server.
 
+import { pause } from "./latest.js";
+
+// A 429 (the measuring queue is full) or a 503 (the measuring process is restarting) is asked again
+// after the Retry-After the server sends (defaultWait when it sends none), up to `tries` requests in
+// all; a server that asks for more than `longestWait` is not waited for. Seconds.
+export const RETRY = Object.freeze({ tries: 5, defaultWait: 2, longestWait: 30 });
+const RETRIED = [429, 503];
+
+// Answers kept, by URL; the least recently used goes first.
+const CACHE_SIZE = 256;
 const cache = new Map();
 
 // "in_channels: must divide…; groups: …" from FastAPI's 422 detail (or any other detail)
@@ -17,7 +27,7 @@ export class ApiError extends Error {
     super(typeof detail === "string" ? detail : detailText(detail));
     this.status = status;
     this.detail = detail;
-    this.retryAfter = retryAfter; // seconds, from a 429's Retry-After
+    this.retryAfter = retryAfter; // seconds, from a 429's or a 503's Retry-After
   }
 
   // {param: message} for a 422 in FastAPI's shape
@@ -75,20 +85,45 @@ function abortable(promise, signal) {
   });
 }
 
-// Cached GET: concurrent and repeated requests for one URL share one answer (failures are not kept).
-// A caller's `signal` ends only its own wait, so one caller's abort never fails another's request.
-// fresh: a measurement of the machine now, neither served from this cache nor kept in it.
-export function getJSON(url, { signal, fresh = false } = {}) {
-  if (fresh) return fetchJSON(url, { signal });
+// Concurrent and repeated requests for one URL share one answer (failures are not kept).
+function cached(url) {
   let shared = cache.get(url);
-  if (!shared) {
+  if (shared) {
+    cache.delete(url); // most recently used: to the end of the Map's order
+  } else {
     shared = fetchJSON(url);
-    cache.set(url, shared);
     shared.catch(() => {
       if (cache.get(url) === shared) cache.delete(url);
     });
   }
-  return abortable(shared, signal);
+  cache.set(url, shared);
+  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value);
+  return shared;
+}
+
+// Seconds to wait before request number `attempt` + 1, or null: do not try again.
+function retryWait(err, attempt) {
+  if (!(err instanceof ApiError) || !RETRIED.includes(err.status) || attempt >= RETRY.tries) return null;
+  const wait = err.retryAfter ?? RETRY.defaultWait;
+  return wait <= RETRY.longestWait ? wait : null;
+}
+
+// GET `url` as JSON. A caller's `signal` ends only its own wait, so one caller's abort never fails
+// another's request.
+// fresh: a measurement of the machine now, neither served from this cache nor kept in it.
+// retry: ask again while the server is busy (RETRY); onWait(seconds, err) before each wait.
+export async function getJSON(url, { signal, fresh = false, retry = false, onWait = null } = {}) {
+  const once = () => (fresh ? fetchJSON(url, { signal }) : abortable(cached(url), signal));
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await once();
+    } catch (err) {
+      const wait = retry ? retryWait(err, attempt) : null;
+      if (wait === null) throw err;
+      onWait?.(wait, err);
+      await pause(wait * 1000, signal);
+    }
+  }
 }
 
 const block = (kind) => `/api/blocks/${encodeURIComponent(kind)}`;

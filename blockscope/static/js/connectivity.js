@@ -3,7 +3,7 @@
 // the channel shuffle re-wiring between them, and ResNeXt's split-transform-merge beside the single
 // grouped convolution it is computed as. Redrawn from each analysis, so it follows the sliders.
 
-import { groupColor, INK, RULE } from "./colors.js";
+import { FIGURE, groupColor, INK, RULE } from "./colors.js";
 import { el, SVG_NS, svg } from "./dom.js";
 import { exact } from "./format.js";
 
@@ -25,7 +25,7 @@ function frame(width, height, label) {
     "aria-label": label,
     "font-family": FONT,
   });
-  root.append(svg("rect", { width, height, fill: "#ffffff" }));
+  root.append(svg("rect", { width, height, fill: FIGURE.background }));
   return root;
 }
 
@@ -261,8 +261,8 @@ function shuffleFigure(analysis, avail) {
   );
 }
 
-function box(root, x, y, w, h, lines, colour = "#eef3fc") {
-  root.append(svg("rect", { x, y, width: w, height: h, rx: 5, fill: colour, stroke: "#7a95c9" }));
+function box(root, x, y, w, h, lines, colour = FIGURE.box) {
+  root.append(svg("rect", { x, y, width: w, height: h, rx: 5, fill: colour, stroke: FIGURE.boxStroke }));
   lines.forEach((line, i) => {
     const yy = y + h / 2 + (i - (lines.length - 1) / 2) * 12 + 4;
     root.append(
@@ -272,7 +272,7 @@ function box(root, x, y, w, h, lines, colour = "#eef3fc") {
 }
 
 function arrow(root, x0, y0, x1, y1) {
-  root.append(svg("line", { x1: x0, y1: y0, x2: x1, y2: y1, stroke: "#7d889c", "stroke-width": 1.2 }));
+  root.append(svg("line", { x1: x0, y1: y0, x2: x1, y2: y1, stroke: FIGURE.edge, "stroke-width": 1.2 }));
 }
 
 // ResNeXt: the C paths of Fig. 3(a) (split, transform, merge by sum) beside the one grouped
@@ -311,7 +311,7 @@ function resnextFigures(analysis, avail) {
     left.append(
       svg(
         "text",
-        { x: cx, y: 202, "text-anchor": "middle", "font-size": 10, fill: "#5b6475" },
+        { x: cx, y: 202, "text-anchor": "middle", "font-size": 10, fill: FIGURE.muted },
         `path ${i === shown - 1 ? card : i + 1}`,
       ),
     );
@@ -320,7 +320,7 @@ function resnextFigures(analysis, avail) {
     const x = xs[shown - 2] + pw + gap / 2 + 15;
     left.append(svg("text", { x, y: 122, "text-anchor": "middle", "font-size": 16, fill: INK }, "⋯"));
   }
-  left.append(svg("circle", { cx: lw / 2, cy: 234, r: 12, fill: "#ffffff", stroke: INK }));
+  left.append(svg("circle", { cx: lw / 2, cy: 234, r: 12, fill: FIGURE.background, stroke: INK }));
   left.append(svg("text", { x: lw / 2, y: 239, "text-anchor": "middle", "font-size": 15, fill: INK }, "+"));
   left.append(
     svg(
@@ -343,7 +343,7 @@ function resnextFigures(analysis, avail) {
   arrow(right, rw / 2, 32, rw / 2, 48);
   box(right, 20, 48, rw - 40, 36, ["1×1 conv", `${cin}→${width} (the ${card} first 1×1s)`]);
   arrow(right, rw / 2, 84, rw / 2, 100);
-  box(right, 20, 100, rw - 40, 36, [`3×3 group conv, g = ${card}`, `${width}→${width}`], "#fff4e6");
+  box(right, 20, 100, rw - 40, 36, [`3×3 group conv, g = ${card}`, `${width}→${width}`], FIGURE.highlight);
   arrow(right, rw / 2, 136, rw / 2, 152);
   box(right, 20, 152, rw - 40, 36, ["1×1 conv", `${width}→${cout} (sums the paths)`]);
   arrow(right, rw / 2, 188, rw / 2, 254);

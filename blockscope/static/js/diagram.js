@@ -2,10 +2,10 @@
 // edges labelled with the shape they carry; dashed frames group the ops of one submodule; fill and a
 // bar encode the chosen metric in its colour. Styling is in attributes so a downloaded SVG looks the same.
 
-import { INK, metricColor, RULE, shade, tint } from "./colors.js";
+import { FIGURE, INK, metricColor, RULE, shade, tint } from "./colors.js";
 import { el, SVG_NS, svg } from "./dom.js";
 import { exact, metricLabel, micros, shape } from "./format.js";
-import { layout } from "./layout.js";
+import { curve, layout } from "./layout.js";
 
 const FULL = { w: 156, h: 44, lane: 196, row: 92, margin: 34 };
 const COMPACT = { w: 120, h: 30, lane: 150, row: 50, margin: 10 };
@@ -28,17 +28,6 @@ function moduleGroups(placed) {
     }
   }
   return [...groups.values()].filter((g) => g.members.length >= 2);
-}
-
-function curve(points) {
-  let d = `M${points[0].x},${points[0].y}`;
-  for (let i = 1; i < points.length; i++) {
-    const a = points[i - 1];
-    const b = points[i];
-    const my = (a.y + b.y) / 2;
-    d += ` C${a.x},${my} ${b.x},${my} ${b.x},${b.y}`;
-  }
-  return d;
 }
 
 // Everything about one op, a line each: the tooltip, the box's title and its aria-label.
@@ -72,7 +61,7 @@ function arrowMarker(id) {
     markerHeight: 7,
     orient: "auto-start-reverse",
   });
-  marker.append(svg("path", { d: "M0,0 L10,5 L0,10 z", fill: "#5b6475" }));
+  marker.append(svg("path", { d: "M0,0 L10,5 L0,10 z", fill: FIGURE.muted }));
   return svg("defs", {}, marker);
 }
 
@@ -94,13 +83,13 @@ function groupFrames(lay, X, Y, g, compact) {
       width: x1 - x0,
       height: y1 - y0,
       rx: 10,
-      fill: grp.depth === 1 ? "#f6f8fc" : "none",
+      fill: grp.depth === 1 ? FIGURE.frame : "none",
       stroke: RULE,
       "stroke-dasharray": "5 4",
       "stroke-width": 1,
     });
     const label =
-      !compact && svg("text", { x: x0 + 6, y: y0 + 12, "font-size": 10, fill: "#5b6475" }, grp.key);
+      !compact && svg("text", { x: x0 + 6, y: y0 + 12, "font-size": 10, fill: FIGURE.muted }, grp.key);
     layer.append(svg("g", { class: "module-group", "data-module": grp.key }, frame, label));
   }
   return layer;
@@ -123,7 +112,7 @@ function edgeLines(analysis, lay, X, Y, g, compact, markerId) {
     const line = svg("path", {
       d: curve(pts),
       fill: "none",
-      stroke: "#7d889c",
+      stroke: FIGURE.edge,
       "stroke-width": 1.4,
       "marker-end": `url(#${markerId})`,
     });
@@ -141,7 +130,7 @@ function edgeLines(analysis, lay, X, Y, g, compact, markerId) {
       const left = b.x < a.x - 1 && !fanIn;
       const attrs = { x: x + (left ? -6 : 6), y: y + 4, "text-anchor": left ? "end" : "start" };
       e.append(
-        svg("text", { ...attrs, "font-size": 10, fill: "#39414f", class: "edge-label" }, shape(edge.shape)),
+        svg("text", { ...attrs, "font-size": 10, fill: FIGURE.soft, class: "edge-label" }, shape(edge.shape)),
       );
     }
     layer.append(e);
@@ -167,7 +156,7 @@ function nodeBox(n, value, max, g, compact, color, latency, mark) {
       width: g.w,
       height: g.h,
       rx: 6,
-      fill: input ? "#e9ecf2" : tint(color, t),
+      fill: input ? FIGURE.input : tint(color, t),
       stroke: input ? RULE : color,
       "stroke-width": mark?.role === "fused" ? 2.6 : 1.2,
       "stroke-dasharray": mark?.role === "source" ? "4 3" : null,
@@ -185,7 +174,9 @@ function nodeBox(n, value, max, g, compact, color, latency, mark) {
   const size = compact ? 11 : 12.5;
   box.append(svg("text", { ...middle, y, "font-size": size, "font-weight": 600, fill: INK }, label));
   if (!compact) {
-    box.append(svg("text", { ...middle, y: 32, "font-size": 10.5, fill: "#39414f" }, shape(n.output_shape)));
+    box.append(
+      svg("text", { ...middle, y: 32, "font-size": 10.5, fill: FIGURE.soft }, shape(n.output_shape)),
+    );
   }
   if (mark?.text && !compact) {
     // a tag above the box's top-right corner: what it was folded into, or how many ops it replaces
@@ -195,7 +186,7 @@ function nodeBox(n, value, max, g, compact, color, latency, mark) {
       svg("rect", { x: -wide, y: -7, width: wide, height: 14, rx: 7, fill: INK }),
       svg(
         "text",
-        { x: -wide / 2, y: 4, "text-anchor": "middle", "font-size": 10, fill: "#ffffff" },
+        { x: -wide / 2, y: 4, "text-anchor": "middle", "font-size": 10, fill: FIGURE.onDark },
         mark.text,
       ),
     );
@@ -241,7 +232,7 @@ export function renderDiagram(container, analysis, options = {}) {
     "font-family": FONT,
     "data-metric": metric,
   });
-  root.append(arrowMarker(markerId), svg("rect", { x: 0, y: 0, width, height, fill: "#ffffff" }));
+  root.append(arrowMarker(markerId), svg("rect", { x: 0, y: 0, width, height, fill: FIGURE.background }));
   root.append(groupFrames(lay, X, Y, g, compact), edgeLines(analysis, lay, X, Y, g, compact, markerId));
 
   const color = metricColor(metric);

@@ -1,5 +1,6 @@
 // Course-material downloads: the diagram as SVG or PNG, the op table as CSV, the analysis as JSON.
 
+import { FIGURE } from "./colors.js";
 import { el, SVG_NS } from "./dom.js";
 import { toCSV } from "./table.js";
 
@@ -31,7 +32,7 @@ export function svgToPNG(root, scale = 2) {
     img.onload = () => {
       const canvas = el("canvas", { width: width * scale, height: height * scale });
       const ctx = canvas.getContext("2d");
-      ctx.fillStyle = "#fff";
+      ctx.fillStyle = FIGURE.background;
       ctx.fillRect(0, 0, canvas.width, canvas.height);
       ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
       URL.revokeObjectURL(url);

@@ -3,6 +3,7 @@
 // the height the embed reports. The iframe's own height is a fallback for pages that drop scripts:
 // the views' heights in a column about 760 px wide.
 
+import { FIGURE } from "./colors.js";
 import { el } from "./dom.js";
 
 // Heights (px) the views take in a column 760 px wide, measured on the largest blocks (a fallback is
@@ -48,7 +49,7 @@ export function snippet(kind, title, search, views, { controls = false } = {}) {
     title: `BlockScope: ${title}`,
     width: "100%",
     height: fallbackHeight(kind, views, controls),
-    style: "border:1px solid #d9dee8;border-radius:6px;display:block",
+    style: `border:1px solid ${FIGURE.line};border-radius:6px;display:block`,
     loading: "lazy",
     "data-blockscope": "",
   });

@@ -32,7 +32,6 @@ import { el } from "./dom.js";
 import { exact, metricLabel, studentText } from "./format.js";
 import { renderFormula } from "./formula.js";
 import { byNode, deviceLabel, explain, howMeasured, medianWithInterval, qualityNotes } from "./latency.js";
-import { pause } from "./latest.js";
 import { renderReparam } from "./reparam.js";
 import { renderShuffle } from "./shuffle.js";
 import { renderNodeTable } from "./table.js";
@@ -180,22 +179,10 @@ export const VIEWS = [
     follow: async ({ kind, state, status }, report, signal) => {
       if (report.equivalence !== "pending") return null;
       status("Running both forms on the server to check that they compute the same output…", true);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const proof = await api.reparamEquivalence(kind, state.block, { signal });
-          return {
-            ...report,
-            equivalence: "checked",
-            max_abs_diff: proof.max_abs_diff,
-            kernel: proof.kernel,
-          };
-        } catch (err) {
-          if (err.status !== 429 || attempt >= 5) throw err;
-          const wait = err.retryAfter ?? 2;
-          status(`The server is busy checking other blocks; trying again in ${wait} s…`, true);
-          await pause(wait * 1000, signal);
-        }
-      }
+      const onWait = (wait) =>
+        status(`The server is busy checking other blocks; trying again in ${wait} s…`, true);
+      const proof = await api.reparamEquivalence(kind, state.block, { signal, retry: true, onWait });
+      return { ...report, equivalence: "checked", max_abs_diff: proof.max_abs_diff, kernel: proof.kernel };
     },
     followFailed: (err) => `Could not check that both forms agree: ${studentText(err.message)}`,
     draw: ({ part, state }, report) =>

@@ -17,7 +17,7 @@ import { METRICS, signedPercent, studentText } from "./format.js";
 import { loadDevices } from "./latency.js";
 import { Latest, pause } from "./latest.js";
 import { plotted } from "./plot.js";
-import { blockValues, nonDefault, writeURL } from "./url-state.js";
+import { blockValues, isTrue, nonDefault, writeURL } from "./url-state.js";
 import { advice, channelStep, validGroups } from "./valid.js";
 
 const { kind, spec, embed, controls: withControls = !embed, query = {} } = pageData();
@@ -25,16 +25,15 @@ const schema = spec.params;
 const gp = spec.group_param;
 const COMMON = new Set(["batch", "height", "width", "seed"]);
 const canFix = (spec.widen || []).length > 0;
-const TRUE = ["1", "true", "yes", "on"];
 
 // The page's state, in one object. The controls (values, metric, compare, device, fixed, scale) are
 // all in the URL; the analysis on screen and what the views loaded for it are replaced together.
 const state = {
   values: blockValues(schema, query),
   metric: query.metric in METRICS && query.metric !== "elementwise" ? query.metric : "mac",
-  compare: TRUE.includes(query.compare) && spec.views.includes("compare"),
+  compare: isTrue(query.compare) && spec.views.includes("compare"),
   device: query.device || "cpu",
-  fixed: canFix && TRUE.includes(query.fixed_madds),
+  fixed: canFix && isTrue(query.fixed_madds),
   scale: query.scale === "each" ? "each" : "fixed",
   series: null, // fixed multiply-adds: the server's points for the g = 1 block in `values`
   seriesKey: "",

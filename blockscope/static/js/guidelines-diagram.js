@@ -1,6 +1,7 @@
-// One unit of a row as a small SVG: the server's layered layout (pos.x, pos.y), data flowing down.
+// One unit of a row as a small SVG, laid out as the block diagram is (layout.js), data flowing down.
 
 import { el, svg } from "./dom.js";
+import { curve, layout } from "./layout.js";
 
 const BOX_H = 24;
 const CHAR_W = 6.2; // average width of a 10.5 px system-ui character
@@ -18,15 +19,12 @@ function nodeText(node) {
 export function unitDiagram(row, depth) {
   const nodes = row.unit.nodes;
   const boxW = Math.max(96, Math.ceil(Math.max(...nodes.map((n) => nodeText(n).length)) * CHAR_W) + 14);
-  const dx = boxW + 10;
-  const minX = Math.min(...nodes.map((n) => n.pos.x));
-  const maxX = Math.max(...nodes.map((n) => n.pos.x));
-  const maxY = Math.max(...nodes.map((n) => n.pos.y));
-  const width = (maxX - minX) * dx + boxW + 2 * PAD;
-  const height = maxY * DY + BOX_H + 2 * PAD;
-  const at = new Map(
-    nodes.map((n) => [n.id, { x: PAD + (n.pos.x - minX) * dx, y: PAD + n.pos.y * DY, node: n }]),
-  );
+  const dx = boxW + 10; // one lane of the layout
+  const lay = layout(nodes, row.unit.edges);
+  const X = (x) => PAD + (x - lay.minX) * dx + boxW / 2; // a lane's centre
+  const Y = (y) => PAD + y * DY; // a layer's top
+  const width = (lay.maxX - lay.minX) * dx + boxW + 2 * PAD;
+  const height = lay.depth * DY + BOX_H + 2 * PAD;
   const markerId = `gl-arrow-${++serial}`;
   const ops = nodes.filter((n) => n.op !== "input").map(nodeText);
   const root = svg("svg", {
@@ -51,14 +49,18 @@ export function unitDiagram(row, depth) {
     svg("path", { d: "M0,0 L8,4 L0,8 z", class: "gl-arrowhead" }),
   );
   root.append(svg("defs", {}, marker));
-  for (const edge of row.unit.edges) {
-    const a = at.get(edge.source);
-    const b = at.get(edge.target);
-    if (!a || !b) continue;
-    const ends = { x1: a.x + boxW / 2, y1: a.y + BOX_H, x2: b.x + boxW / 2, y2: b.y - 1 };
-    root.append(svg("line", { ...ends, class: "gl-edge", "marker-end": `url(#${markerId})` }));
+  for (const { points } of lay.edges) {
+    // from the source's bottom, beside the layers it skips, to the target's top
+    const last = points.length - 1;
+    const pts = points.map((p, i) => ({
+      x: X(p.x),
+      y: i === 0 ? Y(p.y) + BOX_H : i === last ? Y(p.y) - 1 : Y(p.y) + BOX_H / 2,
+    }));
+    root.append(svg("path", { d: curve(pts), class: "gl-edge", "marker-end": `url(#${markerId})` }));
   }
-  for (const { x, y, node } of at.values()) {
+  for (const { node, x: lane, y: layer } of lay.nodes) {
+    const x = X(lane) - boxW / 2;
+    const y = Y(layer);
     const label = { x: x + boxW / 2, y: y + BOX_H / 2 + 4, "text-anchor": "middle" };
     root.append(
       svg(

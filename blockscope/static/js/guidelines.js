@@ -8,7 +8,7 @@ import { renderDiagrams } from "./guidelines-diagram.js";
 import { initSweep } from "./guidelines-sweep.js";
 import { renderTable } from "./guidelines-table.js";
 import { verdictText } from "./guidelines-verdict.js";
-import { Latest, pause } from "./latest.js";
+import { Latest } from "./latest.js";
 import { writeURL } from "./url-state.js";
 
 const data = pageData();
@@ -17,7 +17,6 @@ const reports = new Map(data.guidelines.map((g) => [g.guideline, g]));
 const deviceNames = data.devices.map((d) => d.name);
 const form = role("controls");
 const progress = role("progress");
-const MAX_RETRIES = 3;
 
 // --- state, kept in the URL so that any view is a link ---------------------------------------------
 
@@ -82,18 +81,6 @@ const measuring = new Latest(); // a change of settings starts over; older answe
 
 const failure = (err) => (err instanceof api.ApiError ? err.message : "the request failed");
 
-async function withRetry(request, signal) {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await request();
-    } catch (err) {
-      // 429: the device queue is full; wait as the server asks, a few times
-      if (!(err instanceof api.ApiError) || err.status !== 429 || attempt >= MAX_RETRIES) throw err;
-      await pause(1000 * (err.retryAfter || 1), signal);
-    }
-  }
-}
-
 function loadCounts(signal) {
   return Promise.all(
     names.map(async (name) => {
@@ -117,7 +104,8 @@ async function measure(name) {
       tick();
       const timer = window.setInterval(tick, 200);
       try {
-        return await withRetry(() => api.guideline(name, asked, true, { signal }), signal);
+        // the device queue may be full: wait as the server asks (api.js's one policy)
+        return await api.guideline(name, asked, true, { signal, retry: true });
       } finally {
         window.clearInterval(timer);
       }

@@ -5,6 +5,18 @@ const NODE_WIDTH = 1; // in lane units
 const WAYPOINT_WIDTH = 0.35;
 const GAP = 0.22;
 
+// An SVG path through an edge's points (in pixels), each step a vertical S-curve.
+export function curve(points) {
+  let d = `M${points[0].x},${points[0].y}`;
+  for (let i = 1; i < points.length; i++) {
+    const a = points[i - 1];
+    const b = points[i];
+    const my = (a.y + b.y) / 2;
+    d += ` C${a.x},${my} ${b.x},${my} ${b.x},${b.y}`;
+  }
+  return d;
+}
+
 export function layout(nodes, edges) {
   const index = new Map(nodes.map((n, i) => [n.id, i]));
   const layer = new Map();

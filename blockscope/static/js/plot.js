@@ -2,7 +2,7 @@
 // (/vendor/plotly.min.js, served from the installed Python package): the global `Plotly`, which a page
 // either loads itself or leaves to plot() to fetch when it first draws a chart.
 
-import { INK } from "./colors.js";
+import { FIGURE, INK } from "./colors.js";
 import { el } from "./dom.js";
 
 // Responsive; the modebar keeps zoom, pan and "download as PNG", without Plotly's logo, its
@@ -29,8 +29,8 @@ export function plotLayout(title, extra = {}) {
     font: FONT,
     margin: { l: 64, r: 16, t: 40, b: 56 },
     height: 320,
-    paper_bgcolor: "#ffffff",
-    plot_bgcolor: "#ffffff",
+    paper_bgcolor: FIGURE.background,
+    plot_bgcolor: FIGURE.background,
     legend: { orientation: "h", y: -0.25 },
     ...extra,
   };

@@ -1,13 +1,13 @@
 // The quantization page's charts: each activation's float32 and int8 curves with the error shaded
 // between them, and latency bars (median, with the 95% interval) in float32 and int8.
 
-import { INK, PRECISION_COLORS } from "./colors.js";
+import { INK, PRECISION_COLORS, translucent } from "./colors.js";
 import { el } from "./dom.js";
 import { plot, plotLayout } from "./plot.js";
 
 const FLOAT = PRECISION_COLORS.float32;
 const INT8 = PRECISION_COLORS.int8;
-const ERROR_FILL = "rgba(181, 86, 42, 0.25)"; // INT8, translucent
+const ERROR_FILL = translucent(INT8, 0.25);
 
 // One small chart per activation: the int8 trace fills to the float32 trace drawn before it.
 export function drawCurves(container, activations) {

@@ -11,7 +11,7 @@ import {
   renderBlockTable,
   renderVerdicts,
 } from "./quantization-tables.js";
-import { writeURL } from "./url-state.js";
+import { isTrue, writeURL } from "./url-state.js";
 
 const data = pageData();
 const form = role("controls");
@@ -19,7 +19,6 @@ const status = role("status");
 const paramError = role("param-error");
 const SECTIONS = ["verdict", "curves", "speed", "block"];
 const MEASURE_AFTER_MS = 600; // measurements wait until the controls have been still this long
-const MAX_RETRIES = 3;
 
 // --- state, kept in the URL --------------------------------------------------------------------------
 
@@ -39,7 +38,7 @@ function readState() {
     kind: data.kinds.includes(q.get("kind")) ? q.get("kind") : data.kinds[0],
     calibration: num("calibration") ?? 8,
     view: views,
-    controls: ["1", "true", "yes", "on"].includes((q.get("controls") || "").toLowerCase()),
+    controls: isTrue(q.get("controls")),
   };
 }
 
@@ -126,17 +125,6 @@ function showError(err) {
   status.textContent = err instanceof ApiError ? `The server refused: ${err.message}` : "The request failed.";
 }
 
-async function withRetry(request, signal) {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await request();
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 429 || attempt >= MAX_RETRIES) throw err;
-      await pause(1000 * (err.retryAfter || 1), signal);
-    }
-  }
-}
-
 const activationsURL = (measure) => `/api/quantization/activations?${query(activationQuery(measure))}`;
 function blockURL(measure) {
   const values = { kind: state.kind, calibration: state.calibration, device: state.device, measure };
@@ -172,16 +160,11 @@ function load({ measure = true, again = false } = {}) {
       const timer = window.setInterval(tick, 250);
       try {
         const fresh = again ? "&fresh=true" : "";
-        const acts = await withRetry(
-          () => getJSON(activationsURL(true) + fresh, { signal, fresh: true }),
-          signal,
-        );
+        const timing = { signal, fresh: true, retry: true };
+        const acts = await getJSON(activationsURL(true) + fresh, timing);
         drawActivations(acts);
         signal.throwIfAborted();
-        const blockReport = await withRetry(
-          () => getJSON(blockURL(true) + fresh, { signal, fresh: true }),
-          signal,
-        );
+        const blockReport = await getJSON(blockURL(true) + fresh, timing);
         return { seconds: (performance.now() - started) / 1000, blockReport };
       } finally {
         window.clearInterval(timer);

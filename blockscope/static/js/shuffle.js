@@ -1,7 +1,7 @@
 // Channel shuffle: input channels on the left, output channels on the right, a line per channel
 // from the input channel perm[i] to output channel i, coloured by the input group it comes from.
 
-import { groupColor, INK } from "./colors.js";
+import { FIGURE, groupColor, INK } from "./colors.js";
 import { el, SVG_NS, svg } from "./dom.js";
 
 function shuffleDiagram(p) {
@@ -27,7 +27,7 @@ function shuffleDiagram(p) {
     "font-family": "system-ui, sans-serif",
   });
   root.append(
-    svg("rect", { width, height, fill: "#fff" }),
+    svg("rect", { width, height, fill: FIGURE.background }),
     svg("text", { x: left, y: 16, "text-anchor": "end", "font-size": 12, fill: INK }, "input channel"),
     svg("text", { x: right, y: 16, "font-size": 12, fill: INK }, "output channel"),
   );
@@ -53,7 +53,7 @@ function shuffleDiagram(p) {
       svg("circle", { cx: right, cy: y(i), r, fill: groupColor(groupOf(src)) }),
     );
     if (step >= 9) {
-      const small = { y: y(i) + 4, "font-size": 10, fill: "#39414f" };
+      const small = { y: y(i) + 4, "font-size": 10, fill: FIGURE.soft };
       root.append(
         svg("text", { ...small, x: left - 8, "text-anchor": "end" }, `${i} (g${groupOf(i)})`),
         svg("text", { ...small, x: right + 8 }, `${i} ← ${src}`),

@@ -1,6 +1,11 @@
 // Every control's state lives in the URL query, on every page: read it on load, write it
 // (replaceState) on change, so that any view is a link.
 
+// The words a query value may use for "true", in any case, as the server (pydantic) reads a boolean
+// query parameter; its "false" words are 0, false, no, off, f and n, and anything else is refused.
+export const TRUE_WORDS = ["1", "true", "yes", "on", "t", "y"];
+export const isTrue = (raw) => TRUE_WORDS.includes(String(raw ?? "").toLowerCase());
+
 // Block parameter values from the query, typed by the schema; anything unparsable stays a string
 // so that the server's 422 names the parameter.
 export function blockValues(schema, query) {
@@ -9,8 +14,7 @@ export function blockValues(schema, query) {
     const raw = query[p.name];
     if (raw === undefined || raw === null || raw === "") values[p.name] = p.default;
     else if (p.type === "integer") values[p.name] = /^-?\d+$/.test(raw) ? Number(raw) : raw;
-    else if (p.type === "boolean")
-      values[p.name] = ["1", "true", "yes", "on"].includes(String(raw).toLowerCase());
+    else if (p.type === "boolean") values[p.name] = isTrue(raw);
     else values[p.name] = raw;
   }
   return values;
