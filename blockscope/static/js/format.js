@@ -73,3 +73,16 @@ export function studentText(message) {
     .replace(/\s+/g, " ")
     .trim();
 }
+
+// A speed ratio in words a student reads at once. `speedup` is the reference's time over this one's
+// (above 1: this one is faster): "1.5× faster", "8% slower", "as fast" (within half a percent).
+// Past 1.5 the factor, below it the percentage; the same rule as blockscope/service/wording.py.
+export function speedWords(speedup) {
+  if (missing(speedup) || Number(speedup) <= 0) return "–";
+  const r = Number(speedup);
+  const factor = r >= 1 ? r : 1 / r;
+  const word = r >= 1 ? "faster" : "slower";
+  if (factor < 1.005) return "as fast";
+  if (factor >= 1.5) return `${factor.toFixed(1)}× ${word}`;
+  return `${((factor - 1) * 100).toFixed(0)}% ${word}`;
+}
