@@ -43,10 +43,12 @@ class Settings(BaseSettings):
     sweep_point_cache: PositiveInt = Field(8192, description="Costs of single configurations tried by "
                                            "sweeps (a few hundred bytes each), kept apart from the "
                                            "analyses so that a sweep never evicts one.")
-    reparam_cache: PositiveInt = Field(128, description="Reparameterization reports kept in memory.")
+    reparam_cache: PositiveInt = Field(128, description="Reparameterization reports kept in memory, and "
+                                                        "as many proofs of equivalence (in each web worker "
+                                                        "and in the measuring process).")
     guideline_cache: PositiveInt = Field(128, description="Guideline-lab analyses kept in memory.")
-    network_cache: PositiveInt = Field(64, description="Whole-network analyses (and their deployed forms) "
-                                                       "kept in memory.")
+    network_cache: PositiveInt = Field(64, description="Whole-network analyses kept in memory, and as many "
+                                                       "deployed forms and equivalence checks.")
     onnx_cache: PositiveInt = Field(4, description="ONNX exports kept in memory by the measuring process "
                                                    "(a whole network's file holds its weights: about 100 MB "
                                                    "for ResNeXt-50).")
@@ -60,7 +62,9 @@ class Settings(BaseSettings):
     # --- measurements -----------------------------------------------------------------------------
     latency_ttl_s: PositiveFloat = Field(60, description="Seconds a measured latency is re-used for an "
                                                          "identical request.")
-    latency_cache: PositiveInt = Field(256, description="Measured latencies kept in memory.")
+    latency_cache: PositiveInt = Field(256, description="Measurements kept in memory by the measuring "
+                                                        "process (latencies and int8 reports), and as many "
+                                                        "refusals of jobs too large to run.")
     max_queue: PositiveInt = Field(8, description="Measurements queued or running per device; one more "
                                                   "is answered 429 with Retry-After.")
     max_waiting_factor: PositiveInt = Field(2, description="Requests waiting per device (queued, running "

@@ -10,7 +10,7 @@ class InvalidParameter(ValueError):
 
 
 class NotFound(LookupError):
-    """An unknown kind, guideline or device; the message names what exists."""
+    """An unknown block kind, guideline or network (a 404); the message names what exists."""
 
 
 class Busy(RuntimeError):

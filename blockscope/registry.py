@@ -103,11 +103,14 @@ VIEW_ORDER = ("compare", "formula", "totals", "activation", "diagram", "groups",
 BASE_VIEWS = ("formula", "totals", "diagram", "table", "chart", "latency")
 
 
-def views(*extra: str) -> tuple[str, ...]:
-    """The views of a kind: every kind's, plus `extra`, in page order."""
-    unknown = set(extra) - set(VIEW_ORDER)
+def views(*extra: str, lead: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The views of a kind: every kind's, plus `extra`, in page order, except that the views in
+    `lead` (the ones its lesson is about) come right after the totals."""
+    unknown = set(extra + lead) - set(VIEW_ORDER)
     assert not unknown, f"unknown views {unknown}"
-    return tuple(v for v in VIEW_ORDER if v in BASE_VIEWS or v in extra)
+    ordered = [v for v in VIEW_ORDER if (v in BASE_VIEWS or v in extra) and v not in lead]
+    at = ordered.index("totals") + 1
+    return tuple(ordered[:at] + list(lead) + ordered[at:])
 
 
 def preset(label: str, source: str, **values) -> Preset:
@@ -291,7 +294,8 @@ BLOCK_LIST = [
         lambda **kw: ChannelShuffleBlock(**kw),
         group_param="groups",
         formula="perm[i] = (i mod g) (C/g) + floor(i / g)",
-        views=views("shuffle", "sweep"),
+        # the lesson is the permutation and its cost; the cost does not move with g (no sweep)
+        views=views(lead=("shuffle",)),
         group_divides=(("in_channels", 1),),
     ),
     BlockSpec(
@@ -386,7 +390,8 @@ BLOCK_LIST = [
         lambda **kw: RepVGGBlock(**kw),
         group_param="groups",
         formula="deploy params = 9 C_in C_out / g + C_out",
-        views=views("compare", "groups", "sweep", "reparam"),
+        # the lesson is the merge: before/after right after the totals, no group-count views
+        views=views("compare", lead=("reparam",)),
         group_divides=(("in_channels", 1), ("out_channels", 1)),
         widen=("in_channels", "out_channels"),
     ),
@@ -400,7 +405,8 @@ BLOCK_LIST = [
         lambda **kw: ConvBN(**kw),
         group_param="groups",
         formula="W' = W gamma / sqrt(var + eps); b' = beta + (b - mean) gamma / sqrt(var + eps)",
-        views=views("groups", "sweep", "reparam"),
+        # the lesson is the fold: before/after right after the totals, no group-count views
+        views=views(lead=("reparam",)),
         group_divides=(("in_channels", 1), ("out_channels", 1)),
         widen=("in_channels", "out_channels"),
     ),

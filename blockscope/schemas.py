@@ -70,10 +70,32 @@ class Graph(Model):
     totals: Totals
 
 
+class LessonReference(Model):
+    """What a lesson's sentences compare the block with, and its totals."""
+    label: str = Field(description="How the page names it: `groups=1`, `deployed form`, `3x3 standard conv`.")
+    config: dict[str, ConfigValue] | None = Field(
+        description="Its configuration when it is another block (the same kind at g = 1, a standard "
+                    "convolution); null for the block's own deploy-time form.")
+    same: bool = Field(description="The block on screen is the reference itself (e.g. it is at g = 1).")
+    totals: Totals
+
+
+class Lesson(Model):
+    """What the block teaches (blockscope/lessons.py), in sentences filled in from this analysis."""
+    claim: str = Field(description="The claim the block teaches, in one sentence.")
+    source: str = Field(description="Where the claim comes from (paper and section).")
+    sentences: list[str] = Field(description="The lesson with this configuration's numbers; every "
+                                             "direction word (rose, fell, unchanged) computed from them.")
+    reference: LessonReference | None = Field(description="What the sentences compare with; null when "
+                                                          "they describe the block alone.")
+
+
 class Analysis(Graph):
     """A block kind's graph at one configuration (every parameter filled in)."""
     kind: str
     config: dict[str, ConfigValue]
+    lesson: Lesson | None = Field(None, description="The kind's lesson at this configuration (null for "
+                                                    "a deploy-time form or a network's stage).")
 
 
 # --- the block catalogue ---------------------------------------------------------------------------
@@ -377,7 +399,17 @@ class ReversedPair(Model):
     paper_faster: str
     measured_faster: str
     by: float = Field(description="How much faster the measured winner is, as a fraction.")
-    within_noise: bool = Field(description="The two interquartile ranges overlap.")
+    within_noise: bool = Field(description="The 95% intervals of the two medians overlap: not a reversal "
+                                           "this measurement can tell.")
+
+
+class ClosePair(Model):
+    """Two rows whose medians' 95% intervals overlap: their order is not known here."""
+    paper_faster: str
+    paper_slower: str
+
+
+GuidelineVerdict = Literal["reproduced", "not_reproduced", "too_noisy"]
 
 
 class Ordering(Model):
@@ -389,7 +421,23 @@ class Ordering(Model):
     pairs: int
     agreeing_pairs: int
     reversed: list[ReversedPair]
-    reproduces: bool | None
+    reproduces: bool | None = Field(description="True for `reproduced`, false for `not_reproduced`, "
+                                                "else None.")
+    verdict: GuidelineVerdict | None = Field(
+        None, description="`reproduced`: every pair in the paper's order with separate 95% intervals; "
+                          "`not_reproduced`: some pair reversed with separate intervals; `too_noisy`: a row "
+                          "measured while disturbed, or no clear reversal but some pair too close to call. "
+                          "None when not measured or the paper has no figures.")
+    disturbed: list[str] = Field(default_factory=list, description="Rows measured while disturbed.")
+    close: list[ClosePair] = Field(default_factory=list, description="Pairs whose 95% intervals overlap.")
+
+
+class StoredGuideline(Model):
+    """What this server keeps as the experiment's last measurement once this run is done."""
+    replaced: bool = Field(description="This run became the stored result. False: it was disturbed or too "
+                                       "noisy to judge, and a clean earlier run stays stored.")
+    measured_at: str = Field(description="When the stored result was measured.")
+    verdict: GuidelineVerdict | None = Field(description="The stored result's verdict.")
 
 
 class GuidelineReport(Model):
@@ -414,6 +462,8 @@ class GuidelineReport(Model):
     madds_spread: float = Field(description="Largest over smallest row multiply-adds, minus one.")
     rows: list[GuidelineRow]
     ordering: Ordering
+    stored: StoredGuideline | None = Field(None, description="Only with measure=true: whether this run "
+                                                             "replaced the stored last measurement.")
 
 
 class G2Point(Model):
@@ -488,12 +538,22 @@ class RowLatency(Model):
     share: float = Field(description="measured_us over the sum of every op's median (the rows sum to 1).")
 
 
+class SumVersusWhole(Model):
+    """The ops timed alone, summed, against the whole network end to end: judged only from clean data."""
+    ratio: float = Field(description="sum_of_nodes_us over the end-to-end median.")
+    sum_band_us: list[float] = Field(description="Every op's p25 summed and every op's p75 summed: a band "
+                                                 "around the sum, wider than its 95% interval.")
+    verdict: Literal["sum_more", "sum_less", "too_noisy"] = Field(
+        description="`too_noisy` when the end-to-end figure is disturbed or the band overlaps its 95% "
+                    "interval; else which is larger.")
+
+
 class NetworkMeasurement(TimedOnDevice):
     """The whole network timed on this server (docs/networks.md, "Measured latency"); `total` is the
     whole network end to end, `quality` how far to trust it."""
     sum_of_nodes_us: float = Field(description="Sum of every op's median, each op timed alone: what the "
-                                               "rows' `measured_us` add up to (usually a little more than "
-                                               "`total`, every op paying its own call).")
+                                               "rows' `measured_us` add up to.")
+    sum_versus_whole: SumVersusWhole | None = Field(None, description="The sum against the whole, judged.")
 
 
 class NetworkRow(Counts):
@@ -672,18 +732,27 @@ class ActivationQuant(Model):
                                                            "int8 is faster.")
 
 
+QuantSpeedVerdict = Literal["agrees", "disagrees", "too_noisy"]
+
+
 class QuantVerdict(Model):
     """The paper's claim held against this server's measurement."""
     hard: str
     smooth: str
     speedup: Speedup | None = Field(description="int8 smooth median over int8 hard median: above 1, the hard "
                                                 "function is faster.")
-    speed: str | None = Field(description="`agrees`, `disagrees` or `inconclusive` (interval holds 1); None "
-                                          "when not measured.")
+    speed: QuantSpeedVerdict | None = Field(
+        description="`agrees` or `disagrees` only from clean data (neither int8 timing disturbed, the "
+                    "ratio's 95% interval excludes 1); else `too_noisy`. None when not measured.")
     hard_error_steps: list[float] = Field(description="The hard function's max and mean error, output steps.")
     smooth_error_steps: list[float]
-    error: str = Field(description="`agrees` when the hard function's mean error is at most the smooth "
-                                   "one's, else `disagrees`.")
+    error: Literal["agrees", "disagrees", "mixed"] = Field(
+        description="`agrees` when the hard function's error is at most the smooth one's in both mean and "
+                    "maximum, `disagrees` when in neither, `mixed` when in one (`error_statistics` says "
+                    "which).")
+    error_statistics: dict[str, bool] = Field(
+        default_factory=dict, description="`mean` and `max`: whether the hard function's error is at most "
+                                          "the smooth one's by that statistic.")
     hard_native: bool
     smooth_native: bool
     text: str
@@ -729,4 +798,6 @@ class BlockQuantReport(Model):
     measured: bool
     variants: list[QuantBlockVariant]
     hard_over_smooth: Speedup | None = Field(None, description="int8 smooth median over int8 hard median.")
+    speed: QuantSpeedVerdict | None = Field(None, description="The paper's claim (hard faster in int8), "
+                                                              "judged as QuantVerdict.speed is.")
     paper: PaperClaim

@@ -258,9 +258,13 @@ def test_relative_paper_speeds(client):
 
 # --- the verdict ---------------------------------------------------------------------------------
 
-def _rows(paper, medians, spread=0.01):
+def _rows(paper, medians, spread=0.01, disturbed=()):
+    """Rows with the paper's GPU figures and measured medians: the IQR and the median's 95% interval
+    both `spread` either side; the rows numbered in `disturbed` measured while the server was busy."""
     return [SimpleNamespace(label=f"r{i}", paper=SimpleNamespace(gpu=p), measured=SimpleNamespace(
-                median_us=m, p25_us=m * (1 - spread), p75_us=m * (1 + spread)))
+                median_us=m, p25_us=m * (1 - spread), p75_us=m * (1 + spread),
+                quality=SimpleNamespace(disturbed=i in disturbed,
+                                        ci95_us=[m * (1 - spread), m * (1 + spread)])))
             for i, (p, m) in enumerate(zip(paper, medians, strict=True))]
 
 
@@ -271,18 +275,22 @@ def ordering(rows) -> dict:
 def test_ordering_reproduced_and_not():
     same = ordering(_rows([300, 200, 100], [1.0, 2.0, 3.0]))
     assert same["reproduces"] is True and same["agreeing_pairs"] == same["pairs"] == 3
+    assert same["verdict"] == "reproduced" and same["close"] == same["disturbed"] == []
     assert same["paper"] == same["measured"] == ["r0", "r1", "r2"] and same["reversed"] == []
     flipped = ordering(_rows([300, 200, 100], [1.0, 3.0, 2.0]))
     assert flipped["reproduces"] is False and flipped["agreeing_pairs"] == 2
+    assert flipped["verdict"] == "not_reproduced"
     assert flipped["measured"] == ["r0", "r2", "r1"]
     assert flipped["reversed"] == [{"paper_faster": "r1", "measured_faster": "r2", "by": pytest.approx(0.5),
                                     "within_noise": False}]
     close = ordering(_rows([300, 200], [2.02, 2.0], spread=0.05))
     assert close["reversed"][0]["within_noise"] is True
+    assert close["verdict"] == "too_noisy" and close["reproduces"] is None
+    assert close["close"] == [{"paper_faster": "r0", "paper_slower": "r1"}]
     unmeasured = ordering([SimpleNamespace(label="a", paper=SimpleNamespace(gpu=2), measured=None),
                            SimpleNamespace(label="b", paper=SimpleNamespace(gpu=3), measured=None)])
     assert unmeasured["paper"] == ["b", "a"] and unmeasured["measured"] is None
-    assert unmeasured["reproduces"] is None and unmeasured["pairs"] == 0
+    assert unmeasured["reproduces"] is None and unmeasured["pairs"] == 0 and unmeasured["verdict"] is None
 
 
 @hsettings(max_examples=60, deadline=None)
@@ -293,7 +301,15 @@ def test_ordering_counts_inversions(perm, medians):
     result = ordering(_rows(paper, medians))
     inversions = sum(1 for i, j in itertools.combinations(range(5), 2) if medians[i] > medians[j])
     assert result["pairs"] == 10 and result["agreeing_pairs"] == 10 - inversions
-    assert result["reproduces"] is (inversions == 0)
+    # a verdict only from pairs whose 95% intervals (1% either side here) are apart
+    apart = {(f"r{i}", f"r{j}"): max(medians[i], medians[j]) * 0.99 > min(medians[i], medians[j]) * 1.01
+             for i, j in itertools.combinations(range(5), 2)}
+    clear_flip = any(apart[(f"r{i}", f"r{j}")] and medians[i] > medians[j]
+                     for i, j in itertools.combinations(range(5), 2))
+    expected = "not_reproduced" if clear_flip else "reproduced" if all(apart.values()) else "too_noisy"
+    assert result["verdict"] == expected
+    assert result["reproduces"] is {"reproduced": True, "not_reproduced": False}.get(expected)
+    assert len(result["close"]) == sum(not a for a in apart.values())
     assert result["measured"] == [f"r{i}" for i in sorted(range(5), key=lambda i: medians[i])]
 
 
@@ -360,8 +376,10 @@ def test_memory_budget_is_422(configure, monkeypatch):
     assert client.get("/api/guidelines/g1?width_multiplier=4&measure=false").status_code == 200
 
 
-def fake_run(calls, medians):
-    """Stands in for the measuring process: records each job, answers with the given medians."""
+def fake_run(calls, medians, disturbed=(), spread=0.05):
+    """Stands in for the measuring process: records each job, answers with the given medians (their
+    95% interval `spread` either side), the rows labelled in `disturbed` flagged as measured while
+    the server was busy."""
     def run(job, *, fresh=False, cancel=None):
         calls.append(job)
         [(_, form)] = job.forms
@@ -369,8 +387,8 @@ def fake_run(calls, medians):
         label = next(r.label for r in GUIDELINES[form.guideline].rows
                      if GUIDELINES[form.guideline].row_config(r, 1) == config)
         m = medians[label]
-        quality = Quality(disturbed=False, other_cpu_share=0.0, spread=0.1, ci95_us=[m * 0.95, m * 1.05],
-                          attempts=1)
+        quality = Quality(disturbed=label in disturbed, other_cpu_share=0.4 if label in disturbed else 0.0,
+                          spread=0.1, ci95_us=[m * (1 - spread), m * (1 + spread)], attempts=1)
         total = Timing(median_us=m, p25_us=m * 0.9, p75_us=m * 1.1)
         return {"row": Measurement(total=total, machine="test server", device=job.device,
                                    device_label="fake cpu", torch=torch.__version__,
@@ -404,14 +422,16 @@ def test_each_row_measured_once_with_its_own_network(client, monkeypatch):
     assert rows[1]["measured"]["images_per_s"] == pytest.approx(2e6 / 150)
     assert [r["relative_speed"]["measured"] for r in rows] == \
         pytest.approx([1, 100 / 150, 100 / 140, 100 / 400])
-    assert data["ordering"]["reproduces"] is False
+    # g=4 beat g=2, but their 95% intervals (5% either side) overlap: no verdict
+    assert data["ordering"]["reproduces"] is None and data["ordering"]["verdict"] == "too_noisy"
     assert data["ordering"]["measured"] == ["g=1", "g=4", "g=2", "g=8"]
     assert data["ordering"]["reversed"] == [{"paper_faster": "g=2", "measured_faster": "g=4",
                                              "by": pytest.approx(150 / 140 - 1), "within_noise": True}]
+    assert data["ordering"]["close"] == [{"paper_faster": "g=2", "paper_slower": "g=4"}]
 
 
 def test_response_shape(client, monkeypatch):
-    monkeypatch.setattr(latency, "run", fake_run([], {s.label: 100.0 + i for i, s in
+    monkeypatch.setattr(latency, "run", fake_run([], {s.label: 100.0 * (1 + i) for i, s in
                                                       enumerate(GUIDELINES["g3"].rows)}))
     data = client.get("/api/guidelines/g3").json()
     for key in ("guideline", "title", "rule", "paper", "width_multiplier", "batch", "device", "device_label",
@@ -426,6 +446,93 @@ def test_response_shape(client, monkeypatch):
     assert data["ordering"]["measured"] == [r["label"] for r in data["rows"]]
     # the paper ranks 2-fragment-parallel above 4-fragment-series; measured here in table order
     assert data["ordering"]["reproduces"] is False
+
+
+# --- verdicts only from clean data; a noisy run never replaces a clean stored result -----------------
+
+G4_PAPER_ORDER = {"neither": 100.0, "shortcut, no ReLU": 200.0, "ReLU, no shortcut": 300.0,
+                  "ReLU + shortcut": 400.0}
+G4_REVERSED = {"neither": 400.0, "shortcut, no ReLU": 300.0, "ReLU, no shortcut": 200.0,
+               "ReLU + shortcut": 100.0}
+
+
+@pytest.fixture
+def lab(configure, tmp_path):
+    """A client with its own folder for the stored measurements (nothing left from other tests)."""
+    return configure(runtime_dir=str(tmp_path / "runtime"))
+
+
+def test_every_row_disturbed_gives_no_verdict(lab, monkeypatch):
+    """The issue's G4: every row flagged busy, the medians in the reverse of the paper's order, far apart:
+    still no "Not reproduced"."""
+    monkeypatch.setattr(latency, "run", fake_run([], G4_REVERSED, disturbed=tuple(G4_REVERSED)))
+    o = lab.get("/api/guidelines/g4").json()["ordering"]
+    assert o["verdict"] == "too_noisy" and o["reproduces"] is None
+    assert sorted(o["disturbed"]) == sorted(G4_REVERSED)
+    assert o["measured"] == ["ReLU + shortcut", "ReLU, no shortcut", "shortcut, no ReLU", "neither"]
+
+
+@pytest.mark.parametrize("medians", [G4_PAPER_ORDER, G4_REVERSED])
+def test_one_disturbed_row_gives_no_verdict(lab, monkeypatch, medians):
+    monkeypatch.setattr(latency, "run", fake_run([], medians, disturbed=("neither",)))
+    o = lab.get("/api/guidelines/g4").json()["ordering"]
+    assert (o["verdict"], o["reproduces"], o["disturbed"]) == ("too_noisy", None, ["neither"])
+
+
+def test_overlapping_intervals_give_no_verdict(lab, monkeypatch):
+    """In the paper's order, but every median's 95% interval (40% either side) overlaps the next."""
+    monkeypatch.setattr(latency, "run", fake_run([], G4_PAPER_ORDER, spread=0.4))
+    o = lab.get("/api/guidelines/g4").json()["ordering"]
+    assert (o["verdict"], o["reproduces"], o["disturbed"]) == ("too_noisy", None, [])
+    assert len(o["close"]) >= 3 and o["reversed"] == []
+
+
+def test_clean_separate_figures_give_a_verdict(lab, monkeypatch):
+    monkeypatch.setattr(latency, "run", fake_run([], G4_PAPER_ORDER))
+    assert lab.get("/api/guidelines/g4").json()["ordering"]["verdict"] == "reproduced"
+    monkeypatch.setattr(latency, "run", fake_run([], G4_REVERSED))
+    o = lab.get("/api/guidelines/g4?fresh=true").json()["ordering"]
+    assert o["verdict"] == "not_reproduced" and o["reproduces"] is False
+    assert all(not r["within_noise"] for r in o["reversed"]) and len(o["reversed"]) == 6
+
+
+def _last(client, name="g4"):
+    return client.get(f"/api/guidelines/{name}/last").json()["report"]
+
+
+G4_CLOSE = {"neither": 130.0, "shortcut, no ReLU": 120.0, "ReLU, no shortcut": 110.0,
+            "ReLU + shortcut": 100.0}
+
+
+@pytest.mark.parametrize("medians, noisy", [(G4_REVERSED, {"disturbed": tuple(G4_REVERSED)}),
+                                            (G4_CLOSE, {"spread": 0.4})], ids=["disturbed", "overlapping"])
+def test_a_noisy_run_never_replaces_a_clean_stored_result(lab, monkeypatch, medians, noisy):
+    monkeypatch.setattr(latency, "run", fake_run([], G4_PAPER_ORDER))
+    clean = lab.get("/api/guidelines/g4").json()
+    assert clean["stored"]["replaced"] is True and clean["stored"]["verdict"] == "reproduced"
+    assert _last(lab)["ordering"]["verdict"] == "reproduced"
+    monkeypatch.setattr(latency, "run", fake_run([], medians, **noisy))
+    busy = lab.get("/api/guidelines/g4?fresh=true").json()
+    assert busy["ordering"]["verdict"] == "too_noisy"  # the figures are still answered, not judged
+    assert [r["measured"]["median_us"] for r in busy["rows"]] == [medians[r["label"]] for r in busy["rows"]]
+    assert busy["stored"] == {"replaced": False, "measured_at": clean["stored"]["measured_at"],
+                              "verdict": "reproduced"}
+    kept = _last(lab)
+    assert kept["ordering"]["verdict"] == "reproduced"
+    assert [r["measured"]["median_us"] for r in kept["rows"]] == [400.0, 300.0, 200.0, 100.0]
+    # a clean run replaces it, whatever its verdict
+    monkeypatch.setattr(latency, "run", fake_run([], G4_REVERSED))
+    again = lab.get("/api/guidelines/g4?fresh=true").json()
+    assert again["stored"]["replaced"] is True and _last(lab)["ordering"]["verdict"] == "not_reproduced"
+
+
+def test_a_noisy_run_is_stored_when_nothing_clean_is(lab, monkeypatch):
+    monkeypatch.setattr(latency, "run", fake_run([], G4_REVERSED, disturbed=("neither",)))
+    first = lab.get("/api/guidelines/g4").json()
+    assert first["stored"]["replaced"] is True and _last(lab)["ordering"]["verdict"] == "too_noisy"
+    monkeypatch.setattr(latency, "run", fake_run([], G4_PAPER_ORDER, spread=0.4))
+    assert lab.get("/api/guidelines/g4?fresh=true").json()["stored"]["replaced"] is True
+    assert _last(lab)["ordering"]["close"]  # the later noisy run, as nothing clean was stored
 
 
 @pytest.fixture
@@ -450,8 +557,13 @@ def test_real_measurement_on_cpu(narrow_g4):
     medians = [r["measured"]["median_us"] for r in data["rows"]]
     fastest_first = [data["rows"][i]["label"] for i in sorted(range(4), key=lambda i: medians[i])]
     assert data["ordering"]["measured"] == fastest_first
-    assert data["ordering"]["reproduces"] is (fastest_first == ["neither", "shortcut, no ReLU",
-                                                                "ReLU, no shortcut", "ReLU + shortcut"])
+    paper_order = fastest_first == ["neither", "shortcut, no ReLU", "ReLU, no shortcut", "ReLU + shortcut"]
+    verdict = data["ordering"]["verdict"]
+    assert verdict in ("reproduced", "not_reproduced", "too_noisy")
+    if verdict == "reproduced":
+        assert paper_order
+    if verdict == "not_reproduced":
+        assert not paper_order
     again = client.get("/api/guidelines/g4?threads=1").json()
     assert all(r["measured"]["cached"] for r in again["rows"])  # the latency cache serves a repeat
 
@@ -528,7 +640,7 @@ def test_measures_on_cuda(narrow_g4):
         m = row["measured"]
         assert m["device"] == "cuda:0" and 0 < m["p25_us"] <= m["median_us"] <= m["p75_us"]
         assert m["images_per_s"] == pytest.approx(8 * m["batches_per_s"])
-    assert isinstance(data["ordering"]["reproduces"], bool)
+    assert data["ordering"]["verdict"] in ("reproduced", "not_reproduced", "too_noisy")
 
 
 def test_measure_again_measures_every_row_afresh(narrow_g4):

@@ -386,6 +386,27 @@ def test_measured_latency_per_row_adds_up_to_the_ops_timed_alone(client, monkeyp
     assert again["measured"]["cached"] and again["measured"]["total"] == measured["total"]
 
 
+def test_the_sum_of_ops_against_the_whole_is_judged_only_from_clean_data(client, monkeypatch):
+    """A disturbed measurement (forced here, whatever its figures) gives no sum-against-whole verdict;
+    the figures are still answered."""
+    real = latency_service.run
+
+    def disturbed(job, **kwargs):
+        reports, speedup = real(job, **kwargs)
+        busy = {name: r.model_copy(update={"quality": r.quality.model_copy(update={"disturbed": True})})
+                for name, r in reports.items()}
+        return busy, speedup
+
+    monkeypatch.setattr(latency_service, "run", disturbed)
+    answer = client.get("/api/networks/shufflenet_v2_x0_5", params={**SMALL, "measure": "true"})
+    measured = answer.json()["measured"]
+    judged = measured["sum_versus_whole"]
+    assert measured["quality"]["disturbed"] and judged["verdict"] == "too_noisy"
+    assert judged["ratio"] == pytest.approx(measured["sum_of_nodes_us"] / measured["total"]["median_us"])
+    lo, hi = judged["sum_band_us"]
+    assert lo <= measured["sum_of_nodes_us"] <= hi
+
+
 def test_a_measurement_that_cannot_fit_the_time_budget_is_refused_naming_the_size(configure):
     c = configure(measure_budget_s=0.001)
     r = c.get("/api/networks/shufflenet_v2_x0_5?height=64&width=64&measure=true")

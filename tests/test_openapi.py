@@ -156,3 +156,19 @@ def test_every_unknown_parameter_is_named(client):
 def test_pages_keep_every_query_their_controls_write(client, url):
     # the browser checks the values against the API; a page only hands them over
     assert client.get(url).status_code == 200, url
+
+
+def test_every_answer_says_how_long_it_may_be_kept(client):
+    """One cache rule for every route (api/caching.py): no JSON answer leaves it to a proxy's default.
+    Routes that measure or build files at their defaults are left out here (test_http_contract.py
+    and test_onnx.py check theirs)."""
+    costly = ("/latency", "/onnx", "/equivalence")
+    paths = [p for p in _api_paths(client) if not p.endswith(costly) and not p.startswith("/api/quantization")]
+    assert len(paths) > 20
+    needs = {"/api/shuffle": {"channels": 8, "groups": 2}}  # no defaults
+    for path in [*paths, "/healthz"]:
+        r = client.get(path, params=needs.get(path))
+        assert r.status_code == 200, path
+        assert r.headers.get("cache-control"), path
+    assert client.get("/healthz").headers["cache-control"] == "no-store"
+    assert client.get("/api/blocks").headers["cache-control"].startswith("public, max-age=")

@@ -136,8 +136,11 @@ def test_measurements_carry_their_quality_and_a_verdict(configure):
         assert s["ci95"][0] <= s["value"] <= s["ci95"][1]
     verdict = next(v for v in report["verdicts"] if v["hard"] == "hardswish")
     hard = next(a for a in report["activations"] if a["name"] == "hardswish")
-    assert verdict["speed"] in ("agrees", "disagrees", "inconclusive")
-    assert f"{verdict['speedup']['value']:.2f} times" in verdict["text"]
+    assert verdict["speed"] in ("agrees", "disagrees", "too_noisy")
+    noisy = "too noisy to judge here; measure again" in verdict["text"]
+    assert noisy is (verdict["speed"] == "too_noisy")  # a direction only from clean, separate figures
+    assert verdict["error"] in ("agrees", "disagrees", "mixed") and set(verdict["error_statistics"]) == {
+        "mean", "max"}
     assert verdict["hard_error_steps"] == [hard["max_error_steps"], hard["mean_error_steps"]]
     assert "MobileNet" in report["paper"]["claim"] or "Howard" in report["paper"]["source"]
 

@@ -28,19 +28,22 @@ Measure = Annotated[bool, Query(description="Time every row on the device; false
 
 
 @router.get("/api/guidelines", tags=["guidelines"], summary="The four ShuffleNet V2 guideline experiments")
-def list_guidelines() -> list[GuidelineSummary]:
+def list_guidelines(response: Response) -> list[GuidelineSummary]:
+    response.headers["Cache-Control"] = cache_control()
     return guideline_lab.catalog()
 
 
 @router.get("/api/guidelines/g2/sweep", tags=["guidelines"],
             summary="G2: multiply-adds held fixed while the group count rises, and MAC with it")
 def g2_sweep(
+    response: Response,
     channels: Annotated[int, Query(ge=1, description="Channels c of the g = 1 network; g groups get about "
                                                      "c sqrt(g)."), DIGITS] = 128,
     groups: Annotated[int, Query(ge=1, le=MAX_SWEEP_GROUPS,
                                  description="The group count to single out as `selected`."), DIGITS] = 1,
     batch: Batch = 1,
 ) -> G2Sweep:
+    response.headers["Cache-Control"] = cache_control()
     return guideline_lab.sweep(channels, batch=batch, groups=groups)
 
 

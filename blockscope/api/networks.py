@@ -39,7 +39,8 @@ TimingQuery = Annotated[TimingOptions, Query()]
 
 
 @router.get("/api/networks", tags=["networks"], summary="Every whole network, with its totals at 224 x 224")
-def list_networks() -> list[NetworkSummary]:
+def list_networks(response: Response) -> list[NetworkSummary]:
+    response.headers["Cache-Control"] = cache_control()
     return service.catalog()
 
 

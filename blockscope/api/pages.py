@@ -72,7 +72,7 @@ def _block_page(request: Request, kind: str, embed: bool, controls: bool = False
     if spec is None:
         return _not_found(request, kind, embed)
     query = _query(request)
-    applies = [v for v in VIEWS if v in spec.views]
+    applies = [v for v in spec.views if v in VIEWS]  # the kind's own page order
     asked = [v for raw in request.query_params.getlist("view") for v in raw.split(",")]
     # the views asked for that apply to this kind, in the order asked (none asked for: the default)
     views = (list(dict.fromkeys(v for v in asked if v in applies))

@@ -1,10 +1,12 @@
-"""What every HTML page shares: templates, static files (Plotly from its package), the CSP, and
-what every response gets on its way out (security headers, HEAD, compression)."""
+"""What every HTML page shares: templates, static files (Plotly from an installed package), the CSP,
+and what every response gets on its way out (security headers, HEAD, compression)."""
 
 import gzip
 import hashlib
 import json
+import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import plotly
@@ -21,7 +23,7 @@ from .caching import REVALIDATE
 PACKAGE = Path(__file__).resolve().parents[1]  # templates and static files ship inside the package
 STATIC = PACKAGE / "static"
 templates = Jinja2Templates(directory=PACKAGE / "templates")
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+PLOTLY_FULL_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 # unversioned static files: REVALIDATE (kept, but checked by ETag before each use: they change on upgrade)
@@ -39,7 +41,40 @@ def _static_version() -> str:
 
 STATIC_VERSION = _static_version()
 ASSETS = f"/static/v/{STATIC_VERSION}"
-PLOTLY_URL = f"/vendor/plotly-{plotly.__version__}.min.js"
+
+
+@dataclass(frozen=True)
+class PlotlyBundle:
+    """The Plotly the pages load: its file and its versioned URL (a new version is a new URL)."""
+
+    path: Path
+    url: str
+    partial: bool  # only the cartesian trace types (bar, scatter, heatmap, ...), a third the size
+
+
+# Plotly's cartesian bundle from npm (package.json), where it is installed: node_modules in a
+# checkout, or share/blockscope/node_modules under the Python environment's prefix (the Docker image).
+PLOTLY_PARTIAL = "plotly.js-cartesian-dist-min"
+NODE_MODULES = (PACKAGE.parent / "node_modules", Path(sys.prefix) / "share" / "blockscope" / "node_modules")
+
+
+def plotly_bundle(places: tuple[Path, ...] = NODE_MODULES) -> PlotlyBundle:
+    """The partial bundle where one of `places` holds it, else the full one from the Python package."""
+    for place in places:
+        package = place / PLOTLY_PARTIAL
+        try:
+            version = json.loads((package / "package.json").read_text())["version"]
+        except (OSError, ValueError, KeyError):
+            continue
+        path = package / "plotly-cartesian.min.js"
+        if path.is_file():
+            return PlotlyBundle(path, f"/vendor/plotly-cartesian-{version}.min.js", partial=True)
+    return PlotlyBundle(PLOTLY_FULL_JS, f"/vendor/plotly-{plotly.__version__}.min.js", partial=False)
+
+
+PLOTLY = plotly_bundle()  # read by install(): a script may set it first (scripts/page_weight.py)
+PLOTLY_JS = PLOTLY.path  # what the pages load
+PLOTLY_URL = PLOTLY.url
 
 
 def asset(path: str) -> str:
@@ -48,7 +83,7 @@ def asset(path: str) -> str:
     return f"{ASSETS}/{path}"
 
 
-templates.env.globals.update(asset=asset, plotly_url=PLOTLY_URL)
+templates.env.globals.update(asset=asset)
 
 
 class _Static(StaticFiles):
@@ -65,7 +100,8 @@ class _Static(StaticFiles):
 
 
 class _Gzipped:
-    """A large file compressed once, on first request (Plotly: 4.8 MB, about a third gzipped)."""
+    """A large file compressed once, on first request (Plotly: 1.5 MB partial or 4.8 MB full, about
+    a third of that gzipped)."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -79,7 +115,7 @@ class _Gzipped:
             return self._body
 
 
-_plotly_gz = _Gzipped(PLOTLY_JS)
+_plotly_gz: dict[Path, _Gzipped] = {}
 
 
 def page_data(obj) -> str:
@@ -107,21 +143,27 @@ def install(app: FastAPI) -> None:
     app.mount(ASSETS, _Static(IMMUTABLE, directory=STATIC), name="assets")
     app.mount("/static", _Static(REVALIDATE, directory=STATIC), name="static")
 
-    def plotly_js(request: Request, cache_control: str) -> Response:
+    bundle = PLOTLY
+    templates.env.globals["plotly_url"] = bundle.url
+    for path in (bundle.path, PLOTLY_FULL_JS):
+        _plotly_gz.setdefault(path, _Gzipped(path))
+
+    def plotly_js(request: Request, path: Path, cache_control: str) -> Response:
         if "gzip" in request.headers.get("accept-encoding", ""):
-            return Response(_plotly_gz.body(), media_type="text/javascript",
+            return Response(_plotly_gz[path].body(), media_type="text/javascript",
                             headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding",
                                      "Cache-Control": cache_control})
-        return FileResponse(PLOTLY_JS, media_type="text/javascript",
+        return FileResponse(path, media_type="text/javascript",
                             headers={"Cache-Control": cache_control, "Vary": "Accept-Encoding"})
 
-    @app.get(PLOTLY_URL, include_in_schema=False)
+    @app.get(bundle.url, include_in_schema=False)
     def plotly_versioned(request: Request) -> Response:
-        return plotly_js(request, IMMUTABLE)
+        return plotly_js(request, bundle.path, IMMUTABLE)
 
+    # The full bundle (every trace type) at its short URL, for pages outside BlockScope's own.
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_latest(request: Request) -> Response:
-        return plotly_js(request, "public, max-age=86400")
+        return plotly_js(request, PLOTLY_FULL_JS, "public, max-age=86400")
 
 
 def outermost(app: ASGIApp) -> ASGIApp:

@@ -9,16 +9,18 @@ import torch
 from pydantic import BaseModel
 from torch import nn
 
-from ..analysis.graph import Tally, diagram, tally
+from ..analysis.graph import Tally, analyse_graph, diagram, tally
 from ..analysis.meta import on_meta
+from ..analysis.reparam import deploy
 from ..blocks.errors import BlockConfigError
 from ..blocks.layers import seed_weights
 from ..blocks.shuffle import inverse_permutation, shuffle_permutation
 from ..cache import BoundedCache
 from ..config import get_settings
 from ..errors import InvalidParameter
+from ..lessons import LESSONS, Reference
 from ..registry import BlockConfig, get_spec
-from ..schemas import Analysis, ConfigValue, ShufflePermutation
+from ..schemas import Analysis, ConfigValue, Lesson, LessonReference, ShufflePermutation
 from .limits import check_memory
 
 M = TypeVar("M", bound=BaseModel)
@@ -64,11 +66,48 @@ def tally_config(config: BlockConfig, module: nn.Module | None = None) -> Tally:
 
 
 def analyse_config(config: BlockConfig) -> Analysis:
-    """The analysis of a block, computed on the meta device: exact shapes and counts, no memory.
+    """The analysis of a block, computed on the meta device: exact shapes and counts, no memory,
+    with its kind's lesson filled in.
 
     Refused (422) when measuring the block op by op would need more memory than a job may take.
     """
-    return Analysis(kind=config.kind, config=config.as_dict(), **dict(diagram(tally_config(config))))
+    analysis = Analysis(kind=config.kind, config=config.as_dict(), **dict(diagram(tally_config(config))))
+    return analysis.model_copy(update={"lesson": lesson(config, analysis)})
+
+
+def lesson(config: BlockConfig, analysis: Analysis) -> Lesson | None:
+    """The kind's lesson at this configuration, against its reference (the same block at g = 1, a
+    standard convolution, its deploy-time form), or describing the block alone where the reference
+    cannot be built here."""
+    spec = LESSONS.get(config.kind)
+    if spec is None:
+        return None
+    ref = spec.reference(config)
+    against = None
+    if ref is not None:
+        try:
+            against = reference_analysis(config, analysis, ref)
+        except InvalidParameter:  # over a limit of this server: the block alone
+            ref = None
+    reference = None if against is None else LessonReference(
+        label=ref.label, config=None if ref.deployed else ref.config.as_dict(), same=against is analysis,
+        totals=against.totals)
+    return Lesson(claim=spec.claim, source=spec.source, sentences=spec.sentences(analysis, against, config),
+                  reference=reference)
+
+
+def reference_analysis(config: BlockConfig, analysis: Analysis, ref: Reference) -> Analysis:
+    if ref.deployed:  # the block's deploy-time form, folded on the meta device
+        module, _ = deploy(construct(config, "meta"))
+        return Analysis(kind=config.kind, config=config.as_dict(),
+                        **dict(analyse_graph(module, config.input_shape)))
+    if ref.config == config:
+        return analysis
+    cached = _analyses.get(ref.config)
+    if cached is not None:
+        return cached.data
+    # without its own lesson: references may point at each other (use_se on and off)
+    return Analysis(kind=ref.config.kind, config=ref.config.as_dict(), **dict(diagram(tally_config(ref.config))))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from ..guideline_catalogue import (
 from ..measuring.forms import GuidelineForm
 from ..registry import blame_size
 from ..schemas import (
+    ClosePair,
     G2Point,
     G2Sweep,
     Graph,
@@ -43,10 +44,12 @@ from ..schemas import (
     RelativeSpeed,
     ReversedPair,
     RowMeasurement,
+    StoredGuideline,
     UnitDiagram,
 )
 from . import latency
 from .limits import check_memory
+from .wording import intervals_separate
 
 log = logging.getLogger(__name__)
 NAMES = tuple(GUIDELINES)
@@ -137,34 +140,48 @@ def _rank(labels: list[str], speeds: list[float]) -> list[str]:
 def ordering(rows: list[GuidelineRow]) -> Ordering:
     """Does this machine rank the rows as the paper's GPU figures do? Computed pair by pair.
 
-    A pair (a, b) with the paper's a faster than b agrees when a's measured median is lower; a
-    disagreeing pair is within noise when the two interquartile ranges overlap. The page words it.
+    A pair (a, b) with the paper's a faster than b agrees when a's measured median is lower. A pair
+    whose medians' 95% intervals overlap is too close to call. The verdict comes only from clean data:
+    any row measured while disturbed makes it `too_noisy`; else a pair reversed with separate intervals
+    makes it `not_reproduced`; else any pair too close to call makes it `too_noisy`; else `reproduced`.
+    The page words it.
     """
     labels = [r.label for r in rows]
     paper = [r.paper.gpu for r in rows]
+    measured = {r.label: r.measured for r in rows}
+    timed = all(m is not None for m in measured.values())
+    disturbed = [label for label in labels if timed and measured[label].quality.disturbed]
     empty = {"reference": "paper_gpu", "paper": None, "measured": None, "pairs": 0, "agreeing_pairs": 0,
-             "reversed": [], "reproduces": None}
+             "reversed": [], "reproduces": None, "disturbed": disturbed}
     if any(p is None for p in paper):
         return Ordering(**empty)
     paper_rank = _rank(labels, paper)
-    if any(r.measured is None for r in rows):
+    if not timed:
         return Ordering(**{**empty, "paper": paper_rank})
-    measured = {r.label: r.measured for r in rows}
-    reversed_ = []
+    reversed_, close = [], []
     pairs = 0
     for i, faster in enumerate(paper_rank):
         for slower in paper_rank[i + 1:]:
             pairs += 1
             a, b = measured[faster], measured[slower]
+            apart = intervals_separate(a.quality.ci95_us, b.quality.ci95_us)
+            if not apart:
+                close.append(ClosePair(paper_faster=faster, paper_slower=slower))
             if a.median_us < b.median_us:
                 continue
             reversed_.append(ReversedPair(paper_faster=faster, measured_faster=slower,
-                                          by=a.median_us / b.median_us - 1,
-                                          within_noise=a.p25_us <= b.p75_us and b.p25_us <= a.p75_us))
+                                          by=a.median_us / b.median_us - 1, within_noise=not apart))
+    if disturbed:
+        verdict = "too_noisy"
+    elif any(not r.within_noise for r in reversed_):
+        verdict = "not_reproduced"
+    else:
+        verdict = "too_noisy" if close else "reproduced"
     return Ordering(reference="paper_gpu", paper=paper_rank,
                     measured=_rank(labels, [1 / measured[label].median_us for label in labels]),
                     pairs=pairs, agreeing_pairs=pairs - len(reversed_), reversed=reversed_,
-                    reproduces=not reversed_)
+                    reproduces={"reproduced": True, "not_reproduced": False}.get(verdict), verdict=verdict,
+                    disturbed=disturbed, close=close)
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -228,7 +245,7 @@ def report(name: str, *, device: str = "cpu", width_multiplier: int = 1, batch: 
         paper_notes=list(guideline.paper_notes), derivation=guideline.derivation, units=UNITS,
         madds_spread=max(madds) / min(madds) - 1, rows=rows, ordering=ordering(rows))
     if measure:
-        _remember(result, asked_threads)
+        result = result.model_copy(update={"stored": _remember(result, asked_threads)})
     return result
 
 
@@ -243,19 +260,47 @@ def _last_file(name: str, device: str, width_multiplier: int, batch: int, thread
     return folder / f"{name}-{where}-w{width_multiplier}-b{batch}-t{threads or 'default'}.json"
 
 
-def _remember(result: GuidelineReport, threads: int | None) -> None:
-    """Best effort: a folder that cannot be written (disk full) costs the next visitor the last
-    measurement, never this request its answer."""
+def is_clean(result: GuidelineReport) -> bool:
+    """Measured, no row disturbed, and not too noisy to judge: a result worth keeping."""
+    return (result.measured and not result.ordering.disturbed and result.ordering.verdict != "too_noisy"
+            and all(r.measured is not None and not r.measured.quality.disturbed for r in result.rows))
+
+
+def _stored(result: GuidelineReport, replaced: bool) -> StoredGuideline:
+    return StoredGuideline(replaced=replaced, measured_at=result.rows[0].measured.measured_at,
+                           verdict=result.ordering.verdict)
+
+
+def _read(name: str, device: str, width_multiplier: int, batch: int, threads: int | None
+          ) -> GuidelineReport | None:
+    try:
+        return GuidelineReport.model_validate_json(
+            _last_file(name, device, width_multiplier, batch, threads).read_text())
+    except (OSError, RuntimeError, ValidationError):  # never measured, by an older version, unreadable
+        return None
+
+
+def _remember(result: GuidelineReport, threads: int | None) -> StoredGuideline | None:
+    """Keep `result` as the experiment's last measurement, unless it is disturbed or too noisy to judge
+    and a clean one is stored: a noisy run never replaces a clean result. What is stored afterwards;
+    None when nothing could be written (best effort: a folder that cannot be written, disk full, costs
+    the next visitor the last measurement, never this request its answer)."""
     try:
         path = _last_file(result.guideline, result.device, result.width_multiplier, result.batch, threads)
+        if not is_clean(result):
+            kept = _read(result.guideline, result.device, result.width_multiplier, result.batch, threads)
+            if kept is not None and is_clean(kept):
+                return _stored(kept, replaced=False)
         partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
         try:
-            partial.write_text(result.model_dump_json())
+            partial.write_text(result.model_copy(update={"stored": None}).model_dump_json())
             os.replace(partial, path)  # readers see the old file or the new one, never half of one
         finally:
             partial.unlink(missing_ok=True)
     except (OSError, RuntimeError) as exc:
         log.warning("the last measurement of %s was not kept: %s", result.guideline, exc)
+        return None
+    return _stored(result, replaced=True)
 
 
 def last(name: str, *, device: str = "cpu", width_multiplier: int = 1, batch: int = 1,
@@ -265,11 +310,7 @@ def last(name: str, *, device: str = "cpu", width_multiplier: int = 1, batch: in
     check_width_multiplier(width_multiplier)
     check_batch(batch)
     device = latency.check_device(device)
-    try:
-        report = GuidelineReport.model_validate_json(
-            _last_file(guideline.name, device, width_multiplier, batch, threads).read_text())
-    except (OSError, RuntimeError, ValidationError):  # never measured, by an older version, unreadable
-        report = None
+    report = _read(guideline.name, device, width_multiplier, batch, threads)
     return LastGuidelineMeasurement(guideline=guideline.name, report=report)
 
 

@@ -42,11 +42,14 @@ from ..schemas import (
     RowForms,
     RowLatency,
     Share,
+    SumVersusWhole,
+    TimedOnDevice,
 )
 from . import export, latency
 from .blocks import Cached
 from .export import OnnxFile, check_export_memory, check_form
 from .limits import check_memory
+from .wording import intervals_separate
 
 NAMES = tuple(NETWORKS)
 # The equivalence of the two forms is checked on real tensors: on this small input, whatever the
@@ -287,6 +290,19 @@ def _row_latency(graph: Graph, measured: Measurement, rows: int) -> list[RowLate
     return [RowLatency(measured_us=round(us, 3), share=us / total if total > 0 else 0.0) for us in sums]
 
 
+def sum_versus_whole(measured: Measurement) -> SumVersusWhole:
+    """Every op timed alone, summed, against the whole network end to end. Judged only from clean data:
+    the end-to-end figure not disturbed, and the sum's band (every op's p25 summed to every op's p75
+    summed, wider than a 95% interval of the sum) apart from the end-to-end median's 95% interval."""
+    nodes = measured.nodes or []
+    band = [sum(n.p25_us for n in nodes), sum(n.p75_us for n in nodes)]
+    total = measured.sum_of_nodes_us or 0.0
+    ratio = total / measured.total.median_us
+    clean = not measured.quality.disturbed and intervals_separate(band, measured.quality.ci95_us)
+    verdict = ("sum_more" if ratio > 1 else "sum_less") if clean else "too_noisy"
+    return SumVersusWhole(ratio=ratio, sum_band_us=[round(b, 3) for b in band], verdict=verdict)
+
+
 def measure(name: str, batch: int = 1, height: int | None = None, width: int | None = None, *,
             device: str = "cpu", threads: int | None = None, warmup: int | None = None,
             repeats: int | None = None, fresh: bool = False,
@@ -305,7 +321,9 @@ def measure(name: str, batch: int = 1, height: int | None = None, width: int | N
     analysis = analysed.result.data
     by_row = _row_latency(graph, measured, len(analysis.rows))
     rows = [row.model_copy(update={"measured": by_row[row.index]}) for row in analysis.rows]
-    whole = NetworkMeasurement(**{key: getattr(measured, key) for key in NetworkMeasurement.model_fields})
+    whole = NetworkMeasurement(**{key: getattr(measured, key) for key in TimedOnDevice.model_fields},
+                               sum_of_nodes_us=measured.sum_of_nodes_us,
+                               sum_versus_whole=sum_versus_whole(measured))
     return analysis.model_copy(update={"rows": rows, "measured": whole})
 
 

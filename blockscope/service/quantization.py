@@ -27,6 +27,7 @@ from ..schemas import (
     QuantBlockVariant,
     QuantEngine,
     QuantParams,
+    QuantTiming,
     QuantVerdict,
     Speedup,
 )
@@ -34,6 +35,7 @@ from . import latency
 from .admission import WaitingLine
 from .blocks import analyse_resolved, resolve
 from .limits import check_memory
+from .wording import TOO_NOISY, micros, ratio_separates, speed_than
 
 KINDS = ("mobilenet_v3_bneck", "squeeze_excitation")
 ACTIVATIONS, BITS = tuple(quant.ACTIVATIONS), quant.BITS  # for the routes, which know no tensors
@@ -133,37 +135,71 @@ def _speedup(samples: dict[str, list[float]], slow: str, fast: str) -> Speedup:
     return Speedup(**quality.comparison(slow, samples[slow], fast, samples[fast]))
 
 
-def _agreement(speedup: Speedup | None) -> str | None:
+def _agreement(speedup: Speedup | None, *timings: QuantTiming | None) -> str | None:
+    """The paper's speed claim (the hard form faster) against a measured `speedup` (slow over hard):
+    `agrees` or `disagrees` only from clean data, when none of the `timings` compared was disturbed
+    and the ratio's 95% interval excludes 1; else `too_noisy`. None when not measured."""
     if speedup is None:
         return None
-    if not speedup.measurable:
-        return "inconclusive"
+    if speedup.value is None or any(t is None or t.quality.disturbed for t in timings) \
+            or not ratio_separates(speedup.ci95):
+        return "too_noisy"
     return "agrees" if speedup.ci95[0] > 1 else "disagrees"
+
+
+def _interval(speedup: Speedup) -> str:
+    """The speedup's 95% interval: "1.02–1.10", or "at least 1.02" without an upper bound."""
+    lo, hi = speedup.ci95
+    return f"{lo:.2f}–{hi:.2f}" if hi is not None else f"at least {lo:.2f}"
+
+
+def _compared(hard: float, smooth: float, smooth_title: str) -> str:
+    """"0.31 output steps, lower than swish's 0.35", with enough decimals to tell different figures apart."""
+    digits = next((d for d in (2, 3, 4) if f"{hard:.{d}f}" != f"{smooth:.{d}f}"), 2)
+    word = "lower than" if hard < smooth else "higher than" if hard > smooth else "the same as"
+    return f"{hard:.{digits}f} output steps, {word} {smooth_title}'s {smooth:.{digits}f}"
+
+
+def _error(hard: ActivationQuant, smooth: ActivationQuant) -> tuple[str, dict[str, bool], str]:
+    """The error claim judged by both statistics, mean and maximum: `agrees` only when the hard
+    function's error is at most the smooth one's by both, `disagrees` when by neither, `mixed` when by
+    one; with the sentence that names both."""
+    by = {"mean": hard.mean_error_steps <= smooth.mean_error_steps,
+          "max": hard.max_error_steps <= smooth.max_error_steps}
+    error = "agrees" if all(by.values()) else "disagrees" if not any(by.values()) else "mixed"
+    mean = f"its mean error is {_compared(hard.mean_error_steps, smooth.mean_error_steps, smooth.title)}"
+    most = f"its maximum error is {_compared(hard.max_error_steps, smooth.max_error_steps, smooth.title)}"
+    return error, by, mean + (" and " if by["mean"] == by["max"] else ", but ") + most
 
 
 # --- activations -----------------------------------------------------------------------------------
 
 def _verdict(hard: ActivationQuant, smooth: ActivationQuant, speedup: Speedup | None,
              device: str) -> QuantVerdict:
-    speed = _agreement(speedup)
-    error = "agrees" if hard.mean_error_steps <= smooth.mean_error_steps else "disagrees"
-    if speedup is None or speedup.value is None:
+    timings = [a.latency.get("int8") if a.latency else None for a in (hard, smooth)]
+    speed = _agreement(speedup, *timings)
+    error, by, error_text = _error(hard, smooth)
+    if speed is None:
         said = f"int8 {hard.title} has not been timed yet on {device}"
+    elif speed == "too_noisy":
+        h, s = (t.total.median_us if t else None for t in timings)
+        figures = (f"int8 {hard.title} took {micros(h)} and int8 {smooth.title} {micros(s)}"
+                   if h is not None and s is not None else f"int8 {hard.title} was timed")
+        why = ("the server was busy while measuring" if any(t is None or t.quality.disturbed for t in timings)
+               else f"the 95% interval of their ratio, {_interval(speedup)}, holds 1")
+        said = f"on this server ({device}) {figures}: {why}, so the speed is {TOO_NOISY}"
     else:
-        lo, hi = speedup.ci95
-        interval = f"95% interval {lo:.2f}–{hi:.2f}" if hi is not None else f"at least {lo:.2f}"
-        said = (f"on this server ({device}), int8 {hard.title} is {speedup.value:.2f} times as fast as int8 "
-                f"{smooth.title} ({interval}")
-        said += ")" if speed != "inconclusive" else ": no measurable difference)"
+        said = (f"on this server ({device}), int8 {hard.title} is "
+                f"{speed_than(speedup.value, f'int8 {smooth.title}')} "
+                f"(95% interval of the speedup {_interval(speedup)})")
     kernels = {True: "integer kernels only", False: "a float fallback between dequantize and quantize"}
-    text = (f"{said[0].upper()}{said[1:]}; its error is {hard.max_error_steps:.2f} output steps at most and "
-            f"{hard.mean_error_steps:.2f} on average, against {smooth.max_error_steps:.2f} and "
-            f"{smooth.mean_error_steps:.2f} for {smooth.title}. Here {hard.title} runs on "
+    text = (f"{said[0].upper()}{said[1:]}. Error: {error_text}. Here {hard.title} runs on "
             f"{kernels[hard.native]} and {smooth.title} on {kernels[smooth.native]}.")
     return QuantVerdict(hard=hard.name, smooth=smooth.name, speedup=speedup, speed=speed,
                         hard_error_steps=[hard.max_error_steps, hard.mean_error_steps],
                         smooth_error_steps=[smooth.max_error_steps, smooth.mean_error_steps], error=error,
-                        hard_native=hard.native, smooth_native=smooth.native, text=text)
+                        error_statistics=by, hard_native=hard.native, smooth_native=smooth.native,
+                        text=text)
 
 
 def activations(*, bits: int = 8, scale: float | None = None, zero_point: int | None = None,
@@ -254,7 +290,7 @@ def block(kind: str, values: Mapping[str, ConfigValue | None], *, calibration: i
                          threads=threads, measure=measure, memory_bytes=need)
     result = _submit(job, fresh, cancel, measure)
     forms, samples = result.forms, result.samples
-    variants = []
+    variants: list[QuantBlockVariant] = []
     for item in result.report["variants"]:
         name = item["name"]
         timed = speedup = None
@@ -262,9 +298,11 @@ def block(kind: str, values: Mapping[str, ConfigValue | None], *, calibration: i
             timed = {k: forms[f"{name}/{k}"] for k in ("float32", "int8")}
             speedup = _speedup(samples, f"{name}/float32", f"{name}/int8")
         variants.append(QuantBlockVariant(**item, latency=timed, int8_speedup=speedup))
+    hard_over_smooth = _speedup(samples, "smooth/int8", "hard/int8") if measure else None
+    by_name = {v.name: v for v in variants}
+    int8 = [by_name[n].latency["int8"] if by_name[n].latency else None for n in ("hard", "smooth")]
     return BlockQuantReport(kind=kind, config=analysis.config, device=device, engine=here, engines=engines(),
                             scheme=result.report["scheme"], calibration=calibration,
                             input_shape=result.report["input_shape"], measured=measure, variants=variants,
-                            hard_over_smooth=(_speedup(samples, "smooth/int8", "hard/int8") if measure
-                                              else None),
+                            hard_over_smooth=hard_over_smooth, speed=_agreement(hard_over_smooth, *int8),
                             paper=PAPER)

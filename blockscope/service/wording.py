@@ -25,3 +25,32 @@ def direction(before: float, after: float, *, up: str = "rose", down: str = "fel
     if after < before:
         return down
     return same
+
+
+def speed_than(speedup: float | None, other: str) -> str:
+    """`speed_words` against a named reference: "1.5× faster than swish", "as fast as swish"."""
+    words = speed_words(speedup)
+    return f"as fast as {other}" if words == "as fast" else f"{words} than {other}"
+
+
+def micros(us: float) -> str:
+    """1234.5 -> "1.23 ms", 56.78 -> "56.8 µs" (format.js's `micros`)."""
+    return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.1f} µs"
+
+
+# --- when a page may draw a verdict from measured figures ------------------------------------------
+# Only from clean data: no figure flagged `disturbed`, and intervals that separate (docs/design.md,
+# "Measuring latency"). Otherwise the page says TOO_NOISY and still shows the figures.
+
+TOO_NOISY = "too noisy to judge here; measure again"
+
+
+def intervals_separate(a: list[float] | tuple[float, float], b: list[float] | tuple[float, float]) -> bool:
+    """True when the two intervals [lo, hi] do not overlap (touching counts as overlapping)."""
+    return a[1] < b[0] or b[1] < a[0]
+
+
+def ratio_separates(ci95: list[float | None]) -> bool:
+    """True when a ratio's 95% interval excludes 1 (an upper bound of None: no bound)."""
+    lo, hi = ci95
+    return (lo is not None and lo > 1) or (hi is not None and hi < 1)

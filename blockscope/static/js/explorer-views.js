@@ -35,7 +35,7 @@ import { byNode, deviceLabel, explain, howMeasured, medianWithInterval, qualityN
 import { renderReparam } from "./reparam.js";
 import { renderShuffle } from "./shuffle.js";
 import { renderNodeTable } from "./table.js";
-import { renderCompare, renderTotals, whySentence } from "./totals.js";
+import { fixedSentence, renderCompare, renderLesson, renderSummary, renderTotals, totalsReference } from "./totals.js";
 
 // A standard convolution with the block's channels, kernel and stride (the comparison's reference).
 function convValues(v) {
@@ -56,8 +56,6 @@ const measuredNodes = (state) => state.loaded.latency?.byNode ?? null;
 
 // The reparam view has no latency colouring of its own: its diagrams fall back to MAC.
 const structuralMetric = (metric) => (metric === "latency" ? "mac" : metric);
-
-const groupLabel = (spec) => `${spec.group_param}=1`;
 
 // A measure button says "Measure again" once its view has a measurement (the next press is fresh).
 function measureButton(root, role, measured, first) {
@@ -80,18 +78,17 @@ export const VIEWS = [
     name: "totals",
     stage: "first",
     draw: ({ root, part, spec, state }) => {
-      const ref = state.reference ? { analysis: state.reference, label: groupLabel(spec) } : null;
+      const ref = totalsReference(spec, state);
       renderTotals(root, state.analysis, ref);
+      renderSummary(document.querySelector('[data-role="live-totals"]'), state.analysis, ref);
       const why = part("why");
       if (why) {
         const gp = spec.group_param;
-        why.textContent = whySentence(state.analysis, state.reference, {
-          param: state.reference ? gp : null,
-          g: state.block?.[gp],
-          refG: 1,
-          fixed: state.fixed,
-          widen: spec.widen,
-        });
+        const g2 =
+          state.fixed && state.reference
+            ? fixedSentence(state.analysis, state.reference, { param: gp, g: state.block?.[gp], widen: spec.widen })
+            : null;
+        renderLesson(why, state.analysis, g2);
       }
     },
   },

@@ -24,7 +24,8 @@ const { kind, spec, embed, controls: withControls = !embed, query = {} } = pageD
 const schema = spec.params;
 const gp = spec.group_param;
 const COMMON = new Set(["batch", "height", "width", "seed"]);
-const canFix = (spec.widen || []).length > 0;
+// G2's switch only where the group count is the lesson (the kind has the group-count sweep)
+const canFix = (spec.widen || []).length > 0 && spec.views.includes("sweep");
 
 // The page's state, in one object. The controls (values, metric, compare, device, fixed, scale) are
 // all in the URL; the analysis on screen and what the views loaded for it are replaced together.

@@ -8,7 +8,11 @@ const HEADERS = [
   ["Config", "Channel counts of one unit at this width"],
   ["Multiply-adds", "Multiply-adds of the whole ten-unit network (what the paper calls FLOPs)"],
   ["MAC", "Memory access cost of the whole network, in elements (Sec. 2)"],
-  ["Median (IQR)", "This server: median time of one forward pass, with the interquartile range"],
+  [
+    "Median (IQR; 95% interval)",
+    "This server: median time of one forward pass, with the interquartile range and the median's 95% " +
+      "interval (the verdict compares rows by it)",
+  ],
   ["Here, batches/s", "This server: forward passes per second"],
   ["Here, images/s", "This server: images per second (batch × batches/s)"],
   ["Paper GPU, batches/s", "GTX 1080Ti, as published"],
@@ -47,9 +51,13 @@ function armFigure(paper) {
 // A row measured while other programs used the measuring cores is marked: its figure may be too high.
 function medianCell(m) {
   if (!m) return el("td", {}, "not measured");
-  const text = `${micros(m.median_us)} (${micros(m.p25_us)}–${micros(m.p75_us)})`;
   const q = m.quality;
-  if (!q?.disturbed) return el("td", {}, text);
+  const ci = q?.ci95_us;
+  const text = [
+    `${micros(m.median_us)} (${micros(m.p25_us)}–${micros(m.p75_us)})`,
+    ci ? el("span", { class: "gl-ci", "data-role": "ci95" }, `95%: ${micros(ci[0])}–${micros(ci[1])}`) : null,
+  ];
+  if (!q?.disturbed) return el("td", {}, ...text);
   const share =
     q.other_cpu_share == null
       ? ""
@@ -58,7 +66,7 @@ function medianCell(m) {
   return el(
     "td",
     { class: "disturbed", title: why },
-    text,
+    ...text,
     " ",
     el(
       "span",

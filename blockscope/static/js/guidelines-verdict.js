@@ -1,9 +1,26 @@
-// Does this machine rank a guideline's rows as the paper's GPU figures do? The server sends the
-// comparison as data (report.ordering, computed pair by pair); this words it.
+// Does this machine rank a guideline's rows as the paper's GPU figures do? The server judges it pair
+// by pair (report.ordering, blockscope/service/guidelines.py) and only from clean data: no row measured
+// while the server was busy, and every pair's 95% intervals apart. This words it.
 
-import { percent } from "./format.js";
+import { speedWords } from "./format.js";
+import { TOO_NOISY } from "./latency.js";
 
 const order = (labels) => labels.join(" > ");
+const list = (items) => items.join("; ");
+
+export const VERDICT_WORDS = {
+  reproduced: "Reproduced",
+  not_reproduced: "Not reproduced",
+  too_noisy: "Too noisy to judge",
+};
+
+// Pairs whose medians' 95% intervals overlap: their order is not known here (no speed is claimed).
+function closeSentence(o) {
+  if (!o.close?.length) return "";
+  const pairs = list(o.close.map((p) => `${p.paper_faster} and ${p.paper_slower}`));
+  const which = o.close.length === 1 ? "One pair is" : `${o.close.length} pairs are`;
+  return ` ${which} too close to call here (their 95% intervals overlap): ${pairs}.`;
+}
 
 // The verdict for one guideline report: a pure function of report.ordering, report.measured and
 // report.device_label.
@@ -14,26 +31,33 @@ export function verdictText(report) {
     return `Not measured yet: the paper's GPU figures rank the rows ${order(o.paper)}.`;
   }
   const where = report.device_label ? `on ${report.device_label}` : "on this machine";
-  if (!o.reversed.length) {
+  const orders =
+    `The paper's GPU figures rank ${order(o.paper)}; ${where} the measured medians rank ` +
+    `${order(o.measured)}.`;
+  if (o.verdict === "reproduced") {
     return (
-      `Reproduced: ${where} the rows rank ${order(o.measured)} by measured speed, ` +
-      "the same order as the paper's GPU figures."
+      `Reproduced: ${where} the rows rank ${order(o.measured)} by measured speed, the same order as ` +
+      "the paper's GPU figures, every pair with its 95% intervals apart."
     );
   }
-  const flips = o.reversed.map(
-    (r) => `${r.measured_faster} is ${percent(r.by)} faster than ${r.paper_faster}`,
-  );
-  let text =
-    `Not reproduced: the paper's GPU figures rank ${order(o.paper)}; ${where} the measured order is ` +
-    `${order(o.measured)}. ${o.agreeing_pairs} of ${o.pairs} pairs keep the paper's order; ` +
-    `reversed here: ${flips.join("; ")}.`;
-  const noisy = o.reversed.filter((r) => r.within_noise).length;
-  if (noisy) {
-    const which =
-      o.reversed.length === 1
-        ? "The reversed pair is"
-        : `${noisy} of the ${o.reversed.length} reversed pairs are`;
-    text += ` ${which} within measurement noise (interquartile ranges overlap).`;
+  if (o.verdict === "not_reproduced") {
+    const clear = o.reversed.filter((r) => !r.within_noise);
+    const flips = clear.map((r) => `${r.measured_faster} is ${speedWords(1 + r.by)} than ${r.paper_faster}`);
+    const reversed = `Reversed here with 95% intervals apart: ${list(flips)}.`;
+    return `Not reproduced: ${orders} ${reversed}${closeSentence(o)}`;
   }
-  return text;
+  const busy = o.disturbed?.length
+    ? ` Measured while the server was busy: ${o.disturbed.join(", ")}.`
+    : closeSentence(o);
+  return `Too noisy to judge here; measure again.${busy} ${orders}`;
+}
+
+// The status line's note when this run did not replace the stored result (a clean earlier one).
+export function keptText(stored, when) {
+  if (!stored || stored.replaced) return "";
+  const verdict = VERDICT_WORDS[stored.verdict] ?? "measured";
+  return (
+    ` This run is ${TOO_NOISY.split(";")[0]}, so the server keeps its clean measurement from ` +
+    `${when} (${verdict}) as this experiment's last result.`
+  );
 }

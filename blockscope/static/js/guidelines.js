@@ -7,7 +7,7 @@ import { macChart, speedChart } from "./guidelines-charts.js";
 import { renderDiagrams } from "./guidelines-diagram.js";
 import { initSweep } from "./guidelines-sweep.js";
 import { renderTable } from "./guidelines-table.js";
-import { verdictText } from "./guidelines-verdict.js";
+import { keptText, verdictText } from "./guidelines-verdict.js";
 import { Latest } from "./latest.js";
 import { writeURL } from "./url-state.js";
 
@@ -65,6 +65,7 @@ function render(name) {
   const verdict = part(name, "verdict");
   verdict.textContent = verdictText(report);
   verdict.dataset.reproduces = String(report.ordering.reproduces);
+  verdict.dataset.verdict = report.ordering.verdict ?? "";
 }
 
 function setBusy(name, busy, text, isError = false) {
@@ -114,7 +115,8 @@ async function measure(name) {
       reports.set(name, report);
       render(name);
       const cached = report.rows.every((r) => r.measured.cached) ? " (from the cache)" : "";
-      setBusy(name, false, `Measured on ${report.device_label} in ${seconds()} s${cached}.`);
+      const kept = keptText(report.stored, report.stored ? ago(report.stored.measured_at) : "");
+      setBusy(name, false, `Measured on ${report.device_label} in ${seconds()} s${cached}.${kept}`);
       measured = true;
     },
     (err) => setBusy(name, false, `Not measured: ${failure(err)}.`, true),

@@ -2,7 +2,7 @@
 
 import * as api from "./api.js";
 import { el } from "./dom.js";
-import { micros, percent, studentText } from "./format.js";
+import { micros, percent, speedWords, studentText } from "./format.js";
 
 let devicesPromise = null;
 
@@ -89,3 +89,68 @@ export function howMeasured(report) {
   const threads = report.threads == null ? "" : ` ${report.threads} threads${cores},`;
   return `${where}:${threads} ${runs}, ${report.dtype || "float32"}${cached}`;
 }
+
+// --- verdicts only from clean data ------------------------------------------------------------------
+// A page says "faster" or "slower" only when no figure it compares was flagged `disturbed` and the
+// intervals separate (the ratio's 95% interval excludes 1, or two medians' 95% intervals are apart);
+// otherwise it says TOO_NOISY and still shows the figures. The same rule as
+// blockscope/service/wording.py.
+
+export const TOO_NOISY = "too noisy to judge here; measure again";
+
+// "1.5× faster than the training-time form", "as fast as it" (wording.py's `speed_than`)
+export function speedThan(speedup, other) {
+  const words = speedWords(speedup);
+  return words === "as fast" ? `as fast as ${other}` : `${words} than ${other}`;
+}
+
+// [lo, hi] intervals that do not overlap (touching counts as overlapping)
+export const intervalsSeparate = (a, b) => a[1] < b[0] || b[1] < a[0];
+
+// A ratio's 95% interval that excludes 1 (a null upper bound: none)
+export function ratioSeparates(ci95) {
+  const [lo, hi] = ci95 ?? [];
+  return (lo != null && lo > 1) || (hi != null && hi < 1);
+}
+
+const busy = (reports) => reports.some((r) => !r?.quality || r.quality.disturbed);
+
+const ratioInterval = ([lo, hi]) =>
+  hi == null ? `at least ${lo.toFixed(2)}` : `${lo.toFixed(2)}–${hi.toFixed(2)}`;
+
+// Two forms timed in rounds: `comparison` is a Speedup (reference's median over the subject's),
+// `reports` the two measurements it compares. {judged, text}, the text to follow "On <device>, ":
+// "the deployed network is 8% slower than the training-time one (95% interval of the speedup
+// 0.90–0.95)", or, from flagged or overlapping data, why no verdict is drawn.
+export function speedVerdict(comparison, reports, subject, reference) {
+  const c = comparison;
+  if (c?.value == null) return { judged: false, text: `${subject} and ${reference} were timed.` };
+  const interval = ratioInterval(c.ci95);
+  if (busy(reports) || !ratioSeparates(c.ci95)) {
+    const why = busy(reports)
+      ? "the server was busy while measuring"
+      : `the 95% interval of their speed ratio, ${interval}, holds 1`;
+    return {
+      judged: false,
+      text: `whether ${subject} is faster than ${reference} is ${TOO_NOISY} (${why}).`,
+    };
+  }
+  return {
+    judged: true,
+    text: `${subject} is ${speedThan(c.value, reference)} (95% interval of the speedup ${interval}).`,
+  };
+}
+
+// Two medians timed apart (not in rounds): judged only when neither is flagged and their 95%
+// intervals are apart. `subject` and `reference` are [name, report]; the text is whole sentences.
+export function medianVerdict([subject, a], [reference, b]) {
+  const figures = `${capital(subject)}: ${medianWithInterval(a)}; ${reference}: ${medianWithInterval(b)}.`;
+  if (busy([a, b]) || !intervalsSeparate(a.quality.ci95_us, b.quality.ci95_us)) {
+    const why = busy([a, b]) ? "the server was busy while measuring" : "their 95% intervals overlap";
+    return { judged: false, text: `${figures} Which is faster is ${TOO_NOISY} (${why}).` };
+  }
+  const speedup = b.total.median_us / a.total.median_us;
+  return { judged: true, text: `${figures} ${capital(subject)} is ${speedThan(speedup, reference)}.` };
+}
+
+const capital = (text) => text.charAt(0).toUpperCase() + text.slice(1);

@@ -89,18 +89,29 @@ export function renderStages(container, analysis) {
       );
     }
   });
-  container.replaceChildren(
-    svg(
-      "svg",
-      {
-        viewBox: `0 0 ${width} ${total}`,
-        width,
-        height: total,
-        role: "group",
-        "aria-label": `${analysis.title} stage by stage, from input ${paperShape(analysis.input_shape)}`,
-        class: "stage-diagram",
-      },
-      items,
-    ),
+  const strip = svg(
+    "svg",
+    {
+      viewBox: `0 0 ${width} ${total}`,
+      width,
+      height: total,
+      role: "group",
+      "aria-label": `${analysis.title} stage by stage, from input ${paperShape(analysis.input_shape)}`,
+      class: "stage-diagram",
+    },
+    items,
   );
+  container.replaceChildren(strip);
+  fitLabels(strip, width, total);
+}
+
+// A share label is wider than its box at some fonts: the first and last would be cut by the strip's
+// edges, so the strip grows to hold whatever its labels reach (nothing to measure while it is hidden).
+function fitLabels(strip, width, total) {
+  const box = strip.getBBox();
+  if (!box.width) return;
+  const left = Math.min(0, Math.floor(box.x));
+  const right = Math.max(width, Math.ceil(box.x + box.width));
+  strip.setAttribute("viewBox", `${left} 0 ${right - left} ${total}`);
+  strip.setAttribute("width", String(right - left));
 }

@@ -7,8 +7,15 @@
 import { ApiError, getJSON, query } from "./api.js";
 import { METRIC_COLORS } from "./colors.js";
 import { el, pageData, role } from "./dom.js";
-import { exact, human, micros } from "./format.js";
-import { explain, howMeasured, medianWithInterval, qualityNotes } from "./latency.js";
+import { exact, human, micros, percent } from "./format.js";
+import {
+  explain,
+  howMeasured,
+  medianWithInterval,
+  qualityNotes,
+  speedVerdict,
+  TOO_NOISY,
+} from "./latency.js";
 import { Latest } from "./latest.js";
 import { renderStages } from "./network-diagram.js";
 import { paperShape, renderNetworkTable } from "./network-table.js";
@@ -160,42 +167,51 @@ function latencySummary(analysis) {
     el("strong", {}, medianWithInterval(m)),
     ` at ${paperShape(analysis.input_shape)}, batch ${analysis.batch}.`,
   );
+  const judged = m.sum_versus_whole;
   const ops = el(
     "p",
-    { class: "hint" },
-    `Every op timed alone, summed: ${micros(m.sum_of_nodes_us)}, the latency column of the table ` +
-      "(each op pays its own call there, so the sum is usually a little more than the whole).",
+    { class: "hint", "data-role": "sum-versus-whole", "data-verdict": judged?.verdict ?? "" },
+    `Every op timed alone, summed: ${micros(m.sum_of_nodes_us)}, the latency column of the table. `,
+    sumVersusWhole(m),
   );
   const how = el("p", { class: "hint", "data-role": "how-measured" }, `Measured on ${howMeasured(m)}.`);
   role("latency").replaceChildren(total, ...qualityNotes(m), ops, how);
 }
 
-function formsSpeedText(lat) {
-  const c = lat.comparison;
-  const where = lat.before.device_label || lat.before.device;
-  if (c.value == null) return `Both forms timed on ${where}.`;
-  const ratio = `${c.value.toFixed(2)}×`;
-  const interval = `95% interval ${c.ci95[0].toFixed(2)}–${c.ci95[1].toFixed(2)}×`;
-  if (!c.measurable) {
-    return (
-      `No measurable difference on ${where}: the deployed network ran ${ratio} as fast as the ` +
-      `training-time one, but the ${interval} contains 1.`
-    );
+// The sum of the ops against the whole, worded from the server's judgement (service/networks.py):
+// which is larger only from a clean measurement whose figures are apart.
+function sumVersusWhole(m) {
+  const judged = m.sum_versus_whole;
+  const whole = micros(m.total.median_us);
+  if (!judged || judged.verdict === "too_noisy") {
+    const why = m.quality?.disturbed
+      ? "the server was busy while measuring"
+      : "the sum's spread and the whole's 95% interval overlap";
+    return `Against ${whole} end to end: ${why}, so which is larger is ${TOO_NOISY}.`;
   }
-  const slower = c.value >= 1 ? "" : ": slower here";
+  const pct = percent(Math.abs(judged.ratio - 1), 0);
+  if (judged.verdict === "sum_more") {
+    return `That is ${pct} more than the ${whole} end to end: each op timed alone pays its own call.`;
+  }
   return (
-    `The deployed network is ${ratio} as fast as the training-time one (${interval}) ` +
-    `on ${where}${slower}.`
+    `That is ${pct} less than the ${whole} end to end: the whole pass also spends time between ` +
+    "its ops, which no op timed alone is charged for."
   );
 }
 
 function formsSpeed(report) {
   const lat = report.latency;
-  const c = lat.comparison;
+  const where = lat.before.device_label || lat.before.device;
+  const { judged, text } = speedVerdict(
+    lat.comparison,
+    [lat.before, lat.after],
+    "the deployed network",
+    "the training-time one",
+  );
   const verdict = el(
     "p",
-    { class: "speedup", "data-role": "speedup", "data-measurable": String(c.measurable) },
-    formsSpeedText(lat),
+    { class: "speedup", "data-role": "speedup", "data-measurable": String(judged) },
+    `On ${where}, ${text}`,
   );
   const each = el(
     "p",

@@ -1,6 +1,6 @@
-// Plotly with the site's defaults, for every chart on every page. Plotly is a classic script
-// (/vendor/plotly.min.js, served from the installed Python package): the global `Plotly`, which a page
-// either loads itself or leaves to plot() to fetch when it first draws a chart.
+// Plotly with the site's defaults, for every chart on every page. Plotly is a classic script (its
+// cartesian bundle from npm, or the full one from the Python package where npm's is not installed):
+// the global `Plotly`, which plot() fetches when a page first draws a chart.
 
 import { FIGURE, INK } from "./colors.js";
 import { el } from "./dom.js";
@@ -58,8 +58,8 @@ function fitTitle(layout, width) {
   return { ...layout, height, margin, title: { ...layout.title, text: lines.join("<br>") } };
 }
 
-// Plotly (several MB) is fetched the first time a chart is drawn, unless the page already loaded it:
-// the diagram and the totals never wait for it. Draws asked for meanwhile wait, the newest per element.
+// Plotly (about 500 KB gzipped) is fetched the first time a chart is drawn, never with the page: the
+// diagram and the totals never wait for it. Draws asked for meanwhile wait, the newest per element.
 // The page names Plotly's versioned URL (kept by browsers and proxies for a year).
 const PLOTLY = document.querySelector("meta[name=plotly-src]")?.content ?? "/vendor/plotly.min.js";
 let loading = null;

@@ -2,9 +2,9 @@
 // block's two variants. Every sentence is built from the report; nothing about the outcome is fixed.
 
 import { el } from "./dom.js";
-import { micros } from "./format.js";
+import { micros, speedWords } from "./format.js";
+import { ratioSeparates, speedThan, TOO_NOISY } from "./latency.js";
 
-const ratio = (s) => (s?.value == null ? "–" : `${s.value.toFixed(2)}×`);
 const interval = (s) => {
   if (!s?.ci95) return "";
   const [lo, hi] = s.ci95;
@@ -12,17 +12,31 @@ const interval = (s) => {
 };
 const disturbed = (latency) => latency && Object.values(latency).some((t) => t.quality.disturbed);
 
-const AGREEMENT = {
+// A speedup judged as the server judges it (service/quantization.py `_agreement`): words only when
+// no timing it compares was disturbed and its 95% interval excludes 1.
+const clean = (s, ...timings) =>
+  s?.value != null && ratioSeparates(s.ci95) && timings.every((t) => t && !t.quality.disturbed);
+
+const SPEED = {
   agrees: "agrees with the paper",
   disagrees: "disagrees with the paper",
-  inconclusive: "cannot tell (no measurable difference)",
+  too_noisy: TOO_NOISY,
 };
+
+// The error claim by both statistics, mean and maximum (service/quantization.py `_error`).
+export function errorWords(v) {
+  const by = v.error_statistics ?? {};
+  if (v.error === "agrees") return "agrees with the paper by both the mean and the maximum error";
+  if (v.error === "disagrees") return "disagrees with the paper by both the mean and the maximum error";
+  const [yes, no] = by.mean ? ["mean", "maximum"] : ["maximum", "mean"];
+  return `the ${yes} error agrees with the paper, the ${no} error does not`;
+}
 
 export function renderVerdicts(container, report) {
   container.replaceChildren(
     ...report.verdicts.map((v) => {
-      const speed = v.speed ? AGREEMENT[v.speed] : "not measured yet";
-      const note = [el("strong", {}, `Speed: ${speed}. Quantization error: ${AGREEMENT[v.error]}.`), v.text];
+      const speed = v.speed ? SPEED[v.speed] : "not measured yet";
+      const note = [el("strong", {}, `Speed: ${speed}. Quantization error: ${errorWords(v)}.`), " ", v.text];
       const pair = report.activations.filter((a) => a.name === v.hard || a.name === v.smooth);
       if (pair.some((a) => disturbed(a.latency)))
         note.push(
@@ -33,7 +47,11 @@ export function renderVerdicts(container, report) {
             "Disturbed: other work ran on the measuring cores, or the samples spread widely.",
           ),
         );
-      return el("p", { class: "qz-verdict", "data-agrees": v.speed ?? "", "data-role": "verdict" }, ...note);
+      return el(
+        "p",
+        { class: "qz-verdict", "data-agrees": v.speed ?? "", "data-error": v.error, "data-role": "verdict" },
+        ...note,
+      );
     }),
   );
 }
@@ -60,7 +78,7 @@ export function renderActivationTable(table, report) {
     "bound (steps)",
     "float32 median (95% interval)",
     "int8 median (95% interval)",
-    "int8 speedup (95% interval)",
+    "int8 against float32 (95% interval)",
   ];
   const rows = report.activations.map((a) =>
     el(
@@ -79,7 +97,7 @@ export function renderActivationTable(table, report) {
         a.bound_steps.toFixed(3),
         timing(a.latency, "float32"),
         timing(a.latency, "int8"),
-        speedupCell(a.int8_speedup),
+        speedupCell(a.int8_speedup, a.latency),
       ),
     ),
   );
@@ -90,7 +108,13 @@ export function renderActivationTable(table, report) {
   fill(table, caption, head, rows);
 }
 
-const speedupCell = (s) => (s ? `${ratio(s)} (${interval(s)})` : "–");
+// int8 against float32: "1.5× faster (1.42–1.58)" from clean data, else the ratio and "too noisy".
+function speedupCell(s, latency) {
+  if (!s) return "–";
+  if (!clean(s, latency?.float32, latency?.int8))
+    return `ratio ${s.value?.toFixed(2) ?? "–"} (${interval(s)}): too noisy`;
+  return `${speedWords(s.value)} (${interval(s)})`;
+}
 
 function fill(table, caption, head, rows) {
   table.replaceChildren(
@@ -115,7 +139,7 @@ export function renderBlockTable(table, report) {
     "float ops left",
     "float32 median",
     "int8 median",
-    "int8 speedup (95% interval)",
+    "int8 against float32 (95% interval)",
   ];
   const rows = report.variants.map((v) =>
     el(
@@ -130,7 +154,7 @@ export function renderBlockTable(table, report) {
         el("span", {}, counts(v.float_ops)),
         timing(v.latency, "float32"),
         timing(v.latency, "int8"),
-        speedupCell(v.int8_speedup),
+        speedupCell(v.int8_speedup, v.latency),
       ),
     ),
   );
@@ -138,16 +162,34 @@ export function renderBlockTable(table, report) {
   fill(table, caption, head, rows);
 }
 
+// int8 against float32 for one variant, in words only from clean data
+function int8Words(v) {
+  const s = v.int8_speedup;
+  if (!clean(s, v.latency?.float32, v.latency?.int8)) return `${v.name}: ${TOO_NOISY.split(";")[0]}`;
+  return `${v.name}: int8 ${speedThan(s.value, "float32")}`;
+}
+
+// The block's verdict: the hard variant against the smooth one in int8, judged by the server
+// (report.speed) from clean data only; the figures are always shown.
 export function blockVerdict(report) {
   const s = report.hard_over_smooth;
   if (!s) return "Not measured yet.";
   const [hard, smooth] = ["hard", "smooth"].map((n) => report.variants.find((v) => v.name === n));
-  let word = "not measurably different from";
-  if (s.measurable) word = s.value > 1 ? "faster than" : "slower than";
+  const figures = `int8 medians: ${timing(hard.latency, "int8")} (hard), ${timing(smooth.latency, "int8")} (smooth)`;
+  let speed;
+  if (report.speed === "agrees" || report.speed === "disagrees") {
+    speed =
+      `In int8 on ${report.device}, the hard variant is ${speedThan(s.value, "the smooth one")} ` +
+      `(95% interval of the speedup ${interval(s)}; ${figures}).`;
+  } else {
+    const why =
+      disturbed(hard.latency) || disturbed(smooth.latency)
+        ? "the server was busy while measuring"
+        : `the 95% interval of their speed ratio, ${interval(s)}, holds 1`;
+    speed = `In int8 on ${report.device}, ${figures}: ${why}, so which is faster is ${TOO_NOISY}.`;
+  }
   return (
-    `In int8 on ${report.device}, the hard variant is ${word} the smooth one: smooth / hard = ${ratio(s)} ` +
-    `(95% interval ${interval(s)}). int8 against float32: ${ratio(hard.int8_speedup)} for hard, ` +
-    `${ratio(smooth.int8_speedup)} for smooth (above 1: int8 is faster). Relative output error: ` +
+    `${speed} int8 against float32: ${int8Words(hard)}; ${int8Words(smooth)}. Relative output error: ` +
     `${(hard.rel_error * 100).toFixed(2)}% (hard) and ${(smooth.rel_error * 100).toFixed(2)}% (smooth).`
   );
 }

@@ -7,7 +7,7 @@
 import { heatmap } from "./charts.js";
 import { metricMax, renderDiagram } from "./diagram.js";
 import { el } from "./dom.js";
-import { exact, human, micros } from "./format.js";
+import { exact, human, micros, speedWords } from "./format.js";
 import { qualityNotes } from "./latency.js";
 
 const SIDE_TOTALS = [
@@ -69,20 +69,29 @@ function side(name, title, analysis, lat, options) {
   return box;
 }
 
-function speedupText(lat) {
+// The deploy form against the train-time form. A verdict ("1.4× faster", "8% slower") only from clean
+// data: neither form's timing flagged `disturbed`, and the speedup's 95% interval clear of 1.
+// Otherwise the page says it cannot judge, and shows the figures all the same.
+export function speedupVerdict(lat) {
   const where = lat.before.device_label || lat.before.device;
   const c = lat.comparison;
-  if (!c || c.value == null) return `Deploy form timed on ${where}.`;
-  const interval = `95% interval ${c.ci95[0].toFixed(2)}–${c.ci95[1].toFixed(2)}×`;
-  if (!c.measurable) {
-    return (
-      `No measurable difference on ${where}: the deploy form ran ${c.value.toFixed(2)}× as fast, ` +
-      `but the ${interval} contains 1.`
-    );
+  if (!c || c.value == null) return { judged: false, text: `Deploy form timed on ${where}.` };
+  const [lo, hi] = c.ci95;
+  const figures = `speedup ${c.value.toFixed(2)}×, 95% interval ${lo.toFixed(2)}–${hi.toFixed(2)}×`;
+  const busy = [lat.before, lat.after].some((form) => form.quality?.disturbed);
+  const clear = lo > 1 || hi < 1;
+  if (busy || !clear) {
+    const why = busy
+      ? "a form was timed while the server was busy"
+      : "the interval of the speedup contains 1 (no difference)";
+    return {
+      judged: false,
+      text: `Deploy form against train-time form on ${where}: too noisy to judge here; measure again (${why}; ${figures}).`,
+    };
   }
-  const faster = c.value >= 1;
-  const slower = faster ? "" : ": slower here";
-  return `Deploy form is ${c.value.toFixed(2)}× as fast (${interval}) on ${where}${slower}.`;
+  const words = speedWords(c.value);
+  const than = words === "as fast" ? "as fast as" : `${words} than`;
+  return { judged: true, text: `On ${where}, the deploy form is ${than} the train-time form (${figures}).` };
 }
 
 function summary(report) {
@@ -121,12 +130,14 @@ function summary(report) {
   const tools = el("div", { class: "toolbar" }, button);
   if (lat) {
     const c = lat.comparison;
+    const verdict = speedupVerdict(lat);
     const attrs = {
       class: "speedup",
       "data-role": "speedup",
       "data-measurable": c ? String(c.measurable) : null,
+      "data-judged": String(verdict.judged),
     };
-    tools.append(el("span", attrs, speedupText(lat)));
+    tools.append(el("span", attrs, verdict.text));
   }
   box.append(tools);
   if (lat) {
@@ -139,7 +150,40 @@ function summary(report) {
   return box;
 }
 
-// The kernels as one equation: each branch (BN folded), summed, is the fused kernel; one colour scale.
+const BRANCH_NAMES = { rbr_dense: "3×3 branch", rbr_1x1: "1×1 branch", rbr_identity: "identity branch" };
+const partName = (name) => (name === "fused" ? "fused 3×3 (deploy)" : BRANCH_NAMES[name] || name);
+const largest = (part) => Math.max(...part.weight.flat(3).map(Math.abs));
+
+// A row of heatmaps joined by "+" and "=": the branches and their sum. `bound` is the shared colour
+// scale's |top|; without it each heatmap is scaled to its own largest |w| and shows its own colour bar.
+function kernelRow(parts, { bound = null, attr }) {
+  const row = el("div", { class: "kernels" });
+  const draws = [];
+  parts.forEach(([name, part], i) => {
+    if (i)
+      row.append(
+        el("span", { class: "kernel-op", "aria-hidden": "true" }, i === parts.length - 1 ? "=" : "+"),
+      );
+    const cell = el("div", { class: "chart kernel-chart", [attr]: name });
+    row.append(cell);
+    if (!part) {
+      cell.textContent = `${partName(name)}: absent here (no identity branch when stride is 2 or the channels differ).`;
+      return;
+    }
+    const top = largest(part);
+    const folded = name === "fused" ? "" : ", BN folded";
+    const title = bound
+      ? `${partName(name)}${folded}: max |w| ${top.toFixed(3)}`
+      : `${partName(name)}: own scale ±${top.toFixed(3)}`;
+    draws.push(() =>
+      heatmap(cell, part.weight, title, { bound: bound ?? top, showscale: !bound || name === "fused" }),
+    );
+  });
+  return { row, draws };
+}
+
+// The kernels as one equation: each branch (BN folded), summed, is the fused kernel; one colour scale,
+// then the same equation with each kernel on its own scale, where a small branch shows its pattern.
 function kernels(container, k) {
   const shown = k.truncated
     ? `, first ${k.slice.out_channels[1]} output and ${k.slice.in_channels_per_group[1]} input channels shown`
@@ -149,34 +193,38 @@ function kernels(container, k) {
     "block is the kernel from input channel j (columns) to output channel o (rows), on one colour scale " +
     "for all four: the 1×1 branch lands on each block's centre, the identity on the diagonal blocks, and " +
     "their sum is the fused kernel. The fused bias is the sum of the branches' biases.";
-  const branchNames = { rbr_dense: "3×3 branch", rbr_1x1: "1×1 branch", rbr_identity: "identity branch" };
   const parts = [...Object.entries(k.branches || {}), ["fused", k.fused]];
-  const values = parts.flatMap(([, part]) => (part ? part.weight.flat(3) : []));
-  const bound = Math.max(...values.map(Math.abs), 1e-12);
-  const cells = [];
-  const row = el("div", { class: "kernels" });
-  parts.forEach(([name], i) => {
-    if (i)
-      row.append(
-        el("span", { class: "kernel-op", "aria-hidden": "true" }, i === parts.length - 1 ? "=" : "+"),
-      );
-    const cell = el("div", { class: "chart kernel-chart", "data-kernel": name });
-    cells.push(cell);
-    row.append(cell);
-  });
-  container.append(el("h3", {}, "Fused kernel = sum of the branches"), el("p", { class: "hint" }, note), row);
-  for (const [i, [name, part]] of parts.entries()) {
-    if (!part) {
-      cells[i].textContent =
-        `${branchNames[name] || name}: absent here ` +
-        "(no identity branch when stride is 2 or the channels differ).";
-      continue;
-    }
-    const top = Math.max(...part.weight.flat(3).map(Math.abs));
-    const what = name === "fused" ? "fused 3×3 (deploy)" : `${branchNames[name] || name}, BN folded`;
-    const title = `${what}: max |w| ${top.toFixed(3)}`;
-    heatmap(cells[i], part.weight, title, { bound, showscale: name === "fused" });
+  const present = parts.filter(([, part]) => part);
+  const bound = Math.max(...present.map(([, part]) => largest(part)), 1e-12);
+  const shared = kernelRow(parts, { bound, attr: "data-kernel" });
+  const own = kernelRow(parts, { attr: "data-kernel-own" });
+  // how faint the faintest branch is on the shared scale, from the numbers drawn
+  const [faintName, faint] = present
+    .filter(([name]) => name !== "fused")
+    .map(([name, part]) => [name, largest(part)])
+    .reduce((a, b) => (b[1] < a[1] ? b : a), ["", Number.POSITIVE_INFINITY]);
+  const ownNote = el(
+    "p",
+    { class: "hint", "data-role": "own-scale-note" },
+    "The same kernels, each on its own colour scale (full colour = its own largest |w|): read the " +
+      "pattern of each branch here, and how much each adds from the shared scale above.",
+  );
+  if (faintName) {
+    ownNote.append(
+      ` On the shared scale the ${partName(faintName)} reaches ±${faint.toFixed(3)}, ` +
+        `${((faint / bound) * 100).toFixed(1)}% of the full colour (±${bound.toFixed(3)}), ` +
+        "so it looks nearly white there; it is not zero.",
+    );
   }
+  container.append(
+    el("h3", {}, "Fused kernel = sum of the branches"),
+    el("p", { class: "hint" }, note),
+    shared.row,
+    el("h4", {}, "Each kernel on its own colour scale"),
+    ownNote,
+    own.row,
+  );
+  for (const draw of [...shared.draws, ...own.draws]) draw();
 }
 
 // Both diagrams at one zoom: side by side when both fit at MIN_ZOOM or more, else stacked.
@@ -211,14 +259,23 @@ function fit(pair) {
   }
 }
 
+function litNote(container, key) {
+  const count = (side) =>
+    container.querySelectorAll(`[data-side="${side}"] .node[data-fuse="${key}"]`).length;
+  const before = count("before");
+  const after = count("after");
+  const boxes = (n) => (n === 1 ? "1 box" : `${n} boxes`);
+  return `Lit up: ${boxes(before)} of the train-time form fold into ${boxes(after)} of the deploy form (${key}).`;
+}
+
 // Hovering or focusing a marked box lights up every box with the same mark on both sides.
 function link(container) {
   const note = container.querySelector("[data-role=fuse-note]");
   const light = (key, on) => {
     for (const node of container.querySelectorAll(`[data-fuse="${key}"]`))
       node.classList.toggle("linked", on);
-    if (note)
-      note.textContent = on ? container.querySelector(`li[data-fuse="${key}"]`)?.textContent || "" : "";
+    // the merge line is printed once, in the list (lit up with the boxes); the note counts the boxes
+    if (note) note.textContent = on ? litNote(container, key) : "";
   };
   for (const node of container.querySelectorAll(".node[data-fuse]")) {
     const key = node.dataset.fuse;

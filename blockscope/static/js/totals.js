@@ -1,10 +1,10 @@
-// Totals (always visible) with their change against a reference block (the same block at g = 1),
-// the sentence that says what moved and why, and the side-by-side comparison with a standard
-// convolution.
+// Totals (always visible) with their change against a reference block (the same block at g = 1, its
+// deployed form, a standard convolution: the lesson's), the kind's lesson, the compact totals kept
+// beside the controls on a narrow screen, and the side-by-side comparison with a standard convolution.
 
 import { metricColor } from "./colors.js";
 import { el } from "./dom.js";
-import { change, exact, human, micros, percent, shape, signedPercent } from "./format.js";
+import { exact, human, micros, shape, signedPercent } from "./format.js";
 
 // `reference`: {analysis, label} (label as in "−2.9% vs g=1"), or null where there is none.
 export function renderTotals(root, analysis, reference = null) {
@@ -27,7 +27,7 @@ export function renderTotals(root, analysis, reference = null) {
     if (before !== undefined) {
       const ratio = before ? value / before - 1 : 0;
       delta.textContent =
-        reference.analysis === analysis
+        (reference.same ?? reference.analysis === analysis)
           ? `the ${reference.label} block itself`
           : `${signedPercent(ratio)} vs ${reference.label} (${exact(before)})`;
       delta.dataset.value = String(ratio);
@@ -48,58 +48,106 @@ export function macParts(analysis) {
   return { weights, activations: analysis.totals.mac - weights };
 }
 
-const arrow = (a, b) => `${exact(a)} → ${exact(b)}`;
+// How `after` compares with `before`, from the numbers themselves (blockscope/service/wording.py's
+// `direction`, and the amounts of blockscope/lessons.py's `amount`: the page and the server agree).
+export function direction(before, after, up = "rose", down = "fell", same = "unchanged") {
+  if (after > before) return up;
+  if (after < before) return down;
+  return same;
+}
 
-// One or two sentences, computed from the numbers, on what moved between `reference` and `analysis`
-// and why. ctx: {param (the group parameter), g, refG, fixed (multiply-adds held), widen (names)}.
-export function whySentence(analysis, reference, ctx = {}) {
-  const mac = analysis.totals.mac;
-  const parts = macParts(analysis);
-  const share = (x, of) => percent(of ? x / of : 0);
-  if (!reference || !ctx.param) {
-    return (
-      `Of this block's MAC (${exact(mac)}), weights are ${exact(parts.weights)} ` +
-      `(${share(parts.weights, mac)}) and activations, the feature maps each op reads and writes, ` +
-      `${exact(parts.activations)} (${share(parts.activations, mac)}).`
-    );
-  }
-  const ref = reference.totals;
-  const refParts = macParts(reference);
+function amount(before, after) {
+  if (!before || !after) return before ? "100.0%" : "";
+  const r = after / before;
+  if (r >= 2) return `${r.toFixed(1)}×`;
+  if (r <= 0.5) return `${(1 / r).toFixed(1)}×`;
+  const pct = Math.abs(r - 1) * 100;
+  if (pct < 0.01) return "less than 0.01%";
+  return pct < 0.1 ? `${pct.toFixed(2)}%` : `${pct.toFixed(1)}%`;
+}
+
+// "MAC rose 12.0% (1,241,216 → 1,390,080)", "multiply-adds unchanged (512)"
+export function moveText(label, before, after) {
+  const word = direction(before, after);
+  if (word === "unchanged") return `${label} unchanged (${exact(after)})`;
+  const how = amount(before, after);
+  return `${label} ${word}${how ? ` ${how}` : ""} (${exact(before)} → ${exact(after)})`;
+}
+
+// ShuffleNet V2's G2 in the explorer ("keep multiply-adds fixed"): the widened block against the
+// g = 1 block it was widened from, every direction word computed from the numbers.
+// ctx: {param (the group parameter), g, widen (names)}.
+export function fixedSentence(analysis, reference, ctx) {
   const p = ctx.param;
-  if (reference === analysis || ctx.g === ctx.refG) {
+  const parts = macParts(analysis);
+  const refParts = macParts(reference);
+  if (analysis === reference || ctx.g === 1) {
     return (
-      `At ${p} = ${ctx.g} every output channel reads every input channel. Weights are ` +
-      `${share(refParts.weights, ref.mac)} of MAC and activations ${share(refParts.activations, ref.mac)}: ` +
-      `more groups divide the weights and the multiply-adds by ${p}, not the activations. ` +
-      (ctx.fixed
-        ? `With multiply-adds held, more groups widen the channels instead: move ${p} and watch MAC rise.`
-        : `Move ${p} and watch MAC barely move.`)
+      `At ${p} = 1 the multiply-adds are the ones held. Move ${p}: the channels widen so that the ` +
+      `multiply-adds stay, and the MAC of the wider feature maps shows what G2 is about.`
     );
   }
-  const from = `From ${p} = ${ctx.refG} to ${p} = ${ctx.g}`;
-  if (ctx.fixed) {
-    const widened = (ctx.widen || [])
-      .map((name) => `${name} ${reference.config[name]} → ${analysis.config[name]}`)
-      .join(", ");
-    return (
-      `${from}, multiply-adds stay within ${signedPercent(analysis.totals.madds / ref.madds - 1)} ` +
-      `because the channels widen (${widened}). ` +
-      `The weights change ${change(refParts.weights, parts.weights)} ` +
-      `(${arrow(refParts.weights, parts.weights)}), but the wider feature maps make the activations ` +
-      `${change(refParts.activations, parts.activations)} ` +
-      `(${arrow(refParts.activations, parts.activations)}), ` +
-      `so MAC is ${change(ref.mac, mac)} (${arrow(ref.mac, mac)}). ` +
-      "ShuffleNet V2's G2: at equal multiply-adds, more groups cost more memory access."
-    );
-  }
+  const widened = (ctx.widen || [])
+    .map((name) => `${name} ${reference.config[name]} → ${analysis.config[name]}`)
+    .join(", ");
+  const mac = direction(reference.totals.mac, analysis.totals.mac);
+  const verdict =
+    mac === "rose"
+      ? "as ShuffleNet V2's G2 says: at equal multiply-adds, more groups cost more memory access."
+      : "which G2 does not predict at this setting: look at the weights' share.";
   return (
-    `${from}, multiply-adds are ${change(ref.madds, analysis.totals.madds)} and the weights ` +
-    `${change(refParts.weights, parts.weights)} (${arrow(refParts.weights, parts.weights)}), ` +
-    `but MAC is only ${change(ref.mac, mac)} (${arrow(ref.mac, mac)}): ` +
-    `activations, ${share(refParts.activations, ref.mac)} ` +
-    `of MAC at ${p} = ${ctx.refG}, are feature maps that grouping does not shrink ` +
-    `(${arrow(refParts.activations, parts.activations)}).`
+    `From ${p} = 1 to ${p} = ${ctx.g}, the multiply-adds stay within ` +
+    `${signedPercent(analysis.totals.madds / reference.totals.madds - 1)} because the channels widen ` +
+    `(${widened}). ${moveText("The weights' MAC", refParts.weights, parts.weights)}, ` +
+    `${moveText("the activations' MAC", refParts.activations, parts.activations)}, ` +
+    `so ${moveText("MAC", reference.totals.mac, analysis.totals.mac)}, ${verdict}`
   );
+}
+
+// The kind's lesson (blockscope/lessons.py, filled in by the server from this analysis): its claim,
+// then its sentences; `extra`, a sentence of the page's own (G2 at fixed multiply-adds), first.
+export function renderLesson(container, analysis, extra = null) {
+  const lesson = analysis.lesson;
+  const sentences = [extra, ...(lesson?.sentences ?? [])].filter(Boolean);
+  container.hidden = !lesson && !extra;
+  container.replaceChildren(
+    ...(lesson ? [el("p", { class: "lesson-claim" }, el("strong", {}, "Lesson: "), lesson.claim)] : []),
+    ...sentences.map((text) => el("p", { class: "lesson-sentence", "data-role": "lesson-sentence" }, text)),
+    ...(lesson ? [el("p", { class: "lesson-source" }, `Source: ${lesson.source}.`)] : []),
+  );
+}
+
+// The reference the totals' changes are given against: with multiply-adds held, the g = 1 block the
+// channels were widened from; otherwise the lesson's own (the same block at g = 1, the deployed form,
+// a standard convolution), or the page's g = 1 block when the lesson has none.
+export function totalsReference(spec, state) {
+  const ref = state.analysis?.lesson?.reference;
+  if (!state.fixed && ref) return { analysis: { totals: ref.totals }, label: ref.label, same: ref.same };
+  return state.reference ? { analysis: state.reference, label: `${spec.group_param}=1` } : null;
+}
+
+// The compact totals kept beside the controls on a narrow screen (explorer.css shows them there):
+// every slider move is seen where it is made.
+export function renderSummary(container, analysis, reference = null) {
+  if (!container) return;
+  const items = ROWS.filter(([key]) => key !== "elementwise").map(([key, name]) => {
+    const value = analysis.totals[key];
+    const before = reference?.analysis?.totals[key];
+    const same = reference?.same ?? reference?.analysis === analysis;
+    const delta =
+      before === undefined || same
+        ? ""
+        : `${signedPercent(before ? value / before - 1 : 0)} vs ${reference.label}`;
+    return el(
+      "div",
+      { class: "live-total", "data-live": key },
+      el("dt", {}, name.replace(" (memory access cost)", "")),
+      el("dd", { "data-value": value }, human(value)),
+      delta ? el("dd", { class: "delta" }, delta) : null,
+    );
+  });
+  container.replaceChildren(el("dl", {}, items));
+  container.hidden = false;
 }
 
 const ROWS = [
