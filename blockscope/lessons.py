@@ -180,7 +180,8 @@ def standard_conv(config: BlockConfig) -> Reference:
 
 def conv_sentences(a: Analysis, ref: Analysis | None, config: BlockConfig) -> list[str]:
     conv = node(a, "conv")
-    kernel_weights = kernel(conv) ** 2 * conv.attrs["in_channels"] * conv.attrs["out_channels"] // conv.attrs["groups"]
+    attrs = conv.attrs
+    kernel_weights = kernel(conv) ** 2 * attrs["in_channels"] * attrs["out_channels"] // attrs["groups"]
     used = conv.madds // kernel_weights
     batch, _, ho, wo = conv.output_shape
     return [
@@ -225,8 +226,8 @@ def resnext_sentences(a: Analysis, ref: Analysis | None, config: BlockConfig) ->
     three = Move("the 3x3's multiply-adds", node(ref, "conv2_conv").madds, conv2.madds)
     return [
         f"From cardinality = 1 to cardinality = {g}, {against(three, moves['multiply-adds'])}: the two 1x1 "
-        f"convolutions, which the cardinality does not touch, now do {share(pointwise_madds, a.totals.madds)} "
-        f"of them. {moves['MAC'].text()}.", paths]
+        "convolutions, which the cardinality does not touch, now do "
+        f"{share(pointwise_madds, a.totals.madds)} of them. {moves['MAC'].text()}.", paths]
 
 
 def shuffle_sentences(a: Analysis, ref: Analysis | None, config: BlockConfig) -> list[str]:
@@ -242,7 +243,7 @@ def shuffle_sentences(a: Analysis, ref: Analysis | None, config: BlockConfig) ->
         out.append(f"With groups = {g} every channel stays where it is, and is still copied.")
     else:
         first = perm.permutation[:g]
-        shown = ", ".join(map(str, first)) if g <= 6 else f"{first[0]}, {first[1]}, {first[2]}, …, {first[-1]}"
+        shown = ", ".join(map(str, first if g <= 6 else first[:3])) + ("" if g <= 6 else f", …, {first[-1]}")
         groups = sorted({i // per for i in first})
         each = f"one from each of the {g} groups" if groups == list(range(g)) else f"from groups {groups}"
         out.append(f"With groups = {g}, output channels 0 to {g - 1} read input channels {shown}, {each}: "
@@ -264,8 +265,8 @@ def shufflenet_v1_sentences(a: Analysis, ref: Analysis | None, config: BlockConf
     if ref is a:
         pw_madds = sum(c.madds for c in pw)
         return [f"At groups = 1 the two 1x1 convolutions do {share(pw_madds, a.totals.madds)} of the unit's "
-                f"multiply-adds ({n(pw_madds)} of {n(a.totals.madds)}). ShuffleNet V1 groups them, and shuffles "
-                "the channels between them so that the groups still exchange information.", wider]
+                f"multiply-adds ({n(pw_madds)} of {n(a.totals.madds)}). ShuffleNet V1 groups them, and "
+                "shuffles the channels between them so that the groups still exchange information.", wider]
     moves = totals_moves(a, ref)
     ones = Move("the 1x1 convolutions' multiply-adds", sum(c.madds for c in pointwise(ref)),
                 sum(c.madds for c in pw))
@@ -286,8 +287,8 @@ def depthwise_sentences(a: Analysis, ref: Analysis | None, config: BlockConfig) 
     dw = node(a, "depthwise_conv")
     dw_mac = sum(x.mac for x in a.nodes if x.module.startswith("depthwise"))
     out = [f"The depthwise {kernel(dw)}x{kernel(dw)} step does {share(dw.madds, a.totals.madds)} of the "
-           f"multiply-adds but {share(dw_mac, a.totals.mac)} of MAC: it writes a {dw.output_shape[1]}-channel "
-           "feature map that the pointwise convolution reads again."]
+           f"multiply-adds but {share(dw_mac, a.totals.mac)} of MAC: it writes a "
+           f"{dw.output_shape[1]}-channel feature map that the pointwise convolution reads again."]
     if ref is None:
         return out
     moves = totals_moves(a, ref)
@@ -308,8 +309,8 @@ def inverted_residual_sentences(a: Analysis, ref: Analysis | None, config: Block
                    f"{kernel(dw)}x{kernel(dw)} convolution filters the wide tensor for only "
                    f"{share(dw.madds, madds)} of the multiply-adds, the two 1x1 convolutions do "
                    f"{share(ones, madds)}.")
-        out.append(f"The ops that write the {hidden}-channel tensors make {share(wide, mac)} of MAC: the wide "
-                   f"tensors stay inside, and only the thin {cout}-channel end is passed on.")
+        out.append(f"The ops that write the {hidden}-channel tensors make {share(wide, mac)} of MAC: the "
+                   f"wide tensors stay inside, and only the thin {cout}-channel end is passed on.")
     else:
         out.append(f"With expand_ratio = 1 there is no expansion: the depthwise convolution filters the "
                    f"{cin} input channels and does {share(dw.madds, madds)} of the multiply-adds.")
@@ -350,7 +351,8 @@ def v3_sentences(a: Analysis, ref: Analysis | None, config: BlockConfig) -> list
         was, now = str(not config["use_se"]).lower(), str(config["use_se"]).lower()
         what = (f"the squeeze-and-excitation pools the {exp}-channel expanded tensor and reweights it, "
                 "reading it twice and writing it once" if config["use_se"] else
-                f"without squeeze-and-excitation nothing pools or reweights the {exp}-channel expanded tensor")
+                "without squeeze-and-excitation nothing pools or reweights the "
+                f"{exp}-channel expanded tensor")
         out.append(f"From use_se = {was} to use_se = {now}, "
                    f"{against(moves['parameters'], moves['multiply-adds'])}, and {moves['MAC'].text()}: "
                    f"{what}.")
@@ -377,7 +379,8 @@ def activation_sentences(a: Analysis, ref: Analysis | None, config: BlockConfig)
         same = moves["MAC"].word == moves["elementwise work"].word == "unchanged"
         tail = (": the counts cannot tell swish's exponential from hard-swish's add, clamp and multiply. "
                 "Only a measurement shows the difference (Measure each function)." if same else ".")
-        out.append(f"From {other} to {fn}, {moves['MAC'].text()} and {moves['elementwise work'].text()}{tail}")
+        out.append(f"From {other} to {fn}, {moves['MAC'].text()} and "
+                   f"{moves['elementwise work'].text()}{tail}")
     return out
 
 
@@ -397,7 +400,8 @@ def shufflenet_v2_sentences(a: Analysis, ref: Analysis | None, config: BlockConf
     if chunk is not None:
         half = config["in_channels"] - pw[0].attrs["in_channels"]
         out.append(f"At stride 1 the unit splits its {config['in_channels']} channels: {half} pass through "
-                   f"untouched and {pw[0].attrs['in_channels']} go through one path of three convolutions (G3).")
+                   f"untouched and {pw[0].attrs['in_channels']} go through one path of three convolutions "
+                   "(G3).")
     free = sum(x.mac for x in a.nodes if x.op != "input" and x.madds == 0)
     out.append(f"Ops with no multiply-adds (BatchNorm, ReLU, the concat and the shuffle) make "
                f"{share(free, a.totals.mac)} of MAC ({n(free)} of {n(a.totals.mac)}): elementwise work and "
@@ -424,7 +428,7 @@ LESSONS: dict[str, LessonSpec] = {
         "ShuffleNet V2 (Ma et al. 2018), Sec. 2 (MAC)", conv_sentences),
     "group_conv": LessonSpec(
         "Groups divide the parameters and the multiply-adds by g, but not the MAC of the feature maps, "
-        "so MAC falls far more slowly.",
+        "so MAC falls more slowly.",
         "ShuffleNet V2 (Ma et al. 2018), Sec. 2, guideline G2", group_sentences, at_one("groups")),
     "resnext_bottleneck": LessonSpec(
         "Splitting the 3x3 convolution into paths makes it cheap, and the saving is spent on width: more "
@@ -464,11 +468,11 @@ LESSONS: dict[str, LessonSpec] = {
         "one path (G3), few elementwise ops (G4).",
         "ShuffleNet V2 (Ma et al. 2018), Sec. 2–3", shufflenet_v2_sentences),
     "repvgg_block": LessonSpec(
-        "Train with three branches, deploy one 3x3 convolution: the branches merge into one kernel, and "
-        "the deployed block computes the same output with fewer ops, less memory access and no "
-        "BatchNorm.",
+        "Train with three branches, deploy one 3x3 convolution: the branches and their BatchNorms merge "
+        "into one kernel and a bias, and the deployed block computes the same output.",
         "RepVGG (Ding et al. 2021), Sec. 3.3", deploy_sentences(
-            "Reparameterized for inference, the branches and their BatchNorms merge into one 3x3 convolution"),
+            "Reparameterized for inference, the branches and their BatchNorms merge into one 3x3 "
+            "convolution"),
         deployed),
     "conv_bn": LessonSpec(
         "At inference BatchNorm is a fixed affine map, so it folds into the convolution: the same output, "

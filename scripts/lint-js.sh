@@ -10,7 +10,8 @@ if ! command -v npm >/dev/null; then
         exit 1
     fi
 fi
-if [ ! -x node_modules/.bin/biome ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ ! -x node_modules/.bin/biome ] || [ ! -f node_modules/plotly.js-cartesian-dist-min/package.json ] \
+    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-audit --no-fund --loglevel=error
 fi
 echo "biome: lint and format-check the ES modules"

@@ -576,7 +576,8 @@ def test_page_hands_its_data_as_json(client):
     html = response.text
     assert '<script type="application/json" id="page-data">' in html
     assert f'<script type="module" src="{ASSETS}/js/guidelines.js"></script>' in html
-    assert f'<script src="{PLOTLY_URL}" defer></script>' in html
+    # Plotly is never loaded with the page: plot.js fetches it (named here) when a chart is drawn
+    assert f'<meta name="plotly-src" content="{PLOTLY_URL}">' in html and '<script src="/vendor/' not in html
     # every script is either external or the JSON data block (CSP script-src 'self')
     for chunk in html.split("<script")[1:]:
         head = chunk.split(">", 1)[0]

@@ -94,14 +94,13 @@ def timing(samples: list[float], disturbed: bool) -> QuantTiming:
                        cached=False, load_average=None, measured_at="2026-01-01T00:00:00Z", duration_s=0.1)
 
 
-@pytest.fixture
-def forced(configure, monkeypatch):
-    """`forced(medians, noise=0.01, disturbed=())`: every later quantization measurement answered with
-    these int8 medians (float32 twice as slow), each form's samples `noise` either side, the forms
-    named in `disturbed` flagged."""
-    configure(measurer="inline")
+def force_quantization(monkeypatch):
+    """Every later quantization measurement answered by `force(medians, noise=0.01, disturbed=())`'s
+    plan: these int8 medians (float32 twice as slow), each form's samples `noise` either side, the forms
+    named in `disturbed` (such as "hardswish/int8") flagged. The job itself runs unmeasured, for real.
+    Returns `force`."""
     real = measuring.submit
-    plan = {}
+    plan = {"medians": {}, "noise": 0.01, "disturbed": set()}
 
     def submit(job, *, fresh=False, cancel=None):
         if not job.measure:
@@ -123,6 +122,12 @@ def forced(configure, monkeypatch):
     def force(medians, noise=0.01, disturbed=()):
         plan.update(medians=medians, noise=noise, disturbed=set(disturbed))
     return force
+
+
+@pytest.fixture
+def forced(configure, monkeypatch):
+    configure(measurer="inline")
+    return force_quantization(monkeypatch)
 
 
 def swish_verdict(**kwargs):

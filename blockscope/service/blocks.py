@@ -107,7 +107,8 @@ def reference_analysis(config: BlockConfig, analysis: Analysis, ref: Reference) 
     if cached is not None:
         return cached.data
     # without its own lesson: references may point at each other (use_se on and off)
-    return Analysis(kind=ref.config.kind, config=ref.config.as_dict(), **dict(diagram(tally_config(ref.config))))
+    counted = diagram(tally_config(ref.config))
+    return Analysis(kind=ref.config.kind, config=ref.config.as_dict(), **dict(counted))
 
 
 @dataclass(frozen=True)

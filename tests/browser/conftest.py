@@ -141,20 +141,10 @@ def _fake_measured(report: dict, disturbed: tuple[str, ...] = ()) -> dict:
                            "warmup": 1, "repeats": 3, "cached": False, "measured_at": "2026-01-01T00:00:00Z"}
         row["relative_speed"]["measured"] = 1000.0 / m
     report.update(measured=True, device_label="test CPU", threads=2)
-    gpu = {r["label"]: r["paper"]["gpu"] for r in rows}
-    if None in gpu.values():
-        return report
-    paper = sorted(gpu, key=lambda label: -gpu[label])
-    timing = {r["label"]: r["measured"] for r in rows}
-    pairs = [(a, b) for i, a in enumerate(paper) for b in paper[i + 1:]]
-    flipped = [{"paper_faster": a, "measured_faster": b,
-                "by": timing[a]["median_us"] / timing[b]["median_us"] - 1,
-                "within_noise": timing[a]["p25_us"] <= timing[b]["p75_us"]
-                and timing[b]["p25_us"] <= timing[a]["p75_us"]}
-               for a, b in pairs if timing[a]["median_us"] >= timing[b]["median_us"]]
-    report["ordering"] = {"reference": "paper_gpu", "paper": paper, "measured": [r["label"] for r in rows],
-                          "pairs": len(pairs), "agreeing_pairs": len(pairs) - len(flipped),
-                          "reversed": flipped, "reproduces": not flipped}
+    # the verdict as the server draws it from these rows (blockscope/service/guidelines.py)
+    from blockscope.schemas import GuidelineRow
+    from blockscope.service.guidelines import ordering
+    report["ordering"] = ordering([GuidelineRow.model_validate(r) for r in rows]).model_dump(mode="json")
     return report
 
 

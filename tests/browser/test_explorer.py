@@ -317,3 +317,46 @@ def test_downloads(page, server_url):
         page.click('[data-download="png"]')
     assert Path(info.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     settle(page)
+
+
+def test_sticky_totals_in_view_while_the_group_slider_has_focus_at_390_px(browser, server_url, screenshot):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(f"{server_url}/blocks/group_conv")
+        wait_ready(page)
+        live = page.locator('[data-role="live-totals"]')
+        slider = page.locator('input[type=range][name="groups"]')
+        slider.focus()
+        slider.press("ArrowRight")  # 4 -> 8
+        expected = api(page, f"{server_url}/api/blocks/group_conv?groups=8")["totals"]["mac"]
+        page.wait_for_function(
+            f"""() => document.querySelector('[data-live="mac"] dd')?.dataset.value === '{expected}'""")
+        assert page.evaluate("() => document.activeElement.name") == "groups"
+
+        def in_view(locator) -> bool:
+            box = locator.bounding_box()
+            return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 844
+
+        # wherever the slider sits in the viewport, the totals and their change are in view with it
+        for block in ("end", "center", "start"):
+            slider.evaluate(f"(e) => e.scrollIntoView({{block: '{block}'}})")
+            assert in_view(slider) and in_view(live), block
+            assert live.bounding_box()["y"] + live.bounding_box()["height"] <= slider.bounding_box()["y"]
+        assert "vs groups=1" in live.inner_text() and f"{expected:,}" in live.inner_text()
+        # the published settings come before the sliders, reachable without scrolling inside the panel
+        presets = page.locator('[data-role="presets"]').bounding_box()
+        assert presets["y"] < page.locator('.control[data-param="in_channels"]').bounding_box()["y"]
+        screenshot(page, "explorer-390-sticky-totals", full_page=False)
+    finally:
+        context.close()
+
+
+def test_the_compact_totals_stay_out_of_the_way_on_a_wide_screen(page, server_url):
+    page.goto(f"{server_url}/blocks/group_conv")
+    wait_ready(page)
+    assert page.locator('[data-role="live-totals"]').is_hidden()
+    # the published settings are inside the panel's first screen, without scrolling it
+    panel = page.locator(".controls-panel").bounding_box()
+    buttons = page.locator('[data-role="presets"] button').last.bounding_box()
+    assert buttons["y"] + buttons["height"] <= panel["y"] + panel["height"]

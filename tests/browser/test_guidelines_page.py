@@ -4,6 +4,7 @@ the G2 slider, no console errors.
 `quick_measure` and `refused_measure` (conftest.py) answer the measurements in the browser, instantly.
 """
 
+import random
 import re
 import time
 
@@ -139,3 +140,98 @@ def test_a_busy_server_is_asked_again_after_its_retry_after(page, console_errors
     assert all(len(t) == 2 and t[1] - t[0] >= 0.9 for t in asked.values()), asked
     # Chromium logs each refused request as a failed resource; nothing else may fail
     assert all("429" in e for e in console_errors), console_errors
+
+
+# --- verdicts only from clean data -------------------------------------------------------------------
+
+def _answer_measurements(page, disturbed_rows=lambda rows: (), stored=None):
+    """Guideline measurements answered in the browser as `_fake_measured` makes them (rows 1 ms apart,
+    95% intervals 3% either side), the rows chosen by `disturbed_rows` flagged busy; `stored` is what
+    the server says it kept."""
+    def answer(route):
+        response = route.fetch(url=route.request.url.replace("measure=true", "measure=false"))
+        report = response.json()
+        labels = [r["label"] for r in report["rows"]]
+        report = _fake_measured(report, disturbed=tuple(disturbed_rows(labels)))
+        report["stored"] = stored
+        route.fulfill(response=response, json=report)
+
+    page.route(lambda url: "/api/guidelines/g" in url and "measure=true" in url, answer)
+
+
+def _verdicts(page):
+    return {name: page.locator(f'#{name} [data-role="verdict"]').inner_text() for name in NAMES}
+
+
+def test_a_disturbed_run_gives_no_verdict_and_shows_its_figures(page, console_errors, server_url, screenshot):
+    """The issue's G4: every row measured while the server was busy. The far-apart figures are shown,
+    and no verdict is drawn from them: no "Not reproduced", no "faster"."""
+    _answer_measurements(page, disturbed_rows=lambda labels: labels)
+    page.goto(f"{server_url}/guidelines")
+    _wait_measured(page)
+    for name, text in _verdicts(page).items():
+        assert text.startswith("Too noisy to judge here; measure again."), (name, text)
+        assert "Reproduced" not in text and "Not reproduced" not in text and "faster" not in text, text
+        assert "Measured while the server was busy" in text
+        section = page.locator(f"#{name}")
+        assert section.locator('[data-role="verdict"]').get_attribute("data-verdict") == "too_noisy"
+        assert section.locator("tbody tr.disturbed").count() == len(_rows(page, server_url, name))
+        assert section.locator('tbody [data-role="ci95"]').count() == len(_rows(page, server_url, name))
+        assert "1.00 ms" in section.locator("table").inner_text()  # the figures stay on the page
+    page.locator("#g4").scroll_into_view_if_needed()
+    screenshot(page, "guidelines-disturbed-1280", full_page=False)
+    assert console_errors == []
+
+
+def test_one_busy_row_is_enough_for_no_verdict(page, console_errors, server_url):
+    _answer_measurements(page, disturbed_rows=lambda labels: labels[1:2])
+    page.goto(f"{server_url}/guidelines")
+    _wait_measured(page)
+    for name, text in _verdicts(page).items():
+        assert text.startswith("Too noisy to judge here; measure again."), (name, text)
+    assert console_errors == []
+
+
+def test_a_clean_run_is_judged_and_no_sentence_says_faster_beside_noise(page, console_errors, server_url):
+    _answer_measurements(page)
+    page.goto(f"{server_url}/guidelines")
+    _wait_measured(page)
+    verdicts = _verdicts(page)
+    assert verdicts["g1"].startswith("Reproduced") and verdicts["g4"].startswith("Not reproduced")
+    # G4's fake rows run in the reverse of the paper's order, 1 ms apart: each reversal in words
+    assert "ReLU + shortcut is 4.0× faster than neither" in verdicts["g4"]
+    for text in verdicts.values():
+        for sentence in re.split(r"(?<=\.) ", text):
+            speed = re.search(r"faster|slower", sentence)
+            assert not (speed and re.search(r"noise|too close|overlap", sentence)), sentence
+    assert console_errors == []
+
+
+def test_a_noisy_run_says_the_clean_stored_result_is_kept(page, console_errors, server_url):
+    kept = {"replaced": False, "measured_at": "2026-01-01T00:00:00Z", "verdict": "reproduced"}
+    _answer_measurements(page, disturbed_rows=lambda labels: labels, stored=kept)
+    page.goto(f"{server_url}/guidelines")
+    _wait_measured(page)
+    status = page.locator('#g1 [data-role="status-text"]').inner_text()
+    assert "This run is too noisy to judge here, so the server keeps its clean measurement from" in status
+    assert "(Reproduced) as this experiment's last result." in status
+    assert console_errors == []
+
+
+def test_speed_words_agree_in_python_and_in_the_browser(page, server_url):
+    """The same rule in both: format.js's speedWords and latency.js's speedThan against wording.py,
+    on many random ratios (the edges included)."""
+    from blockscope.service.wording import speed_than, speed_words
+
+    rng = random.Random(11)
+    ratios = [1.0, 1.004, 1.005, 1 / 1.005, 1.4999, 1.5, 1 / 1.5, 0.5, 2.0, 0.95, 1.08] + \
+        [10 ** rng.uniform(-1.5, 1.5) for _ in range(1500)]
+    page.goto(f"{server_url}/")
+    words = page.evaluate("""(ratios) => Promise.all([import('/static/js/format.js'),
+        import('/static/js/latency.js')]).then(([f, l]) =>
+        ratios.map((r) => [f.speedWords(r), l.speedThan(r, 'swish')]))""", ratios)
+    for ratio, (js, js_than) in zip(ratios, words, strict=True):
+        assert js == speed_words(ratio), (ratio, js)
+        assert js_than == speed_than(ratio, "swish"), (ratio, js_than)
+        if js != "as fast":
+            assert js.endswith("faster" if ratio > 1 else "slower"), (ratio, js)

@@ -112,7 +112,8 @@ def test_keep_multiply_adds_fixed_raises_mac_at_equal_multiply_adds(page, consol
     assert all(a < b for a, b in itertools.pairwise(macs)), points
     # the channel controls hold the g=1 widths; the block on screen is widened
     assert page.locator('.control[data-param="in_channels"]').get_attribute("class").count("reference-width")
-    assert "MAC is" in page.locator('[data-role="why"]').inner_text()
+    why = page.locator('[data-role="why"]').inner_text()
+    assert "so MAC rose" in why and "as ShuffleNet V2's G2 says" in why  # the word from the numbers
     settle(page)
     screenshot(page, "lesson-fixed-madds")
     assert console_errors == []
@@ -368,3 +369,47 @@ def test_guideline_tables_mark_rows_measured_while_busy(page, console_errors, se
         assert table.locator("tbody tr").nth(1).locator('[data-role="disturbed"]').count() == 1
         assert "busy" in table.locator('[data-role="disturbed-note"]').inner_text()
     assert console_errors == []
+
+
+# --- 9. every kind states its own lesson, in the order that lesson needs --------------------------------
+
+@pytest.mark.parametrize("kind", ["channel_shuffle", "shufflenet_v1_unit", "squeeze_excitation",
+                                  "repvgg_block", "conv_bn", "depthwise_separable"])
+def test_each_kind_states_its_own_lesson(page, console_errors, server_url, kind):
+    page.goto(f"{server_url}/blocks/{kind}")
+    page.wait_for_selector("body[data-ready]")
+    lesson = api(page, f"{server_url}/api/blocks/{kind}")["lesson"]
+    why = page.locator('[data-role="why"]')
+    assert lesson["claim"] in why.locator(".lesson-claim").inner_text()
+    shown = why.locator('[data-role="lesson-sentence"]').all_inner_texts()
+    assert shown == lesson["sentences"] and shown
+    assert lesson["source"] in why.inner_text()
+    # no group-convolution wording where the group count is not the lesson
+    assert "watch MAC" not in why.inner_text()
+    sections = page.eval_on_selector_all(".views > section", "els => els.map(e => e.dataset.view)")
+    if kind in ("repvgg_block", "conv_bn"):
+        assert sections[sections.index("totals") + 1] == "reparam"
+        assert "groups" not in sections and "sweep" not in sections
+        assert page.locator('input[name="fixed_madds"]').count() == 0  # G2's switch is not this lesson
+    if kind == "channel_shuffle":
+        assert "sweep" not in sections and sections[sections.index("totals") + 1] == "shuffle"
+    # each total's change is given against the lesson's reference (the deployed form, g = 1, a conv)
+    reference = lesson["reference"]
+    if reference and not reference["same"]:
+        assert f"vs {reference['label']}" in page.locator('[data-delta="mac"]').inner_text()
+    settle(page)
+    assert console_errors == []
+
+
+def test_the_formula_says_which_form_its_multiply_adds_count(page, server_url):
+    page.goto(f"{server_url}/blocks/repvgg_block")
+    page.wait_for_selector("body[data-ready]")
+    formula = page.locator('[data-role="formula"]').inner_text()
+    assert "deployed 3×3 multiply-adds" in formula and "the Totals count the training form" in formula
+    # the help text says one thing: the slider's values that work, not also the number box's range
+    page.goto(f"{server_url}/blocks/group_conv")
+    page.wait_for_selector("body[data-ready]")
+    control = page.locator('.control[data-param="groups"]')
+    assert "Values that work here: 1, 2, 4, 8, 16, 32, 64" in control.inner_text()
+    assert "(1–" not in control.inner_text()
+    assert "(1–" in page.locator('.control[data-param="in_channels"]').inner_text()

@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from blockscope.networks.catalogue import NETWORKS
+from blockscope.schemas import Measurement, NodeTiming, Quality, Timing
+from blockscope.service import networks as networks_service
 
 from .pages import api, settle
 
@@ -226,13 +228,20 @@ def fake_measurement(median_us: float, disturbed: bool = False) -> dict:
             "measured_at": "2026-01-01T00:00:00Z", "duration_s": 2.0}
 
 
-def fake_network_latency(analysis: dict, disturbed: bool) -> dict:
-    """`analysis` as measure=true answers it: row i's ops take (i + 1) x 100 µs."""
+def fake_network_latency(analysis: dict, disturbed: bool, whole: float = 0.9) -> dict:
+    """`analysis` as measure=true answers it: row i's ops take (i + 1) x 100 µs (each ±5%), the whole
+    network `whole` times their sum end to end; the sum against the whole judged by the service."""
     rows = analysis["rows"]
     total = sum(100.0 * (i + 1) for i in range(len(rows)))
     for i, row in enumerate(rows):
         row["measured"] = {"measured_us": 100.0 * (i + 1), "share": 100.0 * (i + 1) / total}
-    analysis["measured"] = {**fake_measurement(total * 0.9, disturbed), "sum_of_nodes_us": total}
+    measured = {**fake_measurement(total * whole, disturbed), "sum_of_nodes_us": total}
+    ops = [NodeTiming(id=f"op{i}", op="conv", median_us=100.0 * (i + 1), p25_us=95.0 * (i + 1),
+                      p75_us=105.0 * (i + 1), share=0.0) for i in range(len(rows))]
+    judged = networks_service.sum_versus_whole(Measurement.model_construct(
+        total=Timing(**measured["total"]), quality=Quality(**measured["quality"]), nodes=ops,
+        sum_of_nodes_us=total))
+    analysis["measured"] = {**measured, "sum_versus_whole": judged.model_dump()}
     return analysis
 
 
@@ -324,8 +333,88 @@ def test_repvgg_forms_timed_with_no_measurable_difference(page, console_errors, 
     speedup.wait_for()
     assert speedup.get_attribute("data-measurable") == "false"
     text = speedup.inner_text()
-    assert text.startswith("No measurable difference") and "1.07×" in text and "0.97–1.12×" in text
+    assert text == ("On test CPU, whether the deployed network is faster than the training-time one is too "
+                    "noisy to judge here; measure again (the 95% interval of their speed ratio, 0.97–1.12, "
+                    "holds 1).")
     assert "1.50 ms" in page.locator('[data-role="forms-speed"]').inner_text()
     screenshot(page, "network-repvgg_a0-forms-timed")
     assert console_errors == []
 
+
+
+# --- verdicts only from clean data --------------------------------------------------------------------
+
+def _measure_network(page, server_url, disturbed, whole=0.9, width=1280):
+    def answer(route):
+        url = route.request.url
+        analysis = route.fetch(url=url.replace("measure=true", "measure=false")).json()
+        route.fulfill(json=fake_network_latency(analysis, disturbed=disturbed, whole=whole))
+
+    page.set_viewport_size({"width": width, "height": 900})
+    page.route(re.compile(r"/api/networks/[a-z0-9_]+\?.*measure=true"), answer)
+    page.goto(f"{server_url}/networks/shufflenet_v2_x1_0?height=64&width=64")
+    settle(page)
+    page.click('[data-role="measure"]')
+    page.wait_for_selector('[data-role="latency-total"]')
+    return page.locator('[data-role="sum-versus-whole"]')
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_disturbed_network_measurement_draws_no_sum_against_whole(page, console_errors, server_url,
+                                                                    screenshot, width):
+    """The issue's page: a sum far from the whole, measured while disturbed. The figures are shown; which
+    is larger is not said."""
+    sentence = _measure_network(page, server_url, disturbed=True, whole=3.4, width=width)
+    text = sentence.inner_text()
+    assert sentence.get_attribute("data-verdict") == "too_noisy"
+    assert "too noisy to judge here; measure again" in text and "the server was busy while measuring" in text
+    assert "usually" not in text and "more than" not in text and "less than" not in text
+    assert re.search(r"Every op timed alone, summed: \d+\.\d+ ms", text) and "end to end" in text
+    page.locator('[data-role="latency"]').scroll_into_view_if_needed()
+    screenshot(page, f"network-disturbed-{width}", full_page=False)
+    assert console_errors == []
+
+
+@pytest.mark.parametrize(("whole", "verdict", "words"), [
+    (0.9, "sum_more", "11% more than the"), (1.5, "sum_less", "33% less than the")])
+def test_a_clean_network_measurement_says_which_is_larger(page, console_errors, server_url, screenshot, whole,
+                                                          verdict, words):
+    sentence = _measure_network(page, server_url, disturbed=False, whole=whole)
+    assert sentence.get_attribute("data-verdict") == verdict
+    assert words in sentence.inner_text() and "too noisy" not in sentence.inner_text()
+    if verdict == "sum_more":
+        page.locator('[data-role="latency"]').scroll_into_view_if_needed()
+        screenshot(page, "network-clean-1280", full_page=False)
+    assert console_errors == []
+
+
+@pytest.mark.parametrize(("disturbed", "ci", "expected"), [
+    (True, [1.04, 1.10], "whether the deployed network is faster than the training-time one is too noisy to "
+                         "judge here; measure again (the server was busy while measuring)."),
+    (False, [1.04, 1.10], "the deployed network is 7% faster than the training-time one (95% interval of the "
+                          "speedup 1.04–1.10)."),
+])
+def test_the_two_forms_are_compared_only_from_clean_data(page, console_errors, server_url, disturbed, ci,
+                                                         expected):
+    """Forced: the training-time form flagged while the ratio's interval excludes 1 (no verdict), or
+    clean (the verdict in words, "7% faster", never "1.07× as fast")."""
+    def answer(route):
+        url = route.request.url
+        report = route.fetch(url=url.replace("measure=true", "measure=false")).json()
+        timed = {"nodes": None, "sum_of_nodes_us": None, "share_by_op": None}
+        report["latency"] = {"before": {**fake_measurement(1500.0, disturbed), **timed},
+                             "after": {**fake_measurement(1400.0), **timed},
+                             "comparison": {"of": ["before", "after"], "value": 1500 / 1400, "ci95": ci,
+                                            "measurable": True}}
+        route.fulfill(json=report)
+
+    page.route(re.compile(r"/api/networks/repvgg_a0/reparam\?.*measure=true"), answer)
+    page.goto(f"{server_url}/networks/repvgg_a0?height=64&width=64")
+    settle(page)
+    page.click('[data-role="measure-forms"]')
+    speedup = page.locator('[data-role="forms-speed"] [data-role="speedup"]')
+    speedup.wait_for()
+    assert speedup.inner_text() == f"On test CPU, {expected}"
+    assert speedup.get_attribute("data-measurable") == str(not disturbed).lower()
+    assert "1.50 ms" in page.locator('[data-role="forms-speed"]').inner_text()  # the figures stay
+    assert console_errors == []

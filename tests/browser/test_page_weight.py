@@ -45,7 +45,7 @@ def test_totals_and_diagram_are_drawn_while_plotly_is_held_back(page, console_er
 def test_pages_without_charts_never_fetch_plotly(page, console_errors, server_url, path):
     asked = []
     page.on("request", lambda r: asked.append(r.url) if "/vendor/plotly" in r.url else None)
-    page.goto(server_url + path, wait_until="networkidle")
+    page.goto(server_url + path, wait_until="networkidle", timeout=60_000)  # the gallery analyses every kind
     assert asked == []
     assert console_errors == []
 

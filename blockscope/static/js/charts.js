@@ -32,23 +32,43 @@ export function metricChart(element, analysis, metric, latency) {
   );
 }
 
-// A log axis with a grid line at every group count, labelled where labels do not run into each
-// other: the current g first, then each one at least a ninth of the axis from those labelled.
-function groupAxis(param, g, current) {
+// A log axis with a grid line and a label at every group count, so no point reads as a value it is
+// not (24 between 16 and 64 is not 32). A label that would run into one already placed drops to a
+// lower line: the current g first, then the others in order, each on the highest line with room for
+// its digits at the plot's width (`plotWidth`, px). Past MAX_LABEL_LINES a crowded point keeps its
+// grid line and marker, and says its g on hover. `lines`: how many label lines the axis uses.
+const MAX_LABEL_LINES = 3;
+const DIGIT_PX = 8; // a digit at 12 px, with the space a label needs around it
+
+function groupAxis(param, g, current, plotWidth) {
   const logs = g.map((v) => Math.log(v));
-  const gap = (Math.max(...logs) - Math.min(...logs)) / 9;
-  const labelled = logs.filter((_, i) => g[i] === current);
-  const ticktext = g.map((v, i) => {
-    if (v !== current && labelled.some((x) => Math.abs(x - logs[i]) < gap)) return "";
-    if (v !== current) labelled.push(logs[i]);
-    return String(v);
-  });
-  return { title: { text: `${param} (g)` }, type: "log", tickvals: g, ticktext, tickangle: 0 };
+  const span = Math.max(...logs) - Math.min(...logs) || 1;
+  const room = (i, j) => ((String(g[i]).length + String(g[j]).length) / 2 + 1) * DIGIT_PX;
+  const apart = (i, j) => (Math.abs(logs[i] - logs[j]) / span) * plotWidth >= room(i, j);
+  const placed = []; // per line, the indices labelled on it
+  const lineOf = new Map();
+  const order = [g.indexOf(current), ...g.keys()].filter((i, k, all) => i >= 0 && all.indexOf(i) === k);
+  for (const i of order) {
+    let line = placed.findIndex((taken) => taken.every((j) => apart(i, j)));
+    if (line < 0 && placed.length < MAX_LABEL_LINES) line = placed.push([]) - 1;
+    if (line < 0) continue;
+    placed[line].push(i);
+    lineOf.set(i, line);
+  }
+  const ticktext = g.map((v, i) => (lineOf.has(i) ? `${"<br>".repeat(lineOf.get(i))}${v}` : ""));
+  return {
+    axis: { title: { text: `${param} (g)` }, type: "log", tickvals: g, ticktext, tickangle: 0 },
+    lines: placed.length,
+  };
 }
+
+// The width of a chart's plot area: the element's, less the side margins (a guess before it is laid out).
+const plotWidth = (element, margin) => Math.max(120, (element.clientWidth || 480) - margin.l - margin.r);
 
 // Legends go above the plot, under the title, where they cannot cover an axis title.
 const LEGEND_ON_TOP = { orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom" };
 const TOP_MARGIN = 76;
+const LABEL_LINE = 14; // px of one more line of axis labels
 
 // `series`: the fixed-multiply-adds points to draw on the right (the explorer's own, when its
 // "keep multiply-adds fixed" switch is on), else the sweep's.
@@ -67,14 +87,15 @@ export function sweepCharts(channelsChart, maddsChart, sw, series = null) {
     hovertemplate: `g=%{x}: %{y:,}<extra>${metricLabel(key)}</extra>`,
   }));
   const channels = pairs(Object.entries(sw.config).filter(([k]) => CHANNEL_PARAMS.includes(k)));
+  const channelsAxis = groupAxis(sw.param, g, sw.current, plotWidth(channelsChart, { l: 64, r: 16 }));
   plot(
     channelsChart,
     traces,
     plotLayout(`Fixed channels (${channels}): MAC barely moves`, {
-      xaxis: groupAxis(sw.param, g, sw.current),
+      xaxis: channelsAxis.axis,
       yaxis: { title: { text: "count (log scale)" }, type: "log" },
       legend: LEGEND_ON_TOP,
-      margin: { l: 64, r: 16, t: TOP_MARGIN, b: 56 },
+      margin: { l: 64, r: 16, t: TOP_MARGIN, b: 56 + LABEL_LINE * (channelsAxis.lines - 1) },
       shapes,
     }),
   );
@@ -93,6 +114,7 @@ export function sweepCharts(channelsChart, maddsChart, sw, series = null) {
     p.madds_deviation == null ? "" : `, multiply-adds ${(p.madds_deviation * 100).toFixed(2)}%`;
   const labels = fm.map((p) => `${pairs(Object.entries(p.channels))}${deviation(p)}`);
   const line = { type: "scatter", mode: "lines+markers", x: gm, text: labels };
+  const maddsAxis = groupAxis(sw.param, gm, sw.current, plotWidth(maddsChart, { l: 64, r: 64 }));
   const within = fixed.tolerance ? ` ±${(fixed.tolerance * 100).toFixed(0)}%` : "";
   plot(
     maddsChart,
@@ -114,7 +136,7 @@ export function sweepCharts(channelsChart, maddsChart, sw, series = null) {
       },
     ],
     plotLayout(`Multiply-adds held at ${human(fixed.target_madds)}${within} (G2): MAC rises with g`, {
-      xaxis: groupAxis(sw.param, gm, sw.current),
+      xaxis: maddsAxis.axis,
       yaxis: { title: { text: "MAC (elements)" }, rangemode: "tozero" },
       yaxis2: {
         title: { text: "multiply-adds" },
@@ -125,7 +147,7 @@ export function sweepCharts(channelsChart, maddsChart, sw, series = null) {
         automargin: true,
       },
       legend: LEGEND_ON_TOP,
-      margin: { l: 64, r: 64, t: TOP_MARGIN, b: 56 },
+      margin: { l: 64, r: 64, t: TOP_MARGIN, b: 56 + LABEL_LINE * (maddsAxis.lines - 1) },
       shapes,
     }),
   );
@@ -231,7 +253,8 @@ export function curvesChart(element, xs, curves) {
 // A kernel weight[o][j][kh][kw] as one heatmap: a kh x kw block per (output o, input j), blank lines
 // between blocks, axes labelled by channel. `bound`: the colour scale's |top| (shared by the charts
 // that are compared); white is zero.
-export function heatmap(element, weight, title, { bound = null, showscale = true } = {}) {
+// `compact`: a narrow colour bar with three ticks, for a row of small heatmaps that each show their own.
+export function heatmap(element, weight, title, { bound = null, showscale = true, compact = false } = {}) {
   const z = tile(weight);
   const kh = weight[0][0].length;
   const kw = weight[0][0][0].length;
@@ -259,7 +282,9 @@ export function heatmap(element, weight, title, { bound = null, showscale = true
     zmin: -top,
     zmax: top,
     showscale,
-    colorbar: { thickness: 10, len: 0.9 },
+    colorbar: compact
+      ? { thickness: 6, len: 0.9, nticks: 3, tickfont: { size: 9 }, xpad: 2 }
+      : { thickness: 10, len: 0.9 },
     hoverongaps: false,
     hovertemplate:
       "output %{customdata[0]}, input %{customdata[1]}, tap (%{customdata[2]}, %{customdata[3]}): " +

@@ -49,7 +49,13 @@ export class Controls {
     const wrap = el("div", { class: `control control-${p.type}`, "data-param": p.name });
     const label = el("label", { for: id }, p.name);
     const range = p.choices || p.type !== "integer" ? "" : ` (${p.min ?? "…"}–${p.max ?? "…"})`;
-    const help = el("small", { id: `${id}-help`, class: "help" }, p.help + range);
+    // the range is hidden once the slider lists the values that work (setChoices): one thing said
+    const help = el(
+      "small",
+      { id: `${id}-help`, class: "help" },
+      p.help,
+      el("span", { class: "help-range", "data-role": `${p.name}-range` }, range),
+    );
     const error = el("p", { id: `${id}-error`, class: "control-error", role: "alert", hidden: true });
     const describedBy = `${id}-help ${id}-error`;
     const entry = {};
@@ -172,6 +178,8 @@ export class Controls {
       wrap.querySelector(".control-inputs").after(note);
     }
     note.textContent = `${label}: ${choices.join(", ")}`;
+    const range = wrap.querySelector(".help-range");
+    if (range) range.hidden = true;
   }
 
   // A channel slider moves in multiples of `step` (the group count, where it must divide the channels).

@@ -35,7 +35,14 @@ import { byNode, deviceLabel, explain, howMeasured, medianWithInterval, qualityN
 import { renderReparam } from "./reparam.js";
 import { renderShuffle } from "./shuffle.js";
 import { renderNodeTable } from "./table.js";
-import { fixedSentence, renderCompare, renderLesson, renderSummary, renderTotals, totalsReference } from "./totals.js";
+import {
+  fixedSentence,
+  renderCompare,
+  renderLesson,
+  renderSummary,
+  renderTotals,
+  totalsReference,
+} from "./totals.js";
 
 // A standard convolution with the block's channels, kernel and stride (the comparison's reference).
 function convValues(v) {
@@ -86,7 +93,11 @@ export const VIEWS = [
         const gp = spec.group_param;
         const g2 =
           state.fixed && state.reference
-            ? fixedSentence(state.analysis, state.reference, { param: gp, g: state.block?.[gp], widen: spec.widen })
+            ? fixedSentence(state.analysis, state.reference, {
+                param: gp,
+                g: state.block?.[gp],
+                widen: spec.widen,
+              })
             : null;
         renderLesson(why, state.analysis, g2);
       }

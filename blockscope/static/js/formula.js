@@ -28,7 +28,8 @@ function line({ label, general, filled, value, note }) {
 }
 
 // A convolution's multiply-adds, MAC and parameters, with its batch, stride, kernel and groups.
-function convLines(c) {
+// `what` names the convolution where it is not the whole block the Totals count ("3×3 conv ").
+function convLines(c, what = "") {
   const [n, cin, h, w] = c.input_shapes[0];
   const [, cout, ho, wo] = c.output_shape;
   const { groups: g, bias } = c.attrs;
@@ -42,7 +43,7 @@ function convLines(c) {
   const weights = (kk * kk * cin * cout) / g;
   const lines = [];
   lines.push({
-    label: "multiply-adds",
+    label: `${what}multiply-adds`,
     general: `${batch}H_out·W_out·${kTerm}C_in·C_out${per}`,
     filled: `${dot(...nb, ho, wo, ...kNum, cin, cout)}${perN}`,
     value: c.madds,
@@ -85,7 +86,7 @@ const FORMULAS = {
     const card = c.attrs.groups;
     return [
       { label: "3×3 weights", general: "9·d²/C", filled: `9·${d}²/${card}`, value: (9 * d * d) / card },
-      ...convLines(c).slice(0, 1),
+      ...convLines(c, "3×3 conv ").slice(0, 1),
       { label: "width per path", general: "d/C", filled: `${d}/${card}`, value: d / card },
     ];
   },
@@ -215,12 +216,16 @@ const FORMULAS = {
     const { in_channels: cin, out_channels: cout, groups: g } = c.attrs;
     return [
       {
-        label: "deploy weights",
+        label: "deployed weights",
         general: `9·C_in·C_out${g > 1 ? "/g" : ""} + C_out`,
         filled: `9·${cin}·${cout}${g > 1 ? `/${g}` : ""} + ${cout}`,
         value: (9 * cin * cout) / g + cout,
+        note: "(the deploy form: one 3×3 with a bias)",
       },
-      ...convLines(c).slice(0, 1),
+      {
+        ...convLines(c, "deployed 3×3 ")[0],
+        note: "(the deploy form; the Totals count the training form's three branches)",
+      },
     ];
   },
 };

@@ -133,6 +133,16 @@ export function macChart(element, report) {
   );
 }
 
+// Every group count labelled, so no point is read as its neighbour: where the labels would run into
+// each other (a phone), every other one drops to a second line.
+function everyGroupLabelled(element, g) {
+  const plotWidth = Math.max(120, (element.clientWidth || 480) - TWO_AXES_MARGIN.l - TWO_AXES_MARGIN.r - 40);
+  const digits = Math.max(...g.map((v) => String(v).length));
+  const crowded = plotWidth / Math.max(1, g.length - 1) < (digits + 1) * 8;
+  const ticktext = g.map((v, i) => (crowded && i % 2 ? `<br>${v}` : String(v)));
+  return { axis: { tickvals: g, ticktext, tickangle: 0 }, lines: crowded ? 2 : 1 };
+}
+
 export function sweepChart(element, sweep, groups) {
   const g = sweep.points.map((p) => p.groups);
   const selected = sweep.points[groups - 1];
@@ -168,14 +178,18 @@ export function sweepChart(element, sweep, groups) {
       hoverinfo: "skip",
     },
   ];
+  const labels = everyGroupLabelled(element, g);
+  const lower = 16 * (labels.lines - 1); // px the second line of labels takes
   plot(
     element,
     traces,
     plotLayout("Ten 1x1 group convs at fixed multiply-adds", {
-      xaxis: { title: { text: "groups g" }, dtick: 1 },
+      xaxis: { title: { text: "groups g", standoff: 8 + lower }, automargin: true, ...labels.axis },
       yaxis: { title: { text: "MAC (elements)" }, rangemode: "tozero" },
       yaxis2: MADDS_AXIS,
-      margin: TWO_AXES_MARGIN,
+      margin: { ...TWO_AXES_MARGIN, b: TWO_AXES_MARGIN.b + lower },
+      height: 320 + lower,
+      legend: { orientation: "h", y: labels.lines > 1 ? -0.42 : -0.25 },
     }),
   );
 }

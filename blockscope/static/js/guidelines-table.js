@@ -2,6 +2,7 @@
 
 import { el } from "./dom.js";
 import { exact, human, micros, percent, rate, relative } from "./format.js";
+import { labelList } from "./guidelines-verdict.js";
 
 const HEADERS = [
   ["Row", null],
@@ -100,7 +101,7 @@ export function disturbedNote(report) {
   const rows = report.rows.filter((r) => r.measured?.quality?.disturbed).map((r) => r.label);
   if (!rows.length) return "";
   return (
-    `Measured while the server was busy: ${rows.join(", ")} (marked ⚠). Their figures may be too high; ` +
+    `Measured while the server was busy: ${labelList(rows)} (marked ⚠). Their figures may be too high; ` +
     "measure again when the server is quieter."
   );
 }

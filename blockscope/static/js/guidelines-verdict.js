@@ -7,6 +7,8 @@ import { TOO_NOISY } from "./latency.js";
 
 const order = (labels) => labels.join(" > ");
 const list = (items) => items.join("; ");
+// Row labels in a sentence: commas, unless a label has its own ("ReLU, no shortcut")
+export const labelList = (labels) => labels.join(labels.some((l) => l.includes(",")) ? "; " : ", ");
 
 export const VERDICT_WORDS = {
   reproduced: "Reproduced",
@@ -31,9 +33,7 @@ export function verdictText(report) {
     return `Not measured yet: the paper's GPU figures rank the rows ${order(o.paper)}.`;
   }
   const where = report.device_label ? `on ${report.device_label}` : "on this machine";
-  const orders =
-    `The paper's GPU figures rank ${order(o.paper)}; ${where} the measured medians rank ` +
-    `${order(o.measured)}.`;
+  const ranks = `GPU figures rank ${order(o.paper)}; ${where} the measured medians rank ${order(o.measured)}.`;
   if (o.verdict === "reproduced") {
     return (
       `Reproduced: ${where} the rows rank ${order(o.measured)} by measured speed, the same order as ` +
@@ -44,12 +44,12 @@ export function verdictText(report) {
     const clear = o.reversed.filter((r) => !r.within_noise);
     const flips = clear.map((r) => `${r.measured_faster} is ${speedWords(1 + r.by)} than ${r.paper_faster}`);
     const reversed = `Reversed here with 95% intervals apart: ${list(flips)}.`;
-    return `Not reproduced: ${orders} ${reversed}${closeSentence(o)}`;
+    return `Not reproduced: the paper's ${ranks} ${reversed}${closeSentence(o)}`;
   }
   const busy = o.disturbed?.length
-    ? ` Measured while the server was busy: ${o.disturbed.join(", ")}.`
+    ? ` Measured while the server was busy: ${labelList(o.disturbed)}.`
     : closeSentence(o);
-  return `Too noisy to judge here; measure again.${busy} ${orders}`;
+  return `Too noisy to judge here; measure again.${busy} The paper's ${ranks}`;
 }
 
 // The status line's note when this run did not replace the stored result (a clean earlier one).

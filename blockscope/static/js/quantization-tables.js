@@ -165,9 +165,11 @@ export function renderBlockTable(table, report) {
 // int8 against float32 for one variant, in words only from clean data
 function int8Words(v) {
   const s = v.int8_speedup;
-  if (!clean(s, v.latency?.float32, v.latency?.int8)) return `${v.name}: ${TOO_NOISY.split(";")[0]}`;
-  return `${v.name}: int8 ${speedThan(s.value, "float32")}`;
+  if (!clean(s, v.latency?.float32, v.latency?.int8)) return `too noisy to judge for ${v.name}`;
+  return `${speedWords(s.value)} for ${v.name}`;
 }
+
+const median = (latency) => micros(latency?.int8?.total.median_us);
 
 // The block's verdict: the hard variant against the smooth one in int8, judged by the server
 // (report.speed) from clean data only; the figures are always shown.
@@ -175,21 +177,23 @@ export function blockVerdict(report) {
   const s = report.hard_over_smooth;
   if (!s) return "Not measured yet.";
   const [hard, smooth] = ["hard", "smooth"].map((n) => report.variants.find((v) => v.name === n));
-  const figures = `int8 medians: ${timing(hard.latency, "int8")} (hard), ${timing(smooth.latency, "int8")} (smooth)`;
+  const where = `In int8 on ${report.device}`;
   let speed;
   if (report.speed === "agrees" || report.speed === "disagrees") {
     speed =
-      `In int8 on ${report.device}, the hard variant is ${speedThan(s.value, "the smooth one")} ` +
-      `(95% interval of the speedup ${interval(s)}; ${figures}).`;
+      `${where}, the hard variant is ${speedThan(s.value, "the smooth one")}: ${median(hard.latency)} ` +
+      `against ${median(smooth.latency)} (95% interval of the speedup ${interval(s)}).`;
   } else {
     const why =
       disturbed(hard.latency) || disturbed(smooth.latency)
         ? "the server was busy while measuring"
         : `the 95% interval of their speed ratio, ${interval(s)}, holds 1`;
-    speed = `In int8 on ${report.device}, ${figures}: ${why}, so which is faster is ${TOO_NOISY}.`;
+    speed =
+      `${where}, the hard variant took ${median(hard.latency)} and the smooth one ` +
+      `${median(smooth.latency)}: ${why}, so which is faster is ${TOO_NOISY}.`;
   }
   return (
-    `${speed} int8 against float32: ${int8Words(hard)}; ${int8Words(smooth)}. Relative output error: ` +
+    `${speed} int8 against float32: ${int8Words(hard)}, ${int8Words(smooth)}. Relative output error: ` +
     `${(hard.rel_error * 100).toFixed(2)}% (hard) and ${(smooth.rel_error * 100).toFixed(2)}% (smooth).`
   );
 }

@@ -176,7 +176,11 @@ function kernelRow(parts, { bound = null, attr }) {
       ? `${partName(name)}${folded}: max |w| ${top.toFixed(3)}`
       : `${partName(name)}: own scale ±${top.toFixed(3)}`;
     draws.push(() =>
-      heatmap(cell, part.weight, title, { bound: bound ?? top, showscale: !bound || name === "fused" }),
+      heatmap(cell, part.weight, title, {
+        bound: bound ?? top,
+        showscale: !bound || name === "fused",
+        compact: !bound,
+      }),
     );
   });
   return { row, draws };

@@ -6,6 +6,13 @@ import { metricColor } from "./colors.js";
 import { el } from "./dom.js";
 import { exact, human, micros, shape, signedPercent } from "./format.js";
 
+// A change as a signed percentage ("−2.9%", "+0.02%"); from zero, the amount itself ("+200,704").
+function changeText(before, value) {
+  // a change under 0.1% keeps two decimals, as the lesson's sentences do (never "±0.0%" for a change)
+  if (before) return signedPercent(value / before - 1, Math.abs(value / before - 1) < 0.001 ? 2 : 1);
+  return value ? `+${exact(value)}` : "±0";
+}
+
 // `reference`: {analysis, label} (label as in "−2.9% vs g=1"), or null where there is none.
 export function renderTotals(root, analysis, reference = null) {
   for (const dd of root.querySelectorAll("[data-total]")) {
@@ -29,7 +36,7 @@ export function renderTotals(root, analysis, reference = null) {
       delta.textContent =
         (reference.same ?? reference.analysis === analysis)
           ? `the ${reference.label} block itself`
-          : `${signedPercent(ratio)} vs ${reference.label} (${exact(before)})`;
+          : `${changeText(before, value)} vs ${reference.label} (${exact(before)})`;
       delta.dataset.value = String(ratio);
     }
   }
@@ -134,15 +141,12 @@ export function renderSummary(container, analysis, reference = null) {
     const value = analysis.totals[key];
     const before = reference?.analysis?.totals[key];
     const same = reference?.same ?? reference?.analysis === analysis;
-    const delta =
-      before === undefined || same
-        ? ""
-        : `${signedPercent(before ? value / before - 1 : 0)} vs ${reference.label}`;
+    const delta = before === undefined || same ? "" : `${changeText(before, value)} vs ${reference.label}`;
     return el(
       "div",
       { class: "live-total", "data-live": key },
-      el("dt", {}, name.replace(" (memory access cost)", "")),
-      el("dd", { "data-value": value }, human(value)),
+      el("dt", {}, name),
+      el("dd", { "data-value": value, title: `${human(value)}` }, exact(value)),
       delta ? el("dd", { class: "delta" }, delta) : null,
     );
   });
