@@ -114,7 +114,7 @@ def check_moves(sentences: list[str], expected: dict[str, tuple[int, int]]) -> i
 def check_kind_numbers(a: Analysis, sentences: list[str]) -> None:
     """The numbers a kind's own sentences state beyond its changes, computed here."""
     text = " ".join(sentences)
-    n_, _, h, w = a.input_shape
+    n_ = a.input_shape[0]
     elements = math.prod(a.input_shape)
     if a.kind == "conv":
         conv = next(x for x in a.nodes if x.id == "conv")

@@ -163,7 +163,8 @@ def test_every_answer_says_how_long_it_may_be_kept(client):
     Routes that measure or build files at their defaults are left out here (test_http_contract.py
     and test_onnx.py check theirs)."""
     costly = ("/latency", "/onnx", "/equivalence")
-    paths = [p for p in _api_paths(client) if not p.endswith(costly) and not p.startswith("/api/quantization")]
+    paths = [p for p in _api_paths(client)
+             if not p.endswith(costly) and not p.startswith("/api/quantization")]
     assert len(paths) > 20
     needs = {"/api/shuffle": {"channels": 8, "groups": 2}}  # no defaults
     for path in [*paths, "/healthz"]:

@@ -251,8 +251,8 @@ def test_sweep_axes_label_only_what_fits_and_say_why_a_series_is_missing(page, c
     crowded label drops to a lower line (at most three) so that labels on one line do not run into
     each other, and the current g is on the first line. Its g = 1 block is over the memory limit, so
     the chart at fixed multiply-adds says so instead of drawing nothing."""
-    page.goto(f"{server_url}/blocks/conv_bn?in_channels=1680&out_channels=1680&kernel_size=7&height=64"
-              "&width=64&batch=8&groups=2")
+    page.goto(f"{server_url}/blocks/group_conv?in_channels=1680&out_channels=1680&kernel_size=7&height=56"
+              "&width=56&batch=8&groups=2")
     settle_explorer(page)
     reveal(page, "sweep")
     chart = page.locator('[data-role="sweep-channels"]')

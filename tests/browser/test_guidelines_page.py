@@ -178,6 +178,11 @@ def test_a_disturbed_run_gives_no_verdict_and_shows_its_figures(page, console_er
         assert section.locator("tbody tr.disturbed").count() == len(_rows(page, server_url, name))
         assert section.locator('tbody [data-role="ci95"]').count() == len(_rows(page, server_url, name))
         assert "1.00 ms" in section.locator("table").inner_text()  # the figures stay on the page
+        chart = section.locator('[data-role="speed-chart"]')
+        chart.locator(".main-svg").first.wait_for()
+        bars = chart.evaluate("el => el.data[0]")  # this server's bars: hatched, each says "busy"
+        assert bars["text"] == ["busy"] * len(bars["y"]) and "timed while busy" in bars["name"]
+        assert set(bars["marker"]["pattern"]["shape"]) == {"/"}
     page.locator("#g4").scroll_into_view_if_needed()
     screenshot(page, "guidelines-disturbed-1280", full_page=False)
     assert console_errors == []

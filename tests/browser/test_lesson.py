@@ -413,3 +413,23 @@ def test_the_formula_says_which_form_its_multiply_adds_count(page, server_url):
     assert "Values that work here: 1, 2, 4, 8, 16, 32, 64" in control.inner_text()
     assert "(1–" not in control.inner_text()
     assert "(1–" in page.locator('.control[data-param="in_channels"]').inner_text()
+
+
+@pytest.mark.parametrize("disturbed", [True, False])
+def test_the_comparison_with_a_standard_conv_draws_no_verdict_from_noise(page, console_errors, server_url,
+                                                                         fake_latency, disturbed):
+    """Forced: both timed while the server was busy, or clean with the same median (their intervals
+    overlap): the compare view says it cannot judge, with no direction word, and keeps the figures."""
+    fake_latency.settings.update(disturbed=disturbed, attempts=3 if disturbed else 1)
+    page.goto(f"{server_url}/blocks/depthwise_separable?in_channels=8&out_channels=8&height=8&width=8&compare=1")
+    settle(page)
+    page.click('[data-role="measure"]')
+    verdict = page.locator('[data-role="compare-verdict"]')
+    verdict.wait_for()
+    text = verdict.inner_text()
+    assert verdict.get_attribute("data-judged") == "false"
+    assert "too noisy to judge here; measure again" in text
+    assert ("busy" in text) == disturbed and ("overlap" in text) == (not disturbed)
+    assert "faster than" not in text and "slower than" not in text
+    assert text.count("1.50 ms") == 2  # both figures stay
+    assert console_errors == []

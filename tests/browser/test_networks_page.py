@@ -333,9 +333,9 @@ def test_repvgg_forms_timed_with_no_measurable_difference(page, console_errors, 
     speedup.wait_for()
     assert speedup.get_attribute("data-measurable") == "false"
     text = speedup.inner_text()
-    assert text == ("On test CPU, whether the deployed network is faster than the training-time one is too "
-                    "noisy to judge here; measure again (the 95% interval of their speed ratio, 0.97–1.12, "
-                    "holds 1).")
+    assert text == ("On test CPU, the deployed network against the training-time one: too noisy to judge "
+                    "here; measure again (the 95% interval of their speed ratio holds 1; speedup 1.07×, 95% "
+                    "interval 0.97–1.12×).")
     assert "1.50 ms" in page.locator('[data-role="forms-speed"]').inner_text()
     screenshot(page, "network-repvgg_a0-forms-timed")
     assert console_errors == []
@@ -389,10 +389,11 @@ def test_a_clean_network_measurement_says_which_is_larger(page, console_errors, 
 
 
 @pytest.mark.parametrize(("disturbed", "ci", "expected"), [
-    (True, [1.04, 1.10], "whether the deployed network is faster than the training-time one is too noisy to "
-                         "judge here; measure again (the server was busy while measuring)."),
-    (False, [1.04, 1.10], "the deployed network is 7% faster than the training-time one (95% interval of the "
-                          "speedup 1.04–1.10)."),
+    (True, [1.04, 1.10], "the deployed network against the training-time one: too noisy to judge here; "
+                         "measure again (the server was busy while measuring; speedup 1.07×, 95% interval "
+                         "1.04–1.10×)."),
+    (False, [1.04, 1.10], "the deployed network is 7% faster than the training-time one (speedup 1.07×, 95% "
+                          "interval 1.04–1.10×)."),
 ])
 def test_the_two_forms_are_compared_only_from_clean_data(page, console_errors, server_url, disturbed, ci,
                                                          expected):

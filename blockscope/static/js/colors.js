@@ -28,6 +28,7 @@ export const PAPER_COLORS = { gpu: css("--paper-gpu"), arm: css("--paper-arm") }
 export const PRECISION_COLORS = { float32: css("--precision-float32"), int8: css("--precision-int8") };
 
 export const INK = css("--ink"); // text, whiskers, bounds and the selected point
+export const WARNING = css("--warning-mark"); // a figure that may be wrong (timed while busy)
 export const RULE = css("--rule"); // frames, guides and the "current value" line
 
 // The rest of a drawing: its background, secondary text, arrows, frames and boxes.

@@ -1,7 +1,7 @@
 // The guideline lab's Plotly charts: relative speed (here beside the paper), MAC against
 // multiply-adds, and the G2 sweep. Defaults and colours are plot.js's and colors.js's.
 
-import { INK, METRIC_COLORS, PAPER_COLORS } from "./colors.js";
+import { INK, METRIC_COLORS, PAPER_COLORS, WARNING } from "./colors.js";
 import { human } from "./format.js";
 import { plot, plotLayout } from "./plot.js";
 
@@ -41,12 +41,20 @@ export function speedChart(element, report) {
   if (report.rows.every((r) => r.measured)) {
     const first = report.rows[0].measured.median_us;
     const y = report.rows.map((r) => r.relative_speed.measured);
+    // a row timed while the server was busy is hatched and says so: its bar may be wrong
+    const busy = report.rows.map((r) => Boolean(r.measured.quality?.disturbed));
+    const anyBusy = busy.some(Boolean);
     traces.push({
       type: "bar",
-      name: `This server (${report.device})`,
+      name: `This server (${report.device})${anyBusy ? "; hatched: timed while busy" : ""}`,
       x: labels,
       y,
-      marker: { color: METRIC_COLORS.latency },
+      text: busy.map((b) => (b ? "busy" : "")),
+      textposition: "outside",
+      marker: {
+        color: METRIC_COLORS.latency,
+        pattern: { shape: busy.map((b) => (b ? "/" : "")), fgcolor: WARNING, solidity: 0.4 },
+      },
       error_y: {
         type: "data",
         symmetric: false,

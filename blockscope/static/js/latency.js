@@ -116,29 +116,27 @@ export function ratioSeparates(ci95) {
 const busy = (reports) => reports.some((r) => !r?.quality || r.quality.disturbed);
 
 const ratioInterval = ([lo, hi]) =>
-  hi == null ? `at least ${lo.toFixed(2)}` : `${lo.toFixed(2)}–${hi.toFixed(2)}`;
+  hi == null ? `at least ${lo.toFixed(2)}×` : `${lo.toFixed(2)}–${hi.toFixed(2)}×`;
 
 // Two forms timed in rounds: `comparison` is a Speedup (reference's median over the subject's),
 // `reports` the two measurements it compares. {judged, text}, the text to follow "On <device>, ":
-// "the deployed network is 8% slower than the training-time one (95% interval of the speedup
-// 0.90–0.95)", or, from flagged or overlapping data, why no verdict is drawn.
+// "the deployed network is 8% slower than the training-time one (speedup 0.93×, 95% interval
+// 0.90–0.95×)", or, from flagged or overlapping data, why no verdict is drawn, with the same figures.
 export function speedVerdict(comparison, reports, subject, reference) {
   const c = comparison;
   if (c?.value == null) return { judged: false, text: `${subject} and ${reference} were timed.` };
-  const interval = ratioInterval(c.ci95);
+  const figures = `speedup ${c.value.toFixed(2)}×, 95% interval ${ratioInterval(c.ci95)}`;
   if (busy(reports) || !ratioSeparates(c.ci95)) {
     const why = busy(reports)
       ? "the server was busy while measuring"
-      : `the 95% interval of their speed ratio, ${interval}, holds 1`;
+      : "the 95% interval of their speed ratio holds 1";
     return {
       judged: false,
-      text: `whether ${subject} is faster than ${reference} is ${TOO_NOISY} (${why}).`,
+      // no direction word at all: the figures are there, the words wait for cleaner ones
+      text: `${subject} against ${reference}: ${TOO_NOISY} (${why}; ${figures}).`,
     };
   }
-  return {
-    judged: true,
-    text: `${subject} is ${speedThan(c.value, reference)} (95% interval of the speedup ${interval}).`,
-  };
+  return { judged: true, text: `${subject} is ${speedThan(c.value, reference)} (${figures}).` };
 }
 
 // Two medians timed apart (not in rounds): judged only when neither is flagged and their 95%
@@ -147,7 +145,7 @@ export function medianVerdict([subject, a], [reference, b]) {
   const figures = `${capital(subject)}: ${medianWithInterval(a)}; ${reference}: ${medianWithInterval(b)}.`;
   if (busy([a, b]) || !intervalsSeparate(a.quality.ci95_us, b.quality.ci95_us)) {
     const why = busy([a, b]) ? "the server was busy while measuring" : "their 95% intervals overlap";
-    return { judged: false, text: `${figures} Which is faster is ${TOO_NOISY} (${why}).` };
+    return { judged: false, text: `${figures} Which is quicker: ${TOO_NOISY} (${why}).` };
   }
   const speedup = b.total.median_us / a.total.median_us;
   return { judged: true, text: `${figures} ${capital(subject)} is ${speedThan(speedup, reference)}.` };

@@ -7,8 +7,8 @@
 import { heatmap } from "./charts.js";
 import { metricMax, renderDiagram } from "./diagram.js";
 import { el } from "./dom.js";
-import { exact, human, micros, speedWords } from "./format.js";
-import { qualityNotes } from "./latency.js";
+import { exact, human, micros } from "./format.js";
+import { qualityNotes, speedVerdict } from "./latency.js";
 
 const SIDE_TOTALS = [
   ["params", "Parameters"],
@@ -69,29 +69,18 @@ function side(name, title, analysis, lat, options) {
   return box;
 }
 
-// The deploy form against the train-time form. A verdict ("1.4× faster", "8% slower") only from clean
-// data: neither form's timing flagged `disturbed`, and the speedup's 95% interval clear of 1.
-// Otherwise the page says it cannot judge, and shows the figures all the same.
+// The deploy form against the train-time form, timed in rounds: a verdict ("1.4× faster", "8% slower")
+// only from clean data (latency.js's `speedVerdict`: neither form flagged `disturbed`, the speedup's
+// 95% interval clear of 1); otherwise the page says it cannot judge, and shows the figures all the same.
 export function speedupVerdict(lat) {
   const where = lat.before.device_label || lat.before.device;
-  const c = lat.comparison;
-  if (!c || c.value == null) return { judged: false, text: `Deploy form timed on ${where}.` };
-  const [lo, hi] = c.ci95;
-  const figures = `speedup ${c.value.toFixed(2)}×, 95% interval ${lo.toFixed(2)}–${hi.toFixed(2)}×`;
-  const busy = [lat.before, lat.after].some((form) => form.quality?.disturbed);
-  const clear = lo > 1 || hi < 1;
-  if (busy || !clear) {
-    const why = busy
-      ? "a form was timed while the server was busy"
-      : "the interval of the speedup contains 1 (no difference)";
-    return {
-      judged: false,
-      text: `Deploy form against train-time form on ${where}: too noisy to judge here; measure again (${why}; ${figures}).`,
-    };
-  }
-  const words = speedWords(c.value);
-  const than = words === "as fast" ? "as fast as" : `${words} than`;
-  return { judged: true, text: `On ${where}, the deploy form is ${than} the train-time form (${figures}).` };
+  const verdict = speedVerdict(
+    lat.comparison,
+    [lat.before, lat.after],
+    "the deploy form",
+    "the train-time form",
+  );
+  return { judged: verdict.judged, text: `On ${where}, ${verdict.text}` };
 }
 
 function summary(report) {

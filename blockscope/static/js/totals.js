@@ -5,6 +5,7 @@
 import { metricColor } from "./colors.js";
 import { el } from "./dom.js";
 import { exact, human, micros, shape, signedPercent } from "./format.js";
+import { medianVerdict } from "./latency.js";
 
 // A change as a signed percentage ("−2.9%", "+0.02%"); from zero, the amount itself ("+200,704").
 function changeText(before, value) {
@@ -203,5 +204,15 @@ export function renderCompare(container, block, conv, latency = null) {
     el("tbody", {}, rows),
   );
   const hint = !latency && el("p", { class: "hint" }, "Latency: press “Measure latency” below to time both.");
-  container.replaceChildren(...[table, hint].filter(Boolean));
+  // which is faster: a verdict only from clean data whose intervals are apart (latency.js)
+  const verdict =
+    latency && medianVerdict(["this block", latency.block], ["the standard conv", latency.conv]);
+  const said =
+    verdict &&
+    el(
+      "p",
+      { class: "verdict", "data-role": "compare-verdict", "data-judged": String(verdict.judged) },
+      verdict.text,
+    );
+  container.replaceChildren(...[table, hint, said].filter(Boolean));
 }
