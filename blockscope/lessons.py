@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .registry import BLOCKS, BlockConfig
 from .schemas import Analysis, Node
-from .service.wording import direction
+from .wording import direction
 
 # --- words about numbers -----------------------------------------------------------------------------
 
@@ -304,13 +304,18 @@ def inverted_residual_sentences(a: Analysis, ref: Analysis | None, config: Block
     ones = sum(c.madds for c in pointwise(a))
     out = []
     if t > 1:
-        wide = sum(x.mac for x in a.nodes if x.op != "input" and x.output_shape[1] == hidden)
+        # the expanded tensors: written by the expansion and the depthwise stage (by node, not by width:
+        # the output may be as wide as the hidden tensor)
+        wide = sum(x.mac for x in a.nodes if x.id.startswith(("expand_", "depthwise_")))
         out.append(f"The {cin} input channels widen {t}× to {hidden} inside the block: the depthwise "
                    f"{kernel(dw)}x{kernel(dw)} convolution filters the wide tensor for only "
                    f"{share(dw.madds, madds)} of the multiply-adds, the two 1x1 convolutions do "
                    f"{share(ones, madds)}.")
+        end = (f"only the thinner {cout}-channel end is passed on" if cout < hidden else
+               f"the {cout}-channel end passed on is {'as wide as' if cout == hidden else 'wider than'} "
+               "they are")
         out.append(f"The ops that write the {hidden}-channel tensors make {share(wide, mac)} of MAC: the "
-                   f"wide tensors stay inside, and only the thin {cout}-channel end is passed on.")
+                   f"expanded tensors stay inside, and {end}.")
     else:
         out.append(f"With expand_ratio = 1 there is no expansion: the depthwise convolution filters the "
                    f"{cin} input channels and does {share(dw.madds, madds)} of the multiply-adds.")
@@ -329,12 +334,16 @@ def se_sentences(a: Analysis, ref: Analysis | None, config: BlockConfig) -> list
     madds, mac, count = a.totals.madds, a.totals.mac, elements(a.input_shape)
     ratio = mac / madds
     times = f"{ratio:,.0f}×" if ratio >= 10 else f"{ratio:.1f}×"
+    # "yet" only where MAC does exceed the multiply-adds; else the plain comparison
+    versus = (f"yet MAC is {n(mac)}, {times} the multiply-adds" if mac > madds else
+              f"and MAC is {n(mac)}, {share(mac, madds)} of the multiply-adds")
     out = [f"The gate has {n(a.totals.params)} parameters and does {n(madds)} multiply-adds (two 1x1 "
-           f"convolutions on a {config['in_channels']}-channel vector), yet MAC is {n(mac)}, {times} the "
-           f"multiply-adds: the pooling reads all {n(count)} input elements, and the reweighting reads them "
-           "again and writes them."]
+           f"convolutions on a {config['in_channels']}-channel vector), {versus}: the pooling reads all "
+           f"{n(count)} input elements, and the reweighting reads them again and writes them."]
+    # pooling and reweighting do no multiply-adds: "almost free" only where they are most of MAC
+    mostly = pool.mac + mul.mac > mac / 2
     out.append(f"Pooling and reweighting make {share(pool.mac + mul.mac, mac)} of MAC"
-               + (": almost free in multiply-adds, not in memory access." if ratio > 1 else "."))
+               + (": free in multiply-adds, not in memory access." if mostly else "."))
     return out
 
 
@@ -357,9 +366,10 @@ def v3_sentences(a: Analysis, ref: Analysis | None, config: BlockConfig) -> list
                    f"{against(moves['parameters'], moves['multiply-adds'])}, and {moves['MAC'].text()}: "
                    f"{what}.")
     act = config["activation"]
-    acts = [x for x in a.nodes if x.op == act]
-    out.append(f"The {len(acts)} {act} activations produce {n(sum(x.elementwise for x in acts))} elements: "
-               "elementwise work the multiply-adds do not count.")
+    acts = [x for x in a.nodes if x.op == act and not x.module.startswith("se.")]  # the main path's
+    out.append(f"The {len(acts)} {act} activations of the expansion and the depthwise stage produce "
+               f"{n(sum(x.elementwise for x in acts))} elements: elementwise work the multiply-adds do not "
+               "count.")
     return out
 
 
@@ -377,8 +387,11 @@ def activation_sentences(a: Analysis, ref: Analysis | None, config: BlockConfig)
         moves = totals_moves(a, ref)
         other = ref.config["function"]
         same = moves["MAC"].word == moves["elementwise work"].word == "unchanged"
-        tail = (": the counts cannot tell swish's exponential from hard-swish's add, clamp and multiply. "
-                "Only a measurement shows the difference (Measure each function)." if same else ".")
+        swish = {fn, other} == {"silu", "hardswish"}
+        cannot = ("swish's exponential from hard-swish's add, clamp and multiply" if swish else
+                  f"{other}'s arithmetic from {fn}'s")
+        tail = (f": the counts cannot tell {cannot}. Only a measurement shows the difference (Measure "
+                "each function)." if same else ".")
         out.append(f"From {other} to {fn}, {moves['MAC'].text()} and "
                    f"{moves['elementwise work'].text()}{tail}")
     return out

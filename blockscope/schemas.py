@@ -95,7 +95,7 @@ class Analysis(Graph):
     kind: str
     config: dict[str, ConfigValue]
     lesson: Lesson | None = Field(None, description="The kind's lesson at this configuration (null for "
-                                                    "a deploy-time form or a network's stage).")
+                                                    "the deploy-time form in a reparameterization report).")
 
 
 # --- the block catalogue ---------------------------------------------------------------------------

@@ -652,3 +652,22 @@ def test_measure_again_measures_every_row_afresh(narrow_g4):
     assert all(r["measured"]["cached"] for r in cached["rows"])
     assert not any(r["measured"]["cached"] for r in again["rows"])
     assert all(set(r["measured"]["quality"]) >= {"disturbed", "ci95_us"} for r in again["rows"])
+
+
+def test_a_result_kept_by_an_older_version_is_judged_by_todays_rule(lab, monkeypatch):
+    """A stored report from before verdicts existed (no `verdict`, another `within_noise`) is read back
+    with its ordering computed again from its rows: a clean kept result is not shown as too noisy."""
+    import json
+
+    from blockscope.config import get_settings
+
+    monkeypatch.setattr(latency, "run", fake_run([], G4_PAPER_ORDER))
+    lab.get("/api/guidelines/g4")
+    [path] = (get_settings().runtime_path() / "last-guidelines").glob("g4-*.json")
+    old = json.loads(path.read_text())
+    old["ordering"] = {**old["ordering"], "verdict": None, "reproduces": True, "close": []}
+    path.write_text(json.dumps(old))
+    assert _last(lab)["ordering"]["verdict"] == "reproduced"
+    # and a noisy run still does not replace it
+    monkeypatch.setattr(latency, "run", fake_run([], G4_REVERSED, disturbed=("neither",)))
+    assert lab.get("/api/guidelines/g4?fresh=true").json()["stored"]["replaced"] is False

@@ -167,9 +167,19 @@ def test_embed_controls_read_as_any_other_boolean(client, word, shown):
     assert ('"controls":true' in page.text) is shown
 
 
+def test_a_page_never_refuses_to_load_over_its_switch(client):
+    """An embed's `controls` that is no boolean word (an empty value in a course page's template, a
+    typo) leaves the controls off; the page still loads, and an unknown kind still gets the page
+    that says so."""
+    for word in ("", "2", "maybe"):
+        page = client.get(f"/embed/conv?controls={word}")
+        assert page.status_code == 200 and '"controls":false' in page.text, word
+    missing = client.get("/embed/nope?controls=x")
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+
+
 def test_a_boolean_that_is_no_boolean_is_refused_by_name(client):
-    for url, name in (("/embed/conv?controls=maybe", "controls"),
-                      ("/api/blocks/mobilenet_v3_bneck?use_se=maybe", "use_se"),
+    for url, name in (("/api/blocks/mobilenet_v3_bneck?use_se=maybe", "use_se"),
                       ("/api/quantization/block?kind=mobilenet_v3_bneck&use_se=maybe", "use_se")):
         r = client.get(url)
         assert r.status_code == 422, url

@@ -127,8 +127,23 @@ def check_kind_numbers(a: Analysis, sentences: list[str]) -> None:
         if perm.groups > 1 and perm.channels > perm.groups:
             assert f"read input channels {perm.permutation[0]}, {perm.permutation[1]}" in text
     if a.kind == "squeeze_excitation":
-        ratio = a.totals.mac / a.totals.madds
-        assert f"MAC is {a.totals.mac:,}, " + (f"{ratio:,.0f}×" if ratio >= 10 else f"{ratio:.1f}×") in text
+        mac, madds = a.totals.mac, a.totals.madds
+        ratio = mac / madds
+        if mac > madds:  # "yet" only where MAC does exceed the multiply-adds
+            assert f"yet MAC is {mac:,}, " + (f"{ratio:,.0f}×" if ratio >= 10 else f"{ratio:.1f}×") in text
+        else:
+            assert "yet" not in text and f"and MAC is {mac:,}, " in text
+        pool_mul = sum(x.mac for x in a.nodes if x.id in ("avgpool", "mul"))
+        assert ("free in multiply-adds" in text) == (pool_mul > mac / 2)
+    if a.kind == "mobilenet_v3_bneck":
+        act = a.config["activation"]
+        main = [x for x in a.nodes if x.op == act and not x.module.startswith("se.")]
+        assert f"The {len(main)} {act} activations" in text
+    if a.kind == "activation" and "swish's exponential" in text:
+        assert a.config["function"] in ("silu", "hardswish")
+    if a.kind == "inverted_residual" and a.config["expand_ratio"] > 1:
+        hidden = next(x for x in a.nodes if x.id == "depthwise_conv").attrs["in_channels"]
+        assert ("thinner" in text) == (a.config["out_channels"] < hidden)
     if a.kind == "shufflenet_v2_unit":
         widths = [(x.attrs["in_channels"], x.attrs["out_channels"]) for x in a.nodes
                   if x.op == "conv2d" and x.attrs["kernel_size"] == [1, 1]]
@@ -234,3 +249,20 @@ def test_the_api_answers_the_lesson_with_the_analysis(client):
     assert "From groups = 1 to groups = 8" in lesson["sentences"][0]
     same = client.get("/api/blocks/group_conv?groups=1").json()["lesson"]["reference"]
     assert same["same"] is True
+
+
+@pytest.mark.parametrize(("kind", "values", "absent"), [
+    # MAC below the multiply-adds: no "yet", nothing "free"
+    ("squeeze_excitation", {"in_channels": 512, "reduction": 1, "height": 1, "width": 1, "batch": 16},
+     ("yet", "free in multiply-adds")),
+    # the output wider than the expanded tensors: not "the thinner end"
+    ("inverted_residual", {"in_channels": 8, "out_channels": 64, "expand_ratio": 2}, ("thin",)),
+    # relu against silu: the swish/hard-swish words belong to that pair only
+    ("activation", {"function": "relu"}, ("swish's exponential", "hard-swish's add")),
+])
+def test_words_that_hold_only_for_some_configurations_are_left_out_elsewhere(kind, values, absent):
+    a = analyse(kind, values).data
+    text = " ".join(a.lesson.sentences)
+    check(a)
+    for words in absent:
+        assert words not in text, (words, text)

@@ -13,7 +13,7 @@ from blockscope.errors import InvalidParameter
 from blockscope.measuring import core as measuring_core
 from blockscope.measuring.jobs import Job, JobContext, Store
 from blockscope.measuring.results import JobResult
-from blockscope.registry import BLOCKS, blame_size
+from blockscope.registry import BLOCKS, BlockConfig, blame_size
 from blockscope.service import blocks
 
 from .configs import random_configs
@@ -31,6 +31,9 @@ def test_a_config_is_the_same_key_whatever_the_order_of_its_values(kind):
         rng.shuffle(items)
         a, b = blocks.resolve(kind, values), blocks.resolve(kind, dict(items))
         assert a == b and hash(a) == hash(b) and {a: 1}[b] == 1
+        # straight from a mapping in any order, as the sweep's cache keys are made
+        direct = BlockConfig.of(kind, dict(items))
+        assert direct == a and hash(direct) == hash(a) and direct.values == tuple(sorted(values.items()))
         assert list(a.as_dict()) == [p.name for p in BLOCKS[kind].all_params]  # the API's order
         assert a.as_dict() == values
         # the analyses cache answers the second order with the first's entry

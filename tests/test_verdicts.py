@@ -17,7 +17,7 @@ import pytest
 from blockscope import measuring
 from blockscope.schemas import Measurement, NodeTiming, Quality, QuantTiming, Timing
 from blockscope.service import networks, quantization
-from blockscope.service.wording import (
+from blockscope.wording import (
     TOO_NOISY,
     intervals_separate,
     ratio_separates,
@@ -161,7 +161,7 @@ def test_flagged_or_overlapping_int8_timings_give_no_speed_verdict(forced, media
 
 
 def test_a_block_speed_verdict_only_from_clean_data(forced):
-    config = {"in_channels": 8, "squeeze_channels": 4, "height": 4, "width": 4}
+    config = {"in_channels": 8, "reduction": 4, "height": 4, "width": 4}
     forced({"hard": 50.0, "smooth": 100.0})
     clean = quantization.block("squeeze_excitation", config, calibration=1, measure=True)
     assert clean.speed == "agrees"
@@ -225,3 +225,11 @@ def test_the_sum_of_ops_against_the_whole_only_from_clean_data(whole, ci, ops, d
     assert judged.verdict == verdict
     assert judged.ratio == pytest.approx(sum(m for m, _, _ in ops) / whole)
     assert judged.sum_band_us == [sum(lo for _, lo, _ in ops), sum(hi for _, _, hi in ops)]
+
+
+@pytest.mark.parametrize(("whole", "ops"), [(1000.0, []), (0.0, [(1, 1, 1)])])
+def test_nothing_is_judged_without_ops_timed_alone_or_a_whole_the_clock_saw(whole, ops):
+    """No ops (a band of [0, 0] would look apart from any interval) or a zero median: no verdict, no 500."""
+    ci = (0.0, 0.0) if not whole else (990, 1010)
+    judged = networks.sum_versus_whole(network_measurement(whole, ci, ops))
+    assert judged.verdict == "too_noisy"

@@ -103,12 +103,6 @@ def random_input(shape: list[int], seed: int) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float32)
 
 
-@torch.inference_mode()
-def max_abs_diff(before: nn.Module, after: nn.Module, x: torch.Tensor) -> float:
-    """max |y_train - y_deploy| on the same input (both modules as they are; pass eval() modules)."""
-    return (before(x) - after(x)).abs().max().item()
-
-
 def _rounded(values):
     """Nested lists with float32's ~7 significant digits, not float64's 17, to keep the JSON small."""
     if isinstance(values, torch.Tensor):

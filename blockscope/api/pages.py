@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import TypeAdapter, ValidationError
 
 from ..errors import InvalidParameter
 from ..registry import BLOCKS, VIEW_ORDER
@@ -91,7 +92,20 @@ def explorer(request: Request, kind: str):
     return _block_page(request, kind, embed=False)
 
 
+_BOOL = TypeAdapter(bool)
+
+
+def _shown(raw: str) -> bool:
+    """A page's switch, read as the server reads any boolean (pydantic's words, any case); a page
+    never refuses to load over one: a value that is not a boolean word (or none) leaves it off."""
+    try:
+        return _BOOL.validate_python(raw)
+    except ValidationError:
+        return False
+
+
 @router.get("/embed/{kind}", response_class=HTMLResponse)
-def embed(request: Request, kind: str, controls: Annotated[bool, Query(
-        description="Show the block's parameter controls above the views.")] = False):
-    return _block_page(request, kind, embed=True, controls=controls)
+def embed(request: Request, kind: str, controls: Annotated[str, Query(
+        description="Show the block's parameter controls above the views (true/false, 1/0, yes/no, "
+                    "on/off; anything else: off).")] = ""):
+    return _block_page(request, kind, embed=True, controls=_shown(controls))

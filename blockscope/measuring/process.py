@@ -33,6 +33,7 @@ from . import allocator
 
 if TYPE_CHECKING:
     from .jobs import Job
+    from .results import JobResult
 
 SOCKET, KEY, LOCK, LOG, ERRORS = "measurer.sock", "measurer.key", "measurer.lock", "measurements.log", \
     "measurer.err"
@@ -154,7 +155,7 @@ def _error(status: str, payload) -> Exception:
     return MeasurementFailed(f"the measurement failed: {payload}")
 
 
-def submit(job: "Job", *, fresh: bool = False, cancel: threading.Event | None = None) -> dict:
+def submit(job: "Job", *, fresh: bool = False, cancel: threading.Event | None = None) -> "JobResult":
     return request(("submit", job, fresh), cancel)
 
 

@@ -3,6 +3,7 @@ this server's measurement, the paper's figures, relative speeds, and whether the
 here. One code path serves every experiment of `blockscope.guideline_catalogue`.
 """
 
+import fcntl
 import logging
 import os
 import threading
@@ -47,9 +48,9 @@ from ..schemas import (
     StoredGuideline,
     UnitDiagram,
 )
+from ..wording import intervals_separate
 from . import latency
 from .limits import check_memory
-from .wording import intervals_separate
 
 log = logging.getLogger(__name__)
 NAMES = tuple(GUIDELINES)
@@ -274,10 +275,12 @@ def _stored(result: GuidelineReport, replaced: bool) -> StoredGuideline:
 def _read(name: str, device: str, width_multiplier: int, batch: int, threads: int | None
           ) -> GuidelineReport | None:
     try:
-        return GuidelineReport.model_validate_json(
+        report = GuidelineReport.model_validate_json(
             _last_file(name, device, width_multiplier, batch, threads).read_text())
     except (OSError, RuntimeError, ValidationError):  # never measured, by an older version, unreadable
         return None
+    # judged by today's rule (a file kept by an older version has no verdict, or another rule's)
+    return report.model_copy(update={"ordering": ordering(report.rows)})
 
 
 def _remember(result: GuidelineReport, threads: int | None) -> StoredGuideline | None:
@@ -287,16 +290,20 @@ def _remember(result: GuidelineReport, threads: int | None) -> StoredGuideline |
     the next visitor the last measurement, never this request its answer)."""
     try:
         path = _last_file(result.guideline, result.device, result.width_multiplier, result.batch, threads)
-        if not is_clean(result):
-            kept = _read(result.guideline, result.device, result.width_multiplier, result.batch, threads)
-            if kept is not None and is_clean(kept):
-                return _stored(kept, replaced=False)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
-        try:
-            partial.write_text(result.model_copy(update={"stored": None}).model_dump_json())
-            os.replace(partial, path)  # readers see the old file or the new one, never half of one
-        finally:
-            partial.unlink(missing_ok=True)
+        # the look at what is kept and the write are one step for every web worker: a noisy run that
+        # looked before a clean one was written cannot then replace it
+        with open(path.with_name(path.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not is_clean(result):
+                kept = _read(result.guideline, result.device, result.width_multiplier, result.batch, threads)
+                if kept is not None and is_clean(kept):
+                    return _stored(kept, replaced=False)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
+            try:
+                partial.write_text(result.model_copy(update={"stored": None}).model_dump_json())
+                os.replace(partial, path)  # readers see the old file or the new one, never half of one
+            finally:
+                partial.unlink(missing_ok=True)
     except (OSError, RuntimeError) as exc:
         log.warning("the last measurement of %s was not kept: %s", result.guideline, exc)
         return None

@@ -45,11 +45,11 @@ from ..schemas import (
     SumVersusWhole,
     TimedOnDevice,
 )
+from ..wording import intervals_separate
 from . import export, latency
 from .blocks import Cached
 from .export import OnnxFile, check_export_memory, check_form
 from .limits import check_memory
-from .wording import intervals_separate
 
 NAMES = tuple(NETWORKS)
 # The equivalence of the two forms is checked on real tensors: on this small input, whatever the
@@ -297,8 +297,11 @@ def sum_versus_whole(measured: Measurement) -> SumVersusWhole:
     nodes = measured.nodes or []
     band = [sum(n.p25_us for n in nodes), sum(n.p75_us for n in nodes)]
     total = measured.sum_of_nodes_us or 0.0
-    ratio = total / measured.total.median_us
-    clean = not measured.quality.disturbed and intervals_separate(band, measured.quality.ci95_us)
+    whole = measured.total.median_us
+    ratio = total / whole if whole > 0 else 0.0
+    # nothing to judge without ops timed alone, or with a whole too quick for the clock
+    clean = (bool(nodes) and whole > 0 and not measured.quality.disturbed
+             and intervals_separate(band, measured.quality.ci95_us))
     verdict = ("sum_more" if ratio > 1 else "sum_less") if clean else "too_noisy"
     return SumVersusWhole(ratio=ratio, sum_band_us=[round(b, 3) for b in band], verdict=verdict)
 

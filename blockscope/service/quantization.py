@@ -31,11 +31,11 @@ from ..schemas import (
     QuantVerdict,
     Speedup,
 )
+from ..wording import TOO_NOISY, micros, ratio_separates, speed_than
 from . import latency
 from .admission import WaitingLine
 from .blocks import analyse_resolved, resolve
 from .limits import check_memory
-from .wording import TOO_NOISY, micros, ratio_separates, speed_than
 
 KINDS = ("mobilenet_v3_bneck", "squeeze_excitation")
 ACTIVATIONS, BITS = tuple(quant.ACTIVATIONS), quant.BITS  # for the routes, which know no tensors

@@ -226,7 +226,7 @@ def test_a_noisy_run_says_the_clean_stored_result_is_kept(page, console_errors, 
 def test_speed_words_agree_in_python_and_in_the_browser(page, server_url):
     """The same rule in both: format.js's speedWords and latency.js's speedThan against wording.py,
     on many random ratios (the edges included)."""
-    from blockscope.service.wording import speed_than, speed_words
+    from blockscope.wording import speed_than, speed_words
 
     rng = random.Random(11)
     ratios = [1.0, 1.004, 1.005, 1 / 1.005, 1.4999, 1.5, 1 / 1.5, 0.5, 2.0, 0.95, 1.08] + \

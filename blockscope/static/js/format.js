@@ -55,15 +55,6 @@ export function signedPercent(fraction, decimals = 1) {
   return `${fraction < 0 ? "−" : "+"}${text}%`;
 }
 
-// How `now` compares with `before`: "−2.9%", or "8.0× smaller" / "3.1× larger" beyond a factor 2.
-export function change(before, now) {
-  if (!before) return now ? "from none" : "unchanged";
-  const r = now / before;
-  if (r >= 2) return `${r.toFixed(1)}× larger`;
-  if (r > 0 && r <= 0.5) return `${(1 / r).toFixed(1)}× smaller`;
-  return signedPercent(r - 1);
-}
-
 // What a student can act on: a server's refusal without the settings (environment variables) an
 // operator would change, which nobody reading the page can.
 export function studentText(message) {
@@ -76,7 +67,7 @@ export function studentText(message) {
 
 // A speed ratio in words a student reads at once. `speedup` is the reference's time over this one's
 // (above 1: this one is faster): "1.5× faster", "8% slower", "as fast" (within half a percent).
-// Past 1.5 the factor, below it the percentage; the same rule as blockscope/service/wording.py.
+// Past 1.5 the factor, below it the percentage; the same rule as blockscope/wording.py.
 export function speedWords(speedup) {
   if (missing(speedup) || Number(speedup) <= 0) return "–";
   const r = Number(speedup);

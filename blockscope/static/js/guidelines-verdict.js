@@ -33,7 +33,8 @@ export function verdictText(report) {
     return `Not measured yet: the paper's GPU figures rank the rows ${order(o.paper)}.`;
   }
   const where = report.device_label ? `on ${report.device_label}` : "on this machine";
-  const ranks = `GPU figures rank ${order(o.paper)}; ${where} the measured medians rank ${order(o.measured)}.`;
+  const measured = `${where} the measured medians rank ${order(o.measured)}`;
+  const ranks = `GPU figures rank ${order(o.paper)}; ${measured}.`;
   if (o.verdict === "reproduced") {
     return (
       `Reproduced: ${where} the rows rank ${order(o.measured)} by measured speed, the same order as ` +

@@ -94,7 +94,7 @@ export function howMeasured(report) {
 // A page says "faster" or "slower" only when no figure it compares was flagged `disturbed` and the
 // intervals separate (the ratio's 95% interval excludes 1, or two medians' 95% intervals are apart);
 // otherwise it says TOO_NOISY and still shows the figures. The same rule as
-// blockscope/service/wording.py.
+// blockscope/wording.py.
 
 export const TOO_NOISY = "too noisy to judge here; measure again";
 

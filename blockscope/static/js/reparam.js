@@ -69,6 +69,9 @@ function side(name, title, analysis, lat, options) {
   return box;
 }
 
+// A kernel whose largest |w| is under this share of the shared scale's reads as nearly white there.
+const FAINT = 0.15;
+
 // The deploy form against the train-time form, timed in rounds: a verdict ("1.4× faster", "8% slower")
 // only from clean data (latency.js's `speedVerdict`: neither form flagged `disturbed`, the speedup's
 // 95% interval clear of 1); otherwise the page says it cannot judge, and shows the figures all the same.
@@ -156,7 +159,8 @@ function kernelRow(parts, { bound = null, attr }) {
     const cell = el("div", { class: "chart kernel-chart", [attr]: name });
     row.append(cell);
     if (!part) {
-      cell.textContent = `${partName(name)}: absent here (no identity branch when stride is 2 or the channels differ).`;
+      const why = "no identity branch when stride is 2 or the channels differ";
+      cell.textContent = `${partName(name)}: absent here (${why}).`;
       return;
     }
     const top = largest(part);
@@ -203,10 +207,11 @@ function kernels(container, k) {
       "pattern of each branch here, and how much each adds from the shared scale above.",
   );
   if (faintName) {
+    // "nearly white" only where it is: under FAINT of the full colour
+    const pale = faint / bound < FAINT ? ", so it looks nearly white there; it is not zero" : "";
     ownNote.append(
       ` On the shared scale the ${partName(faintName)} reaches ±${faint.toFixed(3)}, ` +
-        `${((faint / bound) * 100).toFixed(1)}% of the full colour (±${bound.toFixed(3)}), ` +
-        "so it looks nearly white there; it is not zero.",
+        `${((faint / bound) * 100).toFixed(1)}% of the full colour (±${bound.toFixed(3)})${pale}.`,
     );
   }
   container.append(
@@ -258,7 +263,8 @@ function litNote(container, key) {
   const before = count("before");
   const after = count("after");
   const boxes = (n) => (n === 1 ? "1 box" : `${n} boxes`);
-  return `Lit up: ${boxes(before)} of the train-time form fold into ${boxes(after)} of the deploy form (${key}).`;
+  const into = `${boxes(after)} of the deploy form (${key})`;
+  return `Lit up: ${boxes(before)} of the train-time form fold into ${into}.`;
 }
 
 // Hovering or focusing a marked box lights up every box with the same mark on both sides.

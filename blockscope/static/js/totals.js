@@ -56,7 +56,7 @@ export function macParts(analysis) {
   return { weights, activations: analysis.totals.mac - weights };
 }
 
-// How `after` compares with `before`, from the numbers themselves (blockscope/service/wording.py's
+// How `after` compares with `before`, from the numbers themselves (blockscope/wording.py's
 // `direction`, and the amounts of blockscope/lessons.py's `amount`: the page and the server agree).
 export function direction(before, after, up = "rose", down = "fell", same = "unchanged") {
   if (after > before) return up;
