@@ -1,11 +1,13 @@
 """Nothing a client sends gets a 500: junk for every query parameter of every GET route in OpenAPI."""
 
 import random
+import re
 
 import pytest
 from fastapi.testclient import TestClient
 
 from blockscope.main import app
+from blockscope.registry import BLOCKS
 
 JUNK = ["", "-1", "0", "1", "2", "7", "1e9", "nan", "inf", "3.5", "true", "%00", "\U0001d4c1", "9" * 40,
         "cuda:7", "cpu", "<script>alert(1)</script>", "hardswish", "g1"]
@@ -18,10 +20,17 @@ def lenient():
     return TestClient(app, raise_server_exceptions=False)
 
 
+BLOCK_PARAMS = {p.name for spec in BLOCKS.values() for p in spec.all_params}
+
+
 def _routes():
     for path, item in TestClient(app).get("/openapi.json").json()["paths"].items():
         if "get" in item:
             names = [q["name"] for q in item["get"].get("parameters", []) if q["in"] == "query"]
+            if re.fullmatch(r"/api/blocks/\w+/(latency|onnx)", path):
+                # a block's measurement and file read its parameters with the analysis route's own query
+                # model (junk-tested there, without building anything): here, the route's own parameters
+                names = [n for n in names if n not in BLOCK_PARAMS]
             yield path.replace("{name}", "g2"), names
 
 

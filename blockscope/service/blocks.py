@@ -97,18 +97,30 @@ def lesson(config: BlockConfig, analysis: Analysis) -> Lesson | None:
 
 
 def reference_analysis(config: BlockConfig, analysis: Analysis, ref: Reference) -> Analysis:
-    if ref.deployed:  # the block's deploy-time form, folded on the meta device
+    """What a lesson compares with, kept (a class moving a slider shares one g = 1 block, one
+    standard convolution, one deploy-time form per configuration)."""
+    if not ref.deployed and ref.config == config:
+        return analysis
+    if not ref.deployed:
+        cached = _analyses.get(ref.config)
+        if cached is not None:
+            return cached.data
+    of = config if ref.deployed else ref.config
+    return _references.get_or_compute((of, ref.deployed), lambda: _reference(of, ref.deployed))
+
+
+def _reference(config: BlockConfig, deployed: bool) -> Analysis:
+    if deployed:  # the block's deploy-time form, folded on the meta device
         module, _ = deploy(construct(config, "meta"))
         return Analysis(kind=config.kind, config=config.as_dict(),
                         **dict(analyse_graph(module, config.input_shape)))
-    if ref.config == config:
-        return analysis
-    cached = _analyses.get(ref.config)
-    if cached is not None:
-        return cached.data
     # without its own lesson: references may point at each other (use_se on and off)
-    counted = diagram(tally_config(ref.config))
-    return Analysis(kind=ref.config.kind, config=ref.config.as_dict(), **dict(counted))
+    return Analysis(kind=config.kind, config=config.as_dict(), **dict(diagram(tally_config(config))))
+
+
+# The analyses lessons compare with, without lessons of their own (kept apart from the analyses
+# readers look at, so that a reference never evicts one).
+_references: BoundedCache[tuple, Analysis] = BoundedCache("lesson references", "analysis_cache")
 
 
 @dataclass(frozen=True)
