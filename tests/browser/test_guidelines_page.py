@@ -240,3 +240,22 @@ def test_speed_words_agree_in_python_and_in_the_browser(page, server_url):
         assert js_than == speed_than(ratio, "swish"), (ratio, js_than)
         if js != "as fast":
             assert js.endswith("faster" if ratio > 1 else "slower"), (ratio, js)
+
+
+def test_change_words_agree_in_python_and_in_the_browser(page, server_url):
+    """The explorer's own change words (totals.js: the G2 sentence) follow the server's lessons:
+    `direction` of blockscope/wording.py and `amount` of blockscope/lessons.py, on random counts."""
+    from blockscope.lessons import amount
+    from blockscope.wording import direction
+
+    rng = random.Random(12)
+    pairs = [(0, 0), (0, 5), (5, 0), (100, 100), (100, 200), (200, 100), (100000, 100001)] + \
+        [(rng.randint(1, 10**9), rng.randint(1, 10**9)) for _ in range(500)] + \
+        [(b, round(b * 10 ** rng.uniform(-0.01, 0.01)))
+         for b in (rng.randint(10**4, 10**9) for _ in range(500))]
+    page.goto(f"{server_url}/")
+    got = page.evaluate("""(pairs) => import('/static/js/totals.js').then((t) =>
+        pairs.map(([a, b]) => [t.direction(a, b), t.amount(a, b)]))""", pairs)
+    for (a, b), (word, how) in zip(pairs, got, strict=True):
+        assert word == direction(a, b), (a, b, word)
+        assert how == amount(a, b), (a, b, how)

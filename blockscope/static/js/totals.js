@@ -64,7 +64,7 @@ export function direction(before, after, up = "rose", down = "fell", same = "unc
   return same;
 }
 
-function amount(before, after) {
+export function amount(before, after) {
   if (!before || !after) return before ? "100.0%" : "";
   const r = after / before;
   if (r >= 2) return `${r.toFixed(1)}×`;
