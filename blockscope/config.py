@@ -94,6 +94,11 @@ class Settings(BaseSettings):
                               "apart; empty: the host name.")
     runtime_dir: str = Field("", description="Folder for the measuring process's socket, lock and log "
                                              "(default: a folder under the system's temporary directory).")
+    log_max_mb: PositiveFloat = Field(8, description="Size at which the measuring process's log "
+                                                     "(`measurements.log`) is moved to `measurements.log.1` "
+                                                     "(replacing the one before) and started afresh; "
+                                                     "`scripts/serve-class.sh` caps its logs at the same "
+                                                     "size.")
     disturbed_cpu_share: PositiveFloat = Field(0.15, description="Share of the measuring cores' time that "
                                                                  "other processes may use before a figure "
                                                                  "is flagged as disturbed.")
@@ -130,12 +135,26 @@ class Settings(BaseSettings):
         """
         default = Path(tempfile.gettempdir()) / f"blockscope-{os.getuid()}-{_code_version()}"
         path = Path(self.runtime_dir) if self.runtime_dir else default
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            info = os.lstat(path)
+        except OSError as exc:
+            raise RuntimeError(f"the measuring process's folder {path} cannot be made ({exc.strerror}); "
+                               "set BLOCKSCOPE_RUNTIME_DIR to a folder this user may create") from None
         # the socket and its key live here: only a folder of this user's, closed to others, will do
-        info = os.lstat(path)
+        if not stat.S_ISDIR(info.st_mode):
+            found = "not a folder"
+        else:
+            found = f"owned by uid {info.st_uid}, mode {stat.S_IMODE(info.st_mode):o}"
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
             raise RuntimeError(f"the measuring process's folder {path} must be a folder of this user's "
-                               "that no one else can read or write (mode 700)")
+                               f"(uid {os.getuid()}) that no one else can read or write (mode 700), and it "
+                               f"is {found}: chown and chmod 700 it, or set BLOCKSCOPE_RUNTIME_DIR to "
+                               "another folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise RuntimeError(f"the measuring process's folder {path} is not writable by this user (mode "
+                               f"{stat.S_IMODE(info.st_mode):o}): chmod 700 it or set "
+                               "BLOCKSCOPE_RUNTIME_DIR to another one")
         return path
 
 

@@ -54,8 +54,19 @@ def _keep_off_the_measuring_cores() -> None:
             os.sched_setaffinity(0, cores)
 
 
+def _check_runtime_folder() -> None:
+    """A measuring folder this server cannot use stops it at start-up with the reason, rather than
+    failing every Measure press later."""
+    if get_settings().measurer == "process":
+        try:
+            get_settings().runtime_path()
+        except RuntimeError as exc:
+            raise SystemExit(f"BlockScope cannot start: {exc}") from None
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
+    _check_runtime_folder()
     _keep_off_the_measuring_cores()
     await run_in_threadpool(_warm_up)
     freeze_heap()

@@ -12,6 +12,10 @@
 #   NGINX_SET     template values for deploy/nginx.conf.template, "NAME=VALUE NAME=VALUE"
 #   PYTHON        the Python with BlockScope installed (default: .venv/bin/python)
 #   NGINX_BIN     the nginx to run (default: the one on PATH, or /usr/sbin/nginx)
+#   STOP_GRACE_S  seconds a stop waits for answers in progress, measurements included (default:
+#                 BLOCKSCOPE_MEASURE_BUDGET_S + 15)
+#   LOG_CHECK_S   seconds between checks of the logs' sizes (default 10); each log is moved aside
+#                 (one older copy kept) past BLOCKSCOPE_LOG_MAX_MB (default 8)
 #   BLOCKSCOPE_*  the app's settings (docs/configuration.md), passed to every worker
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +24,7 @@ setup=1
 for arg in "$@"; do
     case "$arg" in
         --no-setup) setup=0 ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "serve-class.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -70,6 +74,7 @@ WORKERS="${WORKERS:-$default_workers}"
 
 # --- the private runtime folder --------------------------------------------------------------------
 RUN_DIR="${RUN_DIR:-${TMPDIR:-/tmp}/blockscope-class-$(id -u)-$PORT}"
+LOG_CHECK_S="${LOG_CHECK_S:-10}"
 if [ ! -e "$RUN_DIR" ]; then
     mkdir -m 711 -p "$RUN_DIR"
 fi
@@ -100,9 +105,20 @@ fi
 if [ -z "${BLOCKSCOPE_RUNTIME_DIR:-}" ]; then
     export BLOCKSCOPE_RUNTIME_DIR="$RUN_DIR/measuring"  # one measuring process for every worker
 fi
-mkdir -m 700 -p "$BLOCKSCOPE_RUNTIME_DIR"
+mkdir -m 700 -p "$BLOCKSCOPE_RUNTIME_DIR" 2>/dev/null || true
+# the workers would refuse to start with a folder they cannot use: say why now, once
+"$PYTHON" -c 'import sys
+from blockscope.config import get_settings
+try:
+    get_settings().runtime_path()
+except (RuntimeError, ValueError) as exc:
+    sys.exit(f"serve-class: {exc}")' || exit 1
+[[ "$LOG_CHECK_S" =~ ^[1-9][0-9]*$ ]] || die "LOG_CHECK_S must be a whole number of seconds, not $LOG_CHECK_S"
 
 # --- stopping: everything this script started, and nothing else -----------------------------------
+budget_s="${BLOCKSCOPE_MEASURE_BUDGET_S:-10}"
+STOP_GRACE_S="${STOP_GRACE_S:-$(( ${budget_s%.*} + 15 ))}"
+[[ "$STOP_GRACE_S" =~ ^[0-9]+$ ]] || die "STOP_GRACE_S must be a whole number of seconds, not $STOP_GRACE_S"
 nginx_pid=""
 helper_pid=""
 web_pids=()
@@ -110,32 +126,51 @@ stopping=0
 
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
-stop_all() {
-    local status=$?
-    trap - INT TERM EXIT
-    stopping=1
-    say "stopping"
-    alive "$helper_pid" && kill -TERM "$helper_pid" 2>/dev/null
-    alive "$nginx_pid" && kill -TERM "$nginx_pid" 2>/dev/null
-    for pid in "${web_pids[@]}"; do
-        alive "$pid" && kill -TERM "$pid" 2>/dev/null
-    done
-    # uvicorn finishes what it was answering (--timeout-graceful-shutdown); then nothing is left
-    local deadline=$(( SECONDS + 10 )) left
+# Wait until none of the given processes is alive, until `deadline` (in $SECONDS), or until a second
+# Ctrl-C asks to hurry; `left` names the ones still alive.
+force=0
+wait_gone() {
+    local deadline="$1" pid
+    shift
     while :; do
         left=""
-        for pid in "$nginx_pid" "${web_pids[@]}"; do
+        for pid in "$@"; do
             if alive "$pid"; then left="$left $pid"; fi
         done
-        [ -z "$left" ] && break
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            say "killing$left"
-            # shellcheck disable=SC2086
-            kill -KILL $left 2>/dev/null || true
-            break
+        if [ -z "$left" ] || [ "$SECONDS" -ge "$deadline" ] || [ "$force" = 1 ]; then
+            return
         fi
         sleep 0.1
     done
+}
+
+stop_all() {
+    local status=$?
+    trap 'force=1; say "stopping now"' INT TERM
+    trap - EXIT
+    stopping=1
+    say "stopping: answers in progress get up to $STOP_GRACE_S s (Ctrl-C again: stop now)"
+    alive "$helper_pid" && kill -TERM "$helper_pid" 2>/dev/null
+    # nginx first, gracefully (SIGQUIT): it stops accepting, lets every request in progress (a
+    # measurement included) get its answer from the workers, and exits when none is left
+    alive "$nginx_pid" && kill -QUIT "$nginx_pid" 2>/dev/null
+    wait_gone $(( SECONDS + STOP_GRACE_S )) "$nginx_pid"
+    if [ -n "$left" ]; then
+        say "nginx still had answers in progress; stopping it"
+        kill -TERM "$nginx_pid" 2>/dev/null || true
+    fi
+    # then the workers: nothing reaches them any more; uvicorn finishes what it was answering
+    # (--timeout-graceful-shutdown), and the measuring process ends with the worker that started it
+    for pid in "${web_pids[@]}"; do
+        alive "$pid" && kill -TERM "$pid" 2>/dev/null
+    done
+    force=0
+    wait_gone $(( SECONDS + 10 )) "$nginx_pid" "${web_pids[@]}"
+    if [ -n "$left" ]; then
+        say "killing$left"
+        # shellcheck disable=SC2086
+        kill -KILL $left 2>/dev/null || true
+    fi
     wait 2>/dev/null || true
     rm -rf "$RUN_DIR/nginx" "$RUN_DIR/sockets"
     say "stopped (logs in $RUN_DIR/logs)"
@@ -143,6 +178,10 @@ stop_all() {
 }
 trap 'exit 0' INT TERM
 trap stop_all EXIT
+
+# Each background job in a process group of its own: Ctrl-C in the terminal reaches this script
+# alone, which then stops nginx and the workers in order, rather than every process at once.
+set -m
 
 start_worker() {
     local i="$1" sock="$RUN_DIR/sockets/web-$1.sock"
@@ -238,13 +277,37 @@ if [ "$HOST" = 0.0.0.0 ] && command -v hostname >/dev/null; then
 fi
 say "Ctrl-C stops it"
 
+# Logs capped: past the size, a log is copied to NAME.1 (replacing the one before) and emptied in
+# place, so each takes at most its cap (plus what arrives between two checks), twice. Every writer
+# (nginx, the workers, the measuring process's error log) appends, so it goes on at the new end
+# without reopening anything (a line written between the copy and the emptying is lost).
+log_max_mb="${BLOCKSCOPE_LOG_MAX_MB:-8}"
+log_max_bytes="$("$PYTHON" -c "print(int(float('$log_max_mb') * 2**20))" 2>/dev/null)" ||
+    die "BLOCKSCOPE_LOG_MAX_MB must be a number of megabytes, not $log_max_mb"
+cap_logs() {
+    local log size
+    for log in "$RUN_DIR"/logs/*.log "$BLOCKSCOPE_RUNTIME_DIR/measurer.err"; do
+        [ -f "$log" ] || continue
+        size="$(stat -c %s "$log" 2>/dev/null)" || continue
+        if [ "$size" -ge "$log_max_bytes" ]; then
+            cp -f "$log" "$log.1" && : >"$log"
+        fi
+    done
+}
+
 # Keep watch: a worker that exits is started again; nginx exiting ends everything.
+next_check=$(( SECONDS + LOG_CHECK_S ))
 while :; do
     sleep 1 &
     wait $! || true
+    [ "$stopping" = 0 ] || continue
     if ! alive "$nginx_pid"; then
         wait "$nginx_pid" 2>/dev/null && code=0 || code=$?
-        die "nginx stopped (status $code): see $RUN_DIR/logs/nginx-error.log"
+        die "nginx stopped on its own (status $code): see $RUN_DIR/logs/nginx-error.log"
+    fi
+    if [ "$SECONDS" -ge "$next_check" ]; then
+        cap_logs
+        next_check=$(( SECONDS + LOG_CHECK_S ))
     fi
     for i in $(seq 1 "$WORKERS"); do
         if [ "$stopping" = 0 ] && ! alive "${web_pids[i]}"; then

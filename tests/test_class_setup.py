@@ -9,6 +9,7 @@ client timeouts (template values), so the slow-client checks take seconds.
 import contextlib
 import gzip
 import importlib.util
+import json
 import os
 import re
 import resource
@@ -16,10 +17,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "serve-class.sh"
 IDLE_CONNECTIONS = 1100
 HEADER_TIMEOUT_S = 3
+# logs capped at 16 KiB and checked every second: an hour of the load test's traffic writes about
+# 17 default caps (8 MiB) of access log; test_logs_stay_under_their_cap writes more caps than that
+LOG_MAX_BYTES = 16 * 1024
 
 
 def _load_renderer():
@@ -131,7 +137,8 @@ class Stack:
         self.run_dir = run_dir
         env = {k: v for k, v in os.environ.items() if not k.startswith("BLOCKSCOPE_")}
         env.update(PORT=str(self.port), HOST="127.0.0.1", WORKERS="2", RUN_DIR=str(run_dir),
-                   NGINX_BIN=nginx, BLOCKSCOPE_MEASURER="process",
+                   NGINX_BIN=nginx, BLOCKSCOPE_MEASURER="process", LOG_CHECK_S="1",
+                   BLOCKSCOPE_LOG_MAX_MB=str(LOG_MAX_BYTES / 2**20),
                    NGINX_SET=f"CLIENT_HEADER_TIMEOUT={HEADER_TIMEOUT_S}s KEEPALIVE_TIMEOUT=5s "
                              "SEND_TIMEOUT=5s CLIENT_BODY_TIMEOUT=2s")
         self.output = (run_dir.parent / "serve-class.out").open("wb")
@@ -333,10 +340,91 @@ def test_a_trickling_client_is_cut_off(stack):
 
 
 @pytest.mark.process
-def test_sigterm_stops_everything(stack):
+def test_logs_stay_under_their_cap(stack):
+    """Past the cap a log is moved aside once (NAME.1) and started afresh, so each log holds at most
+    its cap plus what arrives between two checks, twice over (docs/deployment.md). Scaled down: a
+    16 KiB cap checked every second, and 18 caps of traffic (an hour of the load test writes about
+    17 of the default 8 MiB caps)."""
+    logs = stack.run_dir / "logs"
+    url = stack.url + "/static/js/api.js"
+    with ThreadPoolExecutor(8) as pool:
+        assert all(a.status == 200 for a in pool.map(lambda _: get(url), range(50)))
+        line = max(len(x) for x in (logs / "access.log").read_bytes().splitlines()[-50:]) + 1
+        requests = 18 * LOG_MAX_BYTES // line
+        started = time.monotonic()
+        biggest = 0
+        for _ in range(0, requests, 250):
+            assert all(a.status == 200 for a in pool.map(lambda _: get(url), range(250)))
+            biggest = max(biggest, _size(logs / "access.log"))
+        rate = requests * line / (time.monotonic() - started)  # bytes of log a second
+    bound = LOG_MAX_BYTES + rate * 2.5  # up to two whole seconds between checks (`sleep 1` and work)
+    assert biggest < bound, f"the access log is not capped ({biggest} bytes, bound {bound:.0f})"
+    time.sleep(2.5)  # a check after the traffic: every log is under its cap again
+    assert LOG_MAX_BYTES <= _size(logs / "access.log.1") < bound
+    for log in logs.glob("*.log"):
+        assert _size(log) < LOG_MAX_BYTES, log.name
+    assert get(url).status == 200  # nginx writes to the log it reopened
+    time.sleep(0.2)
+    assert _size(logs / "access.log") > 0
+
+
+def _size(path: Path) -> int:
+    with contextlib.suppress(OSError):
+        return path.stat().st_size
+    return 0
+
+
+@pytest.mark.process
+def test_a_bad_runtime_folder_stops_the_start_with_the_reason(nginx):
+    tmp_path = Path(tempfile.mkdtemp(prefix="blockscope-class-test-"))  # others may pass through /tmp
+    tmp_path.chmod(0o711)
+    folder = tmp_path / "measuring"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BLOCKSCOPE_")}
+    env.update(PORT=str(_free_port()), RUN_DIR=str(tmp_path / "run"), NGINX_BIN=nginx,
+               BLOCKSCOPE_RUNTIME_DIR=str(folder))
+    done = subprocess.run(["bash", str(SCRIPT), "--no-setup"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 1
+    assert "mode 755" in done.stderr and "chmod 700" in done.stderr, done.stderr
+    # a web worker started by hand says the same, at start-up, rather than failing every Measure
+    start = ("import asyncio\nfrom blockscope.main import app, lifespan\n"
+             "async def go():\n    async with lifespan(app): pass\nasyncio.run(go())")
+    worker = subprocess.run([sys.executable, "-c", start],
+                            cwd=ROOT, env={**env, "BLOCKSCOPE_MEASURER": "process"}, capture_output=True,
+                            text=True, timeout=120)
+    assert worker.returncode != 0
+    assert "BlockScope cannot start" in worker.stderr and "mode 755" in worker.stderr, worker.stderr
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+@pytest.mark.process
+def test_ctrl_c_lets_a_measurement_finish_then_stops_everything(stack):
+    """Ctrl-C reaches the script's process group alone (its children run in groups of their own):
+    nginx stops gracefully, so the measurement in progress gets its answer; then the workers stop,
+    and the script exits 0."""
     assert len(stack.processes()) >= 5  # the script, nginx (master and workers), 2 web workers
-    code = stack.stop(signal.SIGTERM)
+    url = stack.url + "/api/blocks/conv/latency?in_channels=64&out_channels=64&height=56&width=56" \
+                      "&threads=1&warmup=2&repeats=400&fresh=true"
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(get, url, None, 60)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # until the measuring process is running it
+            state = json.loads(get(stack.url + "/api/measuring").body)
+            if any(d["jobs"] for d in state["devices"].values()):
+                break
+            time.sleep(0.05)
+        os.killpg(stack.session, signal.SIGINT)  # what the terminal does on Ctrl-C
+        measured = answer.result(timeout=60)
+    assert measured.status == 200, measured.body
+    assert json.loads(measured.body)["total"]["median_us"] > 0
+    try:
+        code = stack.proc.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        code = None
     assert code == 0, stack.log()
+    assert "stopped on its own" not in stack.log()
     deadline = time.monotonic() + 5
     while stack.processes() and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -1,6 +1,7 @@
 """Honest measurements (inline queue): estimates that hold, refusals before device time and
 remembered, a Retry-After from the work really queued, "measure again", intervals and ratios."""
 
+import math
 import statistics
 import threading
 import time
@@ -48,10 +49,18 @@ def test_estimates_are_within_3x_of_a_real_pass(kind, one_thread):
     throughput = calibrate(cpu)
     for config in [BLOCKS[kind].defaults(), *random_configs(BLOCKS[kind], 3, seed=11)]:
         analysis = blocks.analyse(kind, config).data
-        estimate = throughput.forward_s(work_of(analysis))
         module = blocks.build(blocks.resolve(kind, analysis.config))
         x = torch.randn(analysis.input_shape)
-        real = min(timing.time_calls(lambda m=module, x=x: m(x), 2, 7, cpu))
+        # Load from other processes slows a calibration (estimate too high) or the real passes
+        # (estimate too low) for a moment: a wrong estimate stays wrong when both are taken again,
+        # a disturbed one does not. Each retry keeps the best rates and the best pass seen.
+        real = estimate = None
+        for _ in range(3):
+            real = min(real or math.inf, *timing.time_calls(lambda m=module, x=x: m(x), 2, 7, cpu))
+            estimate = throughput.forward_s(work_of(analysis))
+            if real / 3 <= estimate <= real * 3:
+                break
+            throughput = throughput.best_of(calibrate(cpu))
         assert real / 3 <= estimate <= real * 3, (kind, analysis.config, estimate, real)
 
 

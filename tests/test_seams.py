@@ -2,6 +2,7 @@
 one job protocol the measuring queue runs without asking what a job is."""
 
 import ast
+import json
 import random
 import threading
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from blockscope.config import use_settings
 from blockscope.errors import InvalidParameter
 from blockscope.measuring import core as measuring_core
 from blockscope.measuring.jobs import Job, JobContext, Store
@@ -146,3 +148,17 @@ def test_no_block_config_crosses_a_layer_as_a_dict():
                             ast.unparse(arg.annotation).startswith("dict"):
                         found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
     assert not found, found
+
+
+def test_the_measurements_log_is_capped(tmp_path):
+    """Past `log_max_mb` the log moves to measurements.log.1 (replacing the one before) and starts
+    afresh: the two hold at most twice the cap, plus a line."""
+    log = tmp_path / "measurements.log"
+    cap = 2048
+    with use_settings(log_max_mb=cap / 2**20):
+        core = measuring_core.MeasuringCore(log_path=str(log), name="seams log ")
+        for i in range(60):  # each job logs a line of about 150 bytes: four caps in all
+            core.submit(Say(f"word {i}"))
+    lines = [json.loads(x) for p in (log, Path(f"{log}.1")) for x in p.read_text().splitlines()]
+    assert 0 < log.stat().st_size < cap + 400 and cap <= Path(f"{log}.1").stat().st_size < cap + 400
+    assert len(lines) < 60 and {x["job"] for x in lines} == {"Say"}

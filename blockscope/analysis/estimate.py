@@ -93,6 +93,16 @@ class Throughput:
     def forward_s(self, work: tuple[OpWork, ...]) -> float:
         return sum(self.op_s(w) for w in work)
 
+    def best_of(self, other: "Throughput") -> "Throughput":
+        """The best rates and the cheapest calls of two calibrations: load from other processes only
+        ever slows a calibration down, so the best seen is the device's."""
+        return Throughput(
+            tuple((k, c, max(r, s)) for (k, c, r), (_, _, s) in zip(self.conv_rates, other.conv_rates,
+                                                                    strict=True)),
+            max(self.bytes_per_s, other.bytes_per_s),
+            max(self.transcendental_bytes_per_s, other.transcendental_bytes_per_s),
+            min(self.call_s, other.call_s), min(self.conv_call_s, other.conv_call_s))
+
 
 def _best_s(fn, device: torch.device, repeats: int = 5) -> float:
     return min(time_calls(fn, 2, repeats, device))

@@ -5,6 +5,7 @@ cancelled when nobody waits for it any more, and a Retry-After from the work rea
 device has one worker thread that runs its jobs one after the other; requests wait on tickets.
 """
 
+import contextlib
 import copy
 import json
 import math
@@ -102,6 +103,7 @@ class MeasuringCore:
                                                                ttl_s="latency_ttl_s")
         self.calibrations = run.Calibrations()
         self.log_path = log_path
+        self._log_lock = threading.Lock()
         self.memory_in_use = 0
 
     # --- requests -----------------------------------------------------------------------------------
@@ -246,8 +248,12 @@ class MeasuringCore:
         line = {"pid": os.getpid(), "device": job.device, "job": job.label, "start": begun,
                 "end": ended, "estimate_s": round(ticket.estimate_s, 4),
                 "cancelled": ticket.cancelled.is_set()}
-        with open(self.log_path, "a") as f:
-            f.write(json.dumps(line) + "\n")
+        with self._log_lock:
+            with contextlib.suppress(OSError):
+                if os.path.getsize(self.log_path) >= get_settings().log_max_mb * 2**20:
+                    os.replace(self.log_path, self.log_path + ".1")  # one older log, at most
+            with open(self.log_path, "a") as f:
+                f.write(json.dumps(line) + "\n")
 
 
 _inline: MeasuringCore | None = None

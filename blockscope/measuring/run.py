@@ -149,12 +149,7 @@ class Calibrations:
         if best is None or time.monotonic() - when > get_settings().recalibrate_s:
             fresh = estimate.calibrate(torch.device(device))
             if best is not None:
-                fresh = estimate.Throughput(
-                    tuple((k, c, max(r, old)) for (k, c, r), (_, _, old) in
-                          zip(fresh.conv_rates, best.conv_rates, strict=True)),
-                    max(fresh.bytes_per_s, best.bytes_per_s),
-                    max(fresh.transcendental_bytes_per_s, best.transcendental_bytes_per_s),
-                    min(fresh.call_s, best.call_s), min(fresh.conv_call_s, best.conv_call_s))
+                fresh = fresh.best_of(best)
             self._seen[(device, count)] = (fresh, time.monotonic())
             best = fresh
         return best
