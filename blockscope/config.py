@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     max_repeats: PositiveInt = Field(10000, description="Largest `repeats` a request may ask for.")
     recalibrate_s: PositiveFloat = Field(300, description="Seconds before a device's throughput "
                                                           "(used to estimate durations) is measured again.")
+    ceilings_max_age_s: PositiveFloat = Field(86400, description="Seconds the machine's measured ceilings "
+                                                                 "(peak compute, bandwidth, call overhead: "
+                                                                 "/api/machine) are kept before they are "
+                                                                 "measured again; also measured again when "
+                                                                 "torch changes.")
     measurer: Literal["process", "inline"] = Field(
         "process", description="Where real tensors are run: `process`, one measuring process per machine "
                                "that every web worker sends its jobs to, or `inline`, in each web process "

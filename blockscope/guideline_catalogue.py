@@ -56,6 +56,10 @@ class Guideline:
     derivation: str | None = None
     # optional (row config, batch) -> the smallest MAC the row's multiply-adds allow
     mac_lower_bound: Callable[[UnitConfig, int], float] | None = None
+    # the roofline bound the guideline's argument rests on, and why, for the explanation of a measured
+    # report (docs/numbers.md, "Roofline"): the share of op time in ops of that bound, row by row
+    argued_bound: str | None = None
+    argued_because: str | None = None
 
     def row_config(self, row: Row, width_multiplier: int) -> UnitConfig:
         """The unit's constructor arguments at this width (x2 and x4 multiply the channel counts)."""
@@ -109,6 +113,7 @@ GUIDELINES: dict[str, Guideline] = {g.name: g for g in (
                    "counts.",
                    BARE_CONVS),
         mac_lower_bound=_g1_lower_bound,
+        argued_bound="memory", argued_because="MAC decides the time of an op that waits on memory",
         paper_notes=("The paper's ARM (Snapdragon 810, one thread) figures for G1 were measured at the "
                      "channel pairs (32,32), (22,44), (13,78) and (9,108), not at the GPU pairs used "
                      "here; they are shown for the shape of the table only.", ONLY_X1),
@@ -123,6 +128,8 @@ GUIDELINES: dict[str, Guideline] = {g.name: g for g in (
               Row("g=4", {"channels": 256, "groups": 4}, 1026),
               Row("g=8", {"channels": 360, "groups": 8}, 634)),
         decisions=("The network is ten 1x1 group convs c -> c; widths x2 and x4 multiply c.", BARE_CONVS),
+        argued_bound="memory", argued_because="the MAC that groups add costs time only where an op waits "
+                                              "on memory",
         paper_notes=(ONLY_X1,),
     ),
     Guideline(
@@ -138,6 +145,8 @@ GUIDELINES: dict[str, Guideline] = {g.name: g for g in (
         decisions=(G3_DERIVATION, BARE_CONVS),
         paper_notes=(ONLY_X1,),
         derive=_g3_derive, derivation=G3_DERIVATION,
+        argued_bound="overhead", argued_because="each fragment pays a call's fixed cost, the paper's launch "
+                                                "and synchronisation overhead",
     ),
     Guideline(
         name="g4", title="G4: element-wise operations are non-negligible",
@@ -153,6 +162,7 @@ GUIDELINES: dict[str, Guideline] = {g.name: g for g in (
                    "128 -> 32 (1x1) -> 32 (3x3) -> 128 (1x1) channels at x1, ReLU after the first two "
                    "convs and after the add. Widths x2 and x4 multiply c.", BARE_CONVS),
         paper_notes=(ONLY_X1,),
+        argued_bound="memory", argued_because="element-wise ops have no multiply-adds and wait on memory",
     ),
 )}
 

@@ -12,10 +12,12 @@ from . import __version__
 from .api import (
     api_docs,
     blocks,
+    compare,
     errors,
     guidelines,
     health,
     latency,
+    machine,
     networks,
     onnx,
     pages,
@@ -82,8 +84,9 @@ def routers() -> list[APIRouter]:
     """Every router of the app, in no particular order (see `most_specific_first`). Per-kind routes
     are built now, from the settings in force."""
     per_kind = (latency, reparam, sweep, onnx, blocks, quantization)
-    fixed = (health, latency, blocks, guidelines, networks, quantization, pages)
-    return [*(module.block_routes() for module in per_kind), *(module.router for module in fixed)]
+    fixed = (health, latency, machine, blocks, guidelines, networks, quantization, pages)
+    return [*(module.block_routes() for module in per_kind), *(module.router for module in fixed),
+            compare.routes()]
 
 
 def _parameters(route: BaseRoute) -> int:

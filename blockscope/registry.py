@@ -98,9 +98,9 @@ COMMON = (
 # The explorer's views, in page order (static/js/explorer-views.js draws them; /embed/{kind}?view=…
 # picks among them). `compare` is the side-by-side table with a standard convolution.
 VIEW_ORDER = ("compare", "formula", "totals", "activation", "diagram", "groups", "shuffle", "table", "chart",
-              "sweep", "reparam", "latency")
+              "sweep", "reparam", "latency", "roofline")
 # Views every kind has.
-BASE_VIEWS = ("formula", "totals", "diagram", "table", "chart", "latency")
+BASE_VIEWS = ("formula", "totals", "diagram", "table", "chart", "latency", "roofline")
 
 
 def views(*extra: str, lead: tuple[str, ...] = ()) -> tuple[str, ...]:

@@ -182,20 +182,6 @@ class Timing(Model):
     p75_us: float
 
 
-class NodeTiming(Timing):
-    id: str
-    op: str
-    share: float = Field(description="This op's median over the sum of every op's median.")
-
-
-class Device(Model):
-    name: str
-    label: str
-    threads: int | None = None
-    max_threads: int | None = None
-    memory: int | None = None
-
-
 class Quality(Model):
     """How far to trust a measured figure (docs/numbers.md, "Measured latency")."""
     disturbed: bool = Field(description="Other work used the measuring cores, or the samples spread "
@@ -205,6 +191,126 @@ class Quality(Model):
     spread: float = Field(description="Interquartile range of the end-to-end samples over their median.")
     ci95_us: list[float] = Field(description="95% interval of the end-to-end median (bootstrap).")
     attempts: int = Field(description="Measurements taken: a disturbed one is repeated within the budget.")
+
+
+# --- the roofline (docs/numbers.md, "Roofline") ----------------------------------------------------
+
+class Interval(Model):
+    """A measured ceiling: the median of its samples and the 95% interval of that median."""
+    value: float
+    ci95: list[float] = Field(description="95% interval of the median (bootstrap over samples).")
+
+
+class Bandwidth(Model):
+    """Memory bandwidth measured with working sets of one size (a copy: bytes read plus written)."""
+    working_set_bytes: int
+    gbs: float = Field(description="Bytes read plus written per second, in GB/s (10^9), the call's fixed "
+                                   "cost taken out.")
+    ci95: list[float]
+    level: str = Field(description="Where a working set of this size lives: L1, L2, L3 or DRAM (from the "
+                                   "cache sizes the system reports; 'memory' on a GPU).")
+
+
+class TheoreticalPeak(Model):
+    """The peak the datasheet arithmetic gives: cores x vector lanes x 2 (FMA) x FMA units x clock."""
+    gflops: float
+    cores: int
+    lanes: int = Field(description="float32 lanes of the widest vector unit the CPU reports (AVX-512: 16).")
+    fma_units: int
+    ghz: float
+    assumed: list[str] = Field(description="The factors that could not be read from the system and were "
+                                           "assumed (named), so the figure is only as good as they are.")
+
+
+class DeviceCeilings(Model):
+    """One device's measured ceilings at one thread count (the roofs of the roofline)."""
+    device: str
+    device_label: str
+    threads: int | None
+    compute_gflops: Interval = Field(description="Peak fp32 rate of a large matrix multiply, GFLOP/s.")
+    family_gflops: dict[str, Interval] = Field(
+        description="Peak rates of the op families the blocks use where they differ from the matrix "
+                    "multiply's (conv2d: a dense 3x3 convolution), GFLOP/s.")
+    bandwidth_gbs: list[Bandwidth] = Field(description="Bandwidth by working-set size, smallest first.")
+    call_overhead_us: Interval = Field(description="The fixed cost of one op call (a ReLU on one element).")
+    ridge_flop_per_byte: float = Field(description="compute_gflops over the largest working set's "
+                                                   "bandwidth: the intensity where DRAM-bound turns "
+                                                   "compute-bound.")
+    theoretical: TheoreticalPeak | None = Field(description="The datasheet peak, where it can be read.")
+    measured_at: str
+    torch: str
+    method: str = Field(description="How each ceiling was measured, in words.")
+    quality: Quality
+    age_s: float = Field(description="Seconds since they were measured.")
+    stale: bool = Field(description="Older than the settings allow, or measured with another torch: "
+                                    "measured again on the next request that may wait for it.")
+
+
+class MachineReport(Model):
+    """This server's measured ceilings, per device and thread count."""
+    machine: str
+    devices: list[DeviceCeilings]
+
+
+class Reorder(Model):
+    """A layout conversion the library ran around a node (oneDNN's verbose log)."""
+    tensor: str = Field(description="What was converted: 'input', 'output' or 'weights'.")
+    shape: str
+    src_layout: str
+    dst_layout: str
+    time_us: float = Field(description="Its time in the one profiled call (oneDNN's own clock).")
+
+
+class KernelInfo(Model):
+    """What actually ran for a node, from one profiled call after the timed ones."""
+    aten: list[str] = Field(description="The ATen ops that did the work, outermost first, e.g. "
+                                        "aten::conv2d ... aten::mkldnn_convolution.")
+    impl: str | None = Field(description="The library's implementation: oneDNN's (jit:avx512_core, "
+                                         "brg_conv_fwd:avx2, ref, ...) or the GPU kernel names.")
+    layout: str | None = Field(description="The activation layout the kernel computed in (oneDNN: "
+                                           "abcd is NCHW, aBcd16b blocks channels by 16).")
+    reorders: list[Reorder]
+    reorder_us: float = Field(description="Sum of the reorders' times.")
+    effective_channels: dict[str, int] | None = Field(
+        description="Channels as the blocked layout computes them (in, out), when padding adds some.")
+    effective_madds: int | None = Field(description="Multiply-adds at the effective channels.")
+    effective_bytes: int | None = Field(description="Bytes at the effective channels.")
+
+
+class Roofline(Model):
+    """A node (or a whole forward pass) placed on the device's roofline."""
+    flops: int = Field(description="2 x multiply-adds plus the elementwise work.")
+    bytes: int = Field(description="MAC x the element size (4 at float32).")
+    intensity: float = Field(description="flops / bytes, FLOP per byte.")
+    achieved_gflops: float = Field(description="flops over the median time, GFLOP/s.")
+    achieved_gflops_ci: list[float] = Field(description="flops over the 75th and 25th percentile times.")
+    achieved_gbs: float = Field(description="bytes over the median time, GB/s.")
+    roof_gbs: float = Field(description="The bandwidth roof used: the one measured at this working set.")
+    level: str = Field(description="Where this working set lives (L1, L2, L3, DRAM).")
+    attainable_gflops: float = Field(description="min(compute peak, intensity x roof_gbs).")
+    fraction_of_roof: float = Field(description="achieved_gflops / attainable_gflops.")
+    roof_time_us: float = Field(description="max(flops / compute peak, bytes / roof_gbs): the time the "
+                                            "roofs allow.")
+    bound: Literal["compute", "memory", "overhead"] = Field(
+        description="overhead when the call's fixed cost is at least the roof time; otherwise memory "
+                    "when intensity is below the ridge at this working set, else compute.")
+    kernel: KernelInfo | None = None
+
+
+class NodeTiming(Timing):
+    id: str
+    op: str
+    share: float = Field(description="This op's median over the sum of every op's median.")
+    kernel: KernelInfo | None = Field(None, description="What ran (measured with per-node timing).")
+    roofline: Roofline | None = Field(None, description="The node on the device's roofline.")
+
+
+class Device(Model):
+    name: str
+    label: str
+    threads: int | None = None
+    max_threads: int | None = None
+    memory: int | None = None
 
 
 class Speedup(Model):
@@ -253,11 +359,21 @@ class TimedOnDevice(Model):
     duration_s: float
 
 
+class RooflineSummary(Model):
+    """The whole forward pass on the roofline, the roofs it was placed against, and what they say."""
+    whole: Roofline
+    ceilings: DeviceCeilings
+    by_bound: dict[str, float] = Field(description="Share of the node time per bound.")
+    sentences: list[str] = Field(description="Which node dominates and why, computed from these figures.")
+
+
 class Measurement(TimedOnDevice):
     """Latency of a module on one device: end to end and, when asked, op by op."""
     nodes: list[NodeTiming] | None = None
     sum_of_nodes_us: float | None = None
     share_by_op: dict[str, float] | None = None
+    roofline: RooflineSummary | None = Field(None, description="With per-node timing: the pass and its "
+                                                               "nodes on the device's roofline.")
 
 
 class LatencyReport(Measurement):
@@ -361,6 +477,10 @@ class PaperFigures(Model):
 
 class RowMeasurement(Timing):
     quality: Quality
+    nodes: list[NodeTiming] | None = Field(None, description="Every op of the row's network timed alone, "
+                                                             "with its kernel and its roofline dot "
+                                                             "(null: timed end to end only).")
+    roofline: RooflineSummary | None = Field(None, description="The row's network on the device's roofline.")
     batches_per_s: float
     images_per_s: float
     machine: str = MACHINE
@@ -464,6 +584,10 @@ class GuidelineReport(Model):
     ordering: Ordering
     stored: StoredGuideline | None = Field(None, description="Only with measure=true: whether this run "
                                                              "replaced the stored last measurement.")
+    explanation: list[str] = Field(default_factory=list, description="Why the rows' times come out as "
+                                                                     "they do, from their ops' roofline "
+                                                                     "dots: which ops dominate, what "
+                                                                     "ran, which bound (measured rows).")
 
 
 class G2Point(Model):
@@ -536,6 +660,8 @@ class RowLatency(Model):
     measured_us: float = Field(description="Sum of the medians of the row's ops, each timed alone on the "
                                            "inputs it received in one real pass.")
     share: float = Field(description="measured_us over the sum of every op's median (the rows sum to 1).")
+    roofline: Roofline | None = Field(None, description="The row's ops together on the device's roofline: "
+                                                        "their summed counts in measured_us.")
 
 
 class SumVersusWhole(Model):
@@ -554,6 +680,8 @@ class NetworkMeasurement(TimedOnDevice):
     sum_of_nodes_us: float = Field(description="Sum of every op's median, each op timed alone: what the "
                                                "rows' `measured_us` add up to.")
     sum_versus_whole: SumVersusWhole | None = Field(None, description="The sum against the whole, judged.")
+    roofline: RooflineSummary | None = Field(None, description="The network and its ops on the device's "
+                                                               "roofline (null: no ceilings here).")
 
 
 class NetworkRow(Counts):
@@ -771,6 +899,43 @@ class ActivationQuantReport(Model):
     paper: PaperClaim
 
 
+QuantNodeClass = Literal["integer", "convert", "layout", "float"]
+
+
+class QuantNode(Model):
+    """One node of a graph as ONNX Runtime ran it, from its profiler (docs/quantization.md, "Node by
+    node")."""
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    name: str = Field(description="The node's name in the optimized graph.")
+    op_type: str
+    node_class: QuantNodeClass = Field(
+        alias="class", description="`integer`: computes on 8-bit integers (QLinearConv, QLinearMul, ...); "
+                                   "`convert`: QuantizeLinear, DequantizeLinear or DynamicQuantizeLinear; "
+                                   "`layout`: only moves data (Transpose, ReorderInput, ...); `float`: "
+                                   "computes in float, which in the int8 graph is a fallback.")
+    provider: str | None = Field(description="The execution provider that ran it.")
+    median_us: float = Field(description="Median of its durations over the profiled runs, µs.")
+    share: float = Field(description="median_us over the sum of every node's median_us.")
+
+
+class QuantProfile(Model):
+    """One form of a block (float32 or int8) node by node: ONNX Runtime's profiler, run after the
+    timed rounds in a session of its own."""
+    form: Literal["float32", "int8"]
+    runs: int = Field(description="Profiled runs the medians are taken over (after a warm one).")
+    sum_us: float = Field(description="Sum of the nodes' medians, µs.")
+    nodes: list[QuantNode] = Field(description="In the order they ran.")
+    us_by_class: dict[str, float] = Field(description="Sum of the nodes' medians per class, µs.")
+    share_by_class: dict[str, float] = Field(description="us_by_class over sum_us (they add up to 1).")
+    count_by_class: dict[str, int]
+
+
+class QuantBlockProfile(Model):
+    """A variant's float32 and int8 graphs, profiled node by node."""
+    float32: QuantProfile
+    int8: QuantProfile
+
+
 class QuantBlockVariant(Model):
     name: str = Field(description="`hard` (hard-swish, hard-sigmoid) or `smooth` (swish, sigmoid).")
     activations: list[str]
@@ -784,6 +949,13 @@ class QuantBlockVariant(Model):
     native: bool
     latency: dict[str, QuantTiming] | None = None
     int8_speedup: Speedup | None = None
+    profile: QuantBlockProfile | None = Field(
+        None, description="With measure=true: both graphs node by node (None for a block too slow to "
+                          "profile).")
+    int8_text: str | None = Field(None, description="Whether int8 is faster than float32 here and why, "
+                                                    "in words from the timings and the profile; no "
+                                                    "direction unless the timings are clean and the "
+                                                    "speedup's 95% interval excludes 1.")
 
 
 class BlockQuantReport(Model):
@@ -801,3 +973,108 @@ class BlockQuantReport(Model):
     speed: QuantSpeedVerdict | None = Field(None, description="The paper's claim (hard faster in int8), "
                                                               "judged as QuantVerdict.speed is.")
     paper: PaperClaim
+
+
+# --- comparison (/api/compare) ---------------------------------------------------------------------
+
+class CompareSide(Model):
+    """One side of a comparison: a block kind (as trained or deployed) or a whole network."""
+    side: Literal["a", "b"]
+    kind: str = Field(description="A block kind of /api/blocks, or `network:NAME` for a whole network.")
+    title: str
+    form: Literal["train", "deployed"] = Field(description="`deployed`: the block with its BatchNorms folded "
+                                                           "and its branches merged (kinds with a "
+                                                           "reparameterization only).")
+    config: dict[str, ConfigValue] = Field(description="Every parameter of the side, defaults filled in.")
+    query: dict[str, ConfigValue] = Field(description="The side's query parameters, without prefix, that "
+                                                      "differ from the defaults (plus `form` when deployed).")
+    input_shape: Shape
+    analysis: Analysis | None = Field(description="A block's analysis, as /api/blocks/{kind} answers it "
+                                                  "(the deployed form's for `form=deployed`).")
+    network: NetworkAnalysis | None = Field(description="A network's analysis, as /api/networks/{name} "
+                                                        "answers it.")
+    graph: Graph | None = Field(description="A network's op graph, node by node (a block's is its "
+                                            "`analysis`).")
+
+
+class TotalDiff(Model):
+    """One total on both sides: delta = b - a, ratio = a / b (null when b is 0)."""
+    a: int
+    b: int
+    delta: int
+    ratio: float | None
+
+
+class NodePair(Model):
+    """Two nodes that play the same part (the same id, or the same op in data-flow order), or a node
+    of one side only (the other is null)."""
+    a: str | None
+    b: str | None
+    op_a: str | None
+    op_b: str | None
+    match: Literal["name", "role"] | None = Field(description="`name`: the same node id on both sides; "
+                                                              "`role`: the same op, in data-flow order; "
+                                                              "null: one side only.")
+    counts: dict[str, TotalDiff | None] = Field(description="params, madds, mac and elementwise of the pair "
+                                                            "(a node of one side only: its counts, 0 on the "
+                                                            "other side).")
+    latency_us: dict[str, float | None] | None = Field(None, description="With measure=true: each node's "
+                                                                        "median, timed alone (µs).")
+
+
+class CompareLatency(Model):
+    """Both sides timed by the measuring process in one job, in alternating rounds."""
+    a: Measurement
+    b: Measurement
+    ratio: float | None = Field(description="a's median over b's: above 1, b is faster.")
+    ratio_ci95: list[float | None] = Field(description="95% interval of the ratio (bootstrap over rounds).")
+    measurable: bool = Field(description="False when the interval holds 1: no measurable difference.")
+    disturbed: bool = Field(description="Either side's figure was disturbed: no verdict is drawn.")
+    per_node: bool = Field(description="Every op was also timed alone (false: timing them too would have "
+                                       "overrun the time budget, so both sides were timed end to end only).")
+    comparison: Speedup
+    sentence: str = Field(description="What was measured, in words, from these figures.")
+
+
+class PresetCheck(Model):
+    """A claim about counts, held against the two analyses."""
+    metric: str
+    ratio: float | None = Field(description="a / b of that total.")
+    low: float
+    high: float
+    holds: bool
+    sentence: str
+
+
+class ComparePresetInfo(Model):
+    """One of the course's comparisons: the two sides, the claim they test and its source."""
+    name: str
+    title: str
+    source: str
+    claim: str
+    query: dict[str, ConfigValue] = Field(description="The /api/compare (and /compare) query of the preset.")
+    expect: Literal["a_faster", "b_faster", "same"] | None = Field(
+        description="What the claim says about speed on its hardware, if anything.")
+
+
+class ComparePreset(ComparePresetInfo):
+    """The preset the two sides match: the claim, and what this server computed and measured."""
+    checks: list[PresetCheck]
+    counted: str = Field(description="The counts against the claim, in words.")
+    measured: str | None = Field(description="The measurement against the claim, in words (null unless "
+                                             "measured).")
+
+
+class Comparison(Model):
+    """Two blocks (or networks) side by side: both analyses, every total's difference, the nodes
+    paired, and with measure=true both timed in one job."""
+    a: CompareSide
+    b: CompareSide
+    diff: dict[str, TotalDiff] = Field(description="params, madds, mac, mac_bytes, elementwise, weights "
+                                                   "(MAC of the weights) and activations (MAC of the feature "
+                                                   "maps).")
+    pairs: list[NodePair]
+    sentences: list[str] = Field(description="The totals from a to b, in words computed from the numbers.")
+    same_input: bool = Field(description="Both sides read an input of the same shape.")
+    preset: ComparePreset | None = Field(None, description="The course preset these two sides are, if any.")
+    latency: CompareLatency | None = Field(None, description="Only with measure=true.")

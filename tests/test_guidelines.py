@@ -407,7 +407,7 @@ def test_each_row_measured_once_with_its_own_network(client, monkeypatch):
     assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
     data = response.json()
     assert len(calls) == 4
-    assert all(c.per_node is False and c.threads == 1 and c.device == "cpu" for c in calls)
+    assert all(c.per_node is True and c.threads == 1 and c.device == "cpu" for c in calls)
     for job, row in zip(calls, data["rows"], strict=True):
         [(_, form)] = job.forms
         assert form.guideline == "g2" and dict(form.config) == row["config"]

@@ -22,7 +22,7 @@ def get_routes(client) -> list[str]:
         if "get" in methods:
             for key, value in filled.items():
                 path = path.replace(key, value)
-            real = r"latency|onnx|/measuring|/equivalence|/quantization/|/api/guidelines/[^/]+$"
+            real = r"latency|onnx|/measuring|/api/machine|/equivalence|/quantization/|/api/guidelines/[^/]+$"
             if "{" not in path and not re.search(real, path):
                 out.append(path)
     return out

@@ -162,7 +162,7 @@ def test_every_answer_says_how_long_it_may_be_kept(client):
     """One cache rule for every route (api/caching.py): no JSON answer leaves it to a proxy's default.
     Routes that measure or build files at their defaults are left out here (test_http_contract.py
     and test_onnx.py check theirs)."""
-    costly = ("/latency", "/onnx", "/equivalence")
+    costly = ("/latency", "/onnx", "/equivalence", "/api/machine")
     paths = [p for p in _api_paths(client)
              if not p.endswith(costly) and not p.startswith("/api/quantization")]
     assert len(paths) > 20

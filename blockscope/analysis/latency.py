@@ -27,7 +27,7 @@ import torch
 from torch import fx, nn
 
 from ..errors import Cancelled
-from . import graph
+from . import graph, kernels
 
 
 def _check(should_stop: Callable[[], bool] | None) -> None:
@@ -41,6 +41,8 @@ class RecordedOp:
     id: str
     op: str
     call: Callable[[], Any]
+    input_shapes: tuple[tuple[int, ...], ...] = ()  # of its tensor inputs (to tell a reorder's tensor)
+    weight_shape: tuple[int, ...] | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,8 +219,23 @@ class _Recorder(fx.Interpreter):
                     # an in-place op would otherwise change the tensors recorded for earlier ops
                     args, kwargs = fx.node.map_aggregate((args, kwargs), _clone)
                 fn = _callable(self.module, node)
-                self.ops.append(RecordedOp(node.name, op, _bind(fn, args, kwargs)))
+                weight = getattr(fn, "weight", None) if node.op == "call_module" else None
+                self.ops.append(RecordedOp(node.name, op, _bind(fn, args, kwargs), _shapes(args),
+                                           tuple(weight.shape) if isinstance(weight, torch.Tensor) else None))
         return super().run_node(node)
+
+
+def _shapes(args) -> tuple[tuple[int, ...], ...]:
+    """The shapes of the tensors among an op's arguments (a cat's list included), in order."""
+    found: list[tuple[int, ...]] = []
+
+    def keep(value):
+        if isinstance(value, torch.Tensor):
+            found.append(tuple(value.shape))
+        return value
+
+    fx.node.map_aggregate(args, keep)
+    return tuple(found)
 
 
 def _clone(value):
@@ -269,11 +286,18 @@ def measure_block(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int,
 def time_ops(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int,
              should_stop: Callable[[], bool] | None = None) -> dict:
     """Every op of `module` timed alone on the inputs it received in one real pass, in rounds:
-    `nodes` (median, quartiles and share of each), their sum, and the shares summed by op."""
+    `nodes` (median, quartiles and share of each), their sum, and the shares summed by op.
+
+    After the timed rounds, one profiled call of each op says what ran for it (`kernel`,
+    `analysis.kernels`): it never disturbs a timed sample.
+    """
     ops = record(module, x)
     per_op = time_rounds([op.call for op in ops], warmup, repeats, x.device, should_stop)
-    nodes = [{"id": op.id, "op": op.op, **summarize(samples)}
-             for op, samples in zip(ops, per_op, strict=True)]
+    _check(should_stop)
+    infos = kernels.profile_ops([op.call for op in ops], x.device, [op.input_shapes for op in ops],
+                                [op.weight_shape for op in ops])
+    nodes = [{"id": op.id, "op": op.op, **summarize(samples), "kernel": info}
+             for op, samples, info in zip(ops, per_op, infos, strict=True)]
     del ops, per_op  # the recorded inputs: every activation of a pass
     total = sum(n["median_us"] for n in nodes)
     by_op: dict[str, float] = {}

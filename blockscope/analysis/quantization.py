@@ -15,8 +15,10 @@ Pure work on real tensors, no queue and no cache of requests: the measuring proc
 """
 
 import copy
+import json
 import math
 import os
+import statistics
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Hashable
@@ -189,6 +191,9 @@ def engine_version() -> str:
     return ort.__version__
 
 
+Profiler = Callable[[int], dict]  # profiled runs -> a form's node profile (`profile_session`)
+
+
 @dataclass
 class Session:
     """An ONNX Runtime session, and the graph it really runs (after its optimizer's rewrites)."""
@@ -196,13 +201,9 @@ class Session:
     ops: list[str]  # op types of the optimized graph, in order
 
 
-def session(model: bytes, device: str, threads: int | None) -> Session:
-    import onnx
+def _options(threads: int | None):
     import onnxruntime as ort
 
-    provider, why = providers(device)
-    if provider is None:
-        raise RuntimeError(why)
     options = ort.SessionOptions()
     options.log_severity_level = 3
     if threads is not None:
@@ -210,10 +211,26 @@ def session(model: bytes, device: str, threads: int | None) -> Session:
     options.inter_op_num_threads = 1
     # no busy-waiting between calls: the cores stay free for the rest of the server
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
+def _inference_session(model: bytes, device: str, options):
+    import onnxruntime as ort
+
+    provider, why = providers(device)
+    if provider is None:
+        raise RuntimeError(why)
+    opts = [{"device_id": int(device.split(":")[1])}] if provider == "CUDAExecutionProvider" else None
+    return ort.InferenceSession(model, options, providers=[provider], provider_options=opts)
+
+
+def session(model: bytes, device: str, threads: int | None) -> Session:
+    import onnx
+
+    options = _options(threads)
     with tempfile.TemporaryDirectory() as folder:
         options.optimized_model_filepath = os.path.join(folder, "optimized.onnx")
-        opts = [{"device_id": int(device.split(":")[1])}] if provider == "CUDAExecutionProvider" else None
-        sess = ort.InferenceSession(model, options, providers=[provider], provider_options=opts)
+        sess = _inference_session(model, device, options)
         ops = [node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node]
     return Session(lambda feed: sess.run(None, feed), ops)
 
@@ -279,19 +296,103 @@ def activation_model(name: str, size: int, inp: QParams | None = None, out: QPar
                   [helper.make_tensor_value_info("y", kind, [size])], initializers)
 
 
-CONVERSIONS = {"QuantizeLinear", "DequantizeLinear"}
-LAYOUT = {"Transpose", "Reshape", "Identity", "Flatten", "Squeeze", "Unsqueeze"}
+# What a node of an optimized graph does, by its op type (docs/quantization.md, "Node by node"):
+# computes on 8-bit integers, converts between float and integers, only moves data between layouts
+# (ONNX Runtime's int8 convolutions take NHWC, its float ones a blocked NCHWc: it inserts the
+# transposes and reorders itself), or computes in float, which in an int8 graph is a fallback.
+INTEGER_OPS = {"ConvInteger", "MatMulInteger", "MatMulIntegerToFloat", "QGemm"}  # and every QLinear*
+CONVERSIONS = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"}
+LAYOUT = {"Transpose", "Reshape", "Identity", "Flatten", "Squeeze", "Unsqueeze", "ReorderInput",
+          "ReorderOutput"}
+NODE_CLASSES = ("integer", "convert", "layout", "float")
+
+
+def node_class(op_type: str, reads_float: bool = True) -> str:
+    """`integer`, `convert`, `layout` or `float` for a node of `op_type`. An op type that is none of
+    the first three computes in float, unless the node touches no float tensor at all (`reads_float`
+    False, as a MaxPool over uint8 codes): then it computes on the integers as they are."""
+    if op_type.startswith("QLinear") or op_type in INTEGER_OPS:
+        return "integer"
+    if op_type in CONVERSIONS:
+        return "convert"
+    if op_type in LAYOUT:
+        return "layout"
+    return "float" if reads_float else "integer"
 
 
 def integer_kernels(ops: list[str]) -> list[str]:
     """The ops of an optimized graph that compute on 8-bit integers (ONNX Runtime's QLinear* kernels)."""
-    return [op for op in ops if op.startswith("QLinear") or op in ("ConvInteger", "MatMulInteger")]
+    return [op for op in ops if node_class(op) == "integer"]
 
 
 def float_ops(ops: list[str]) -> list[str]:
     """The ops that compute in float: everything but integer kernels, conversions and layout changes."""
-    integer = set(integer_kernels(ops))
-    return [op for op in ops if op not in integer and op not in CONVERSIONS and op not in LAYOUT]
+    return [op for op in ops if node_class(op) == "float"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# the node profile: ONNX Runtime's own profiler, run after the timed rounds
+
+PROFILE_WARM = 1  # the first profiled pass allocates and warms caches: left out of the medians
+FLOAT_TYPES = {"float", "double", "float16", "bfloat16"}
+KERNEL_TIME = "_kernel_time"  # ONNX Runtime names a node's event "<node>_kernel_time"
+
+
+def _touches_float(args: dict) -> bool:
+    """Whether a node's inputs or outputs, as its profile event lists them, hold a float tensor (True
+    when the event does not say)."""
+    tensors = args.get("input_type_shape", []) + args.get("output_type_shape", [])
+    if not tensors:
+        return True
+    return any(kind in FLOAT_TYPES for tensor in tensors for kind in tensor)
+
+
+def profile_nodes(events: list[dict], warm: int = PROFILE_WARM) -> list[dict]:
+    """Each node of one session's profile (ONNX Runtime's JSON trace events), in the order it first
+    ran: its name, op type, execution provider, class, and the median of its durations (µs) over the
+    runs after the first `warm` (all of them when there are no more)."""
+    found: dict[str, dict] = {}
+    for event in events:
+        if event.get("cat") != "Node" or not event.get("name", "").endswith(KERNEL_TIME):
+            continue
+        args = event.get("args", {})
+        name = event["name"].removesuffix(KERNEL_TIME)
+        node = found.setdefault(args.get("node_index", name), {
+            "name": name, "op_type": args.get("op_name", name), "provider": args.get("provider"),
+            "class": node_class(args.get("op_name", name), _touches_float(args)), "durations": []})
+        node["durations"].append(float(event["dur"]))
+    nodes = []
+    for node in found.values():
+        durations = node.pop("durations")
+        kept = durations[warm:] or durations
+        nodes.append({**node, "median_us": statistics.median(kept)})
+    return nodes
+
+
+def profile_summary(nodes: list[dict], form: str, runs: int) -> dict:
+    """A form's nodes with their shares of the sum of node medians, and that sum split by class."""
+    total = sum(n["median_us"] for n in nodes)
+    share = (lambda us: us / total) if total > 0 else (lambda us: 0.0)
+    by_class = {c: sum(n["median_us"] for n in nodes if n["class"] == c) for c in NODE_CLASSES}
+    return {"form": form, "runs": runs, "sum_us": total,
+            "nodes": [{**n, "share": share(n["median_us"])} for n in nodes],
+            "us_by_class": by_class, "share_by_class": {c: share(us) for c, us in by_class.items()},
+            "count_by_class": {c: sum(n["class"] == c for n in nodes) for c in NODE_CLASSES}}
+
+
+def profile_session(model: bytes, device: str, threads: int | None, feed: dict, form: str, runs: int) -> dict:
+    """`model` run `runs` times (after PROFILE_WARM more) in a session of its own with ONNX Runtime's
+    profiler on, with the timed session's threads: the profile of every node (`profile_summary`)."""
+    options = _options(threads)
+    with tempfile.TemporaryDirectory() as folder:
+        options.enable_profiling = True
+        options.profile_file_prefix = os.path.join(folder, "profile")
+        sess = _inference_session(model, device, options)
+        for _ in range(PROFILE_WARM + runs):
+            sess.run(None, feed)
+        with open(sess.end_profiling()) as f:
+            events = json.load(f)
+    return profile_summary(profile_nodes(events), form, runs)
 
 
 def activation_report(name: str, inp: QParams, device: str = "cpu", threads: int | None = None) -> dict:
@@ -445,24 +546,27 @@ _models: BoundedCache[tuple, tuple[bytes, bytes]] = BoundedCache("quantized mode
 
 
 def activations_job(scale: float, zero_point: int, size: int, seed: int, device: str, threads: int | None,
-                    measure: bool) -> tuple[dict, dict[str, Callable[[], object]]]:
-    """Every activation's report at this input quantization, and with `measure` its timed calls."""
+                    measure: bool) -> tuple[dict, dict[str, Callable[[], object]], dict[str, Profiler]]:
+    """Every activation's report at this input quantization, and with `measure` its timed calls (one
+    op each: nothing to profile node by node)."""
     inp = QParams(scale, zero_point)
     report = {"activations": [activation_report(name, inp, device, threads) for name in ACTIVATIONS],
               "engine": f"{ENGINE} {engine_version()}", "provider": providers(device)[0]}
     calls = activation_calls(inp, size, seed, device, threads) if measure else {}
-    return report, calls
+    return report, calls, {}
 
 
 def block_job(module: nn.Module, shape: list[int], seed: int, key: Hashable, calibration: int, device: str,
-              threads: int | None, measure: bool) -> tuple[dict, dict[str, Callable[[], object]]]:
+              threads: int | None, measure: bool
+              ) -> tuple[dict, dict[str, Callable[[], object]], dict[str, Profiler]]:
     """Both variants of a block (`module`, built by the measuring process; `key` names it, for the
     cache of quantized models) quantized on inputs of `shape` drawn from `seed`: each one's errors
-    and kernels, and with `measure` its float32 and int8 calls on the seeded evaluation input."""
+    and kernels, and with `measure` its float32 and int8 calls on the seeded evaluation input, and
+    each form's profiler (`runs` -> its node profile), to run after the timed rounds."""
     module = module.eval()
     configured = activations_in(module)
     x = evaluation_input(shape, seed)
-    variants, calls = [], {}
+    variants, calls, profilers = [], {}, {}
     for variant in VARIANTS:
         changed = with_activations(module, variant).eval()
         as_float, as_int8 = _models.get_or_compute(
@@ -476,5 +580,8 @@ def block_job(module: nn.Module, shape: list[int], seed: int, key: Hashable, cal
         if measure:
             calls[f"{variant}/float32"] = lambda s=float_session: s.run({INPUT_NAME: x})
             calls[f"{variant}/int8"] = lambda s=int8_session: s.run({INPUT_NAME: x})
+            for form, model in (("float32", as_float), ("int8", as_int8)):
+                profilers[f"{variant}/{form}"] = lambda runs, m=model, f=form: profile_session(
+                    m, device, threads, {INPUT_NAME: x}, f, runs)
     return {"variants": variants, "engine": f"{ENGINE} {engine_version()}", "provider": providers(device)[0],
-            "scheme": SCHEME, "input_shape": shape}, calls
+            "scheme": SCHEME, "input_shape": shape}, calls, profilers

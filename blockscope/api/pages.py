@@ -12,6 +12,8 @@ from pydantic import TypeAdapter, ValidationError
 from ..errors import InvalidParameter
 from ..registry import BLOCKS, VIEW_ORDER
 from ..service.blocks import analyse
+from ..service.compare import NETWORK, preset_infos
+from ..service.networks import NETWORKS
 from .web import page_data, templates
 
 router = APIRouter(include_in_schema=False)
@@ -109,3 +111,30 @@ def embed(request: Request, kind: str, controls: Annotated[str, Query(
         description="Show the block's parameter controls above the views (true/false, 1/0, yes/no, "
                     "on/off; anything else: off).")] = ""):
     return _block_page(request, kind, embed=True, controls=_shown(controls))
+
+
+# --- /compare: two blocks or networks side by side -------------------------------------------------
+
+def _compare_page(request: Request, embed: bool, controls: bool = False) -> HTMLResponse:
+    data = {"query": _query(request), "embed": embed, "controls": controls or not embed,
+            "blocks": [_catalog_entry(spec) for spec in BLOCKS.values()],
+            "networks": [{"kind": f"{NETWORK}{n.name}", "title": n.title, "input_size": n.input_size}
+                         for n in NETWORKS.values()],
+            "presets": [p.model_dump() for p in preset_infos()]}
+    return _render(request, "compare.html", {"embed": embed, "controls": data["controls"], "data": data})
+
+
+def _catalog_entry(spec) -> dict:
+    return {"kind": spec.kind, "title": spec.title, "params": [p.model_dump() for p in spec.schema().params],
+            "deployable": "reparam" in spec.views}
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare_page(request: Request):
+    return _compare_page(request, embed=False)
+
+
+@router.get("/embed/compare", response_class=HTMLResponse)
+def compare_embed(request: Request, controls: Annotated[str, Query(
+        description="Show both sides' controls (true/false, 1/0, yes/no, on/off).")] = ""):
+    return _compare_page(request, embed=True, controls=_shown(controls))

@@ -20,9 +20,9 @@ import torch
 from ..analysis.estimate import OpWork, Throughput
 from ..config import get_settings
 from ..registry import BlockConfig, blame_size
-from . import run
+from . import ceilings, run
 from .forms import BlockForm, Form, NetworkForm
-from .results import EquivalenceResult, JobResult, OnnxFile, QuantizedResult, TimingResult
+from .results import CeilingsResult, EquivalenceResult, JobResult, OnnxFile, QuantizedResult, TimingResult
 
 
 class Store(NamedTuple):
@@ -35,6 +35,7 @@ class Store(NamedTuple):
 MEASUREMENTS = Store("latency", "latency_cache", "latency_ttl_s")
 PROOFS = Store("equivalences", "reparam_cache")
 FILES = Store("exports", "onnx_cache")
+CEILINGS = Store("ceilings", "latency_cache", "latency_ttl_s")  # and ceilings.json, kept for days
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,11 @@ class Timing(Job):
     @property
     def timed(self) -> bool:
         return True
+
+    @property
+    def label(self) -> str:  # several forms name themselves: "Timing(a, b in rounds)"
+        names = ", ".join(name for name, _ in self.forms)
+        return "Timing" if len(self.forms) == 1 else f"Timing({names} in rounds)"
 
     @property
     def blamed(self) -> tuple[str, object]:
@@ -200,8 +206,10 @@ class QuantizedActivations(Job):
     def estimate_s(self, throughput: Throughput | None) -> float:
         return 0.5 + (2 * get_settings().measure_target_s * self.FORMS if self.measure else 0)
 
-    def quantize(self, threads: int | None) -> tuple[dict, dict[str, Callable[[], object]]]:
-        """The report, and with `measure` the calls to time (ONNX Runtime is imported only here)."""
+    def quantize(self, threads: int | None
+                 ) -> tuple[dict, dict[str, Callable[[], object]], dict[str, Callable[[int], dict]]]:
+        """The report, and with `measure` the calls to time (ONNX Runtime is imported only here);
+        nothing to profile node by node."""
         from ..analysis import quantization
         return quantization.activations_job(self.scale, self.zero_point, self.size, self.seed, self.device,
                                             threads, self.measure)
@@ -225,11 +233,17 @@ class QuantizedBlock(Job):
     def timed(self) -> bool:
         return self.measure
 
-    def estimate_s(self, throughput: Throughput | None) -> float:
-        return 3.0 + (4 * get_settings().measure_target_s if self.measure else 0)
+    FORMS: ClassVar[int] = 4  # hard and smooth, float32 and int8
 
-    def quantize(self, threads: int | None) -> tuple[dict, dict[str, Callable[[], object]]]:
-        """The report, and with `measure` the calls to time (ONNX Runtime is imported only here)."""
+    def estimate_s(self, throughput: Throughput | None) -> float:
+        # the timed rounds, then each form's profiled runs (run.profile_runs keeps them to this share)
+        timed = self.FORMS * get_settings().measure_target_s * (1 + run.PROFILE_SHARE)
+        return 3.0 + (timed if self.measure else 0)
+
+    def quantize(self, threads: int | None
+                 ) -> tuple[dict, dict[str, Callable[[], object]], dict[str, Callable[[int], dict]]]:
+        """The report, and with `measure` the calls to time and each form's profiler, `runs` -> its
+        node profile (ONNX Runtime is imported only here)."""
         from ..analysis import quantization
         return quantization.block_job(self.config.spec.seeded(self.config), self.config.input_shape,
                                       self.config["seed"], self.config, self.calibration, self.device,
@@ -237,3 +251,44 @@ class QuantizedBlock(Job):
 
     def run(self, ctx: JobContext) -> QuantizedResult:
         return run.run_quantized(self, ctx.should_stop)
+
+
+@dataclass(frozen=True)
+class Ceilings(Job):
+    """The device's ceilings at a thread count (peak compute, bandwidth by working set, call
+    overhead): the ones kept in the runtime folder while fresh, else measured now
+    (`blockscope.measuring.ceilings`). `refresh` measures again whatever their age; it does not
+    change the answer's key, so a refreshed answer is what the next request gets."""
+    store: ClassVar[Store] = CEILINGS
+    device: str
+    threads: int | None
+    refresh: bool = field(compare=False, default=False)
+    sizes: ceilings.Sizes = ceilings.DEFAULT_SIZES
+    memory_bytes: int = field(compare=False, default=0)
+
+    def __post_init__(self):
+        if not self.memory_bytes:
+            object.__setattr__(self, "memory_bytes", ceilings.memory_bytes(self.sizes, self.device))
+
+    @property
+    def timed(self) -> bool:
+        return True
+
+    def _count(self) -> int | None:
+        return (self.threads or run.DEFAULT_THREADS) if self.device == "cpu" else None
+
+    def estimate_s(self, throughput: Throughput | None) -> float:
+        # a ceiling times about `target_s` each: compute, conv, two call costs and every working set
+        store = ceilings.CeilingsFile()
+        stored = store.load(store.key(self.device, self._count(), self.sizes))
+        if not self.refresh and not ceilings.needs_measuring(stored):
+            return 0.01
+        sets = len(ceilings.working_sets(self.sizes, torch.device(self.device)))
+        return 1.0 + self.sizes.target_s * (4 + sets) * 1.5
+
+    def run(self, ctx: JobContext) -> CeilingsResult:
+        count = self._count()
+        with run.threads(count):
+            found = ceilings.ceilings(self.device, count, self.sizes, refresh=self.refresh,
+                                      should_stop=ctx.should_stop)
+        return CeilingsResult(ceilings=found)

@@ -4,7 +4,7 @@ from typing import Any, Self
 
 from pydantic import Field
 
-from ..schemas import KernelView, Measurement, Model, QuantTiming, Speedup
+from ..schemas import DeviceCeilings, KernelView, Measurement, Model, QuantProfile, QuantTiming, Speedup
 
 
 class JobResult(Model):
@@ -42,11 +42,22 @@ class OnnxFile(JobResult):
 
 class QuantizedResult(JobResult):
     """The int8 lab's report (`blockscope.analysis.quantization`), and with `measure` every form timed
-    in rounds (`samples`: each form's end-to-end samples, for the intervals of their ratios)."""
+    in rounds (`samples`: each form's end-to-end samples, for the intervals of their ratios) and
+    then profiled node by node (`profiles`, by the same names; a block's forms only)."""
     report: dict[str, Any]
     forms: dict[str, QuantTiming] = Field(default_factory=dict)
     samples: dict[str, list[float]] = Field(default_factory=dict)
+    profiles: dict[str, QuantProfile] = Field(default_factory=dict)
 
     def as_cached(self) -> Self:
         return self.model_copy(update={"forms": {name: t.model_copy(update={"cached": True})
                                                  for name, t in self.forms.items()}})
+
+
+class CeilingsResult(JobResult):
+    """A device's ceilings at one thread count (`blockscope.measuring.ceilings`)."""
+    ceilings: DeviceCeilings
+
+    def as_cached(self) -> Self:
+        from .ceilings import with_age  # its age is now's, whenever it was cached
+        return self.model_copy(update={"ceilings": with_age(self.ceilings)})

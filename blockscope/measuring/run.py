@@ -7,6 +7,7 @@ The caller (the device's worker thread in `core`) holds the device; nothing here
 import gc
 import math
 import os
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from ..analysis.export import to_onnx
 from ..analysis.reparam import deploy, kernel_view, random_input
 from ..config import get_settings
 from ..errors import Cancelled, InvalidParameter
-from ..schemas import Measurement, QuantTiming, Speedup
+from ..schemas import Measurement, QuantProfile, QuantTiming, Speedup
 from . import quality
 from .devices import device_label
 from .results import EquivalenceResult, OnnxFile, QuantizedResult, TimingResult
@@ -38,6 +39,11 @@ ESTIMATE_SLACK = 3.0  # the estimate is within 3x: refuse only what even a 3x fa
 PER_NODE_FACTOR = 2.5  # the per-node pass costs about one more forward, plus a call per op
 # An ONNX export traces the module (no forward pass): a fixed cost, and about this much per op.
 EXPORT_BASE_S, EXPORT_OP_S = 0.5, 0.03
+# The int8 lab's node profiles, after the timed rounds: each form's profiled runs take at most this
+# share of the time target (a warm run more), and no fewer and no more runs than these; all of them
+# together at most this share of the time budget, or there are none.
+PROFILE_SHARE = 0.5
+MIN_PROFILE_RUNS, MAX_PROFILE_RUNS = 3, 15
 
 
 def cores() -> list[int]:
@@ -329,16 +335,41 @@ def run_quantized(job: "QuantizedActivations | QuantizedBlock", should_stop: Cal
     count = DEFAULT_THREADS if job.device == "cpu" and job.threads is None else job.threads
     started = time.perf_counter()
     try:
-        report, calls = job.quantize(count)
+        report, calls, profilers = job.quantize(count)
         if should_stop():
             raise Cancelled
         if not job.measure:
             return QuantizedResult(report=report)
         forms, samples = _time_in_rounds(calls, job.device, count, should_stop, started)
-        return QuantizedResult(report=report, forms=forms, samples=samples)
+        # after the timed rounds, never during them: the profiler's records would slow what is timed
+        profiles = _profile(profilers, samples, should_stop)
+        return QuantizedResult(report=report, forms=forms, samples=samples, profiles=profiles)
     finally:
-        calls = None
+        calls = profilers = None
         gc.collect()
+
+
+def profile_runs(forward_s: float) -> int:
+    """Profiled runs of a form whose end-to-end median is `forward_s`: as many as PROFILE_SHARE of the
+    time target holds, within MIN_PROFILE_RUNS and MAX_PROFILE_RUNS."""
+    fits = math.floor(get_settings().measure_target_s * PROFILE_SHARE / max(forward_s, 1e-7))
+    return max(MIN_PROFILE_RUNS, min(MAX_PROFILE_RUNS, fits))
+
+
+def _profile(profilers: dict[str, Callable[[int], dict]], samples: dict[str, list[float]],
+             should_stop: Callable[[], bool]) -> dict[str, QuantProfile]:
+    """Each form's node profile; none at all for forms so slow that even their fewest profiled runs
+    would take more than PROFILE_SHARE of the time budget."""
+    runs = {name: profile_runs(statistics.median(samples[name])) for name in profilers}
+    need = sum((n + 1) * statistics.median(samples[name]) for name, n in runs.items())
+    if need > get_settings().measure_budget_s * PROFILE_SHARE:
+        return {}
+    profiles = {}
+    for name, profile in profilers.items():
+        if should_stop():
+            raise Cancelled
+        profiles[name] = QuantProfile(**profile(runs[name]))
+    return profiles
 
 
 def _time_in_rounds(calls: dict[str, Callable[[], object]], device: str, count: int | None,

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from ..analysis import guidelines as closed_forms
 from ..analysis.guidelines import SIZE, analyse_network
+from ..analysis.memory import bytes_needed
 from ..blocks.guidelines import STACK_DEPTH
 from ..cache import BoundedCache
 from ..config import get_settings
@@ -40,6 +41,7 @@ from ..schemas import (
     GuidelineRow,
     GuidelineSummary,
     LastGuidelineMeasurement,
+    Measurement,
     Ordering,
     PaperFigures,
     RelativeSpeed,
@@ -49,7 +51,7 @@ from ..schemas import (
     UnitDiagram,
 )
 from ..wording import intervals_separate
-from . import latency
+from . import latency, roofline
 from .limits import check_memory
 
 log = logging.getLogger(__name__)
@@ -112,14 +114,27 @@ def analyse(guideline: Guideline, width_multiplier: int, batch: int) -> tuple[tu
 def _measure_row(guideline: Guideline, row: Row, config: UnitConfig, graph: Graph, *, device: str,
                  threads: int | None, width_multiplier: int, batch: int, fresh: bool,
                  cancel: threading.Event | None) -> RowMeasurement:
-    job = latency.timing_job({"row": (GuidelineForm.of(guideline.name, config), graph)},
-                             graph.input_shape, seed=0, device=device, threads=threads, warmup=None,
-                             repeats=None, per_node=False, size=_size_param(batch, width_multiplier))
-    reports, _ = latency.run(job, fresh=fresh, cancel=cancel)
-    result = reports["row"]
+    def timed(per_node: bool) -> Measurement:
+        job = latency.timing_job({"row": (GuidelineForm.of(guideline.name, config), graph)},
+                                 graph.input_shape, seed=0, device=device, threads=threads, warmup=None,
+                                 repeats=None, per_node=per_node, size=_size_param(batch, width_multiplier))
+        reports, _ = latency.run(job, fresh=fresh, cancel=cancel)
+        return reports["row"]
+
+    # op by op where every activation fits this server's memory for a job and the ops' timing fits the
+    # time budget (the ops' roofline dots, the explanation); else end to end only (the row's own dot)
+    per_node = bytes_needed(graph, every_activation=True) <= get_settings().max_memory_mb * 2**20
+    try:
+        measured = timed(per_node)
+    except InvalidParameter:
+        if not per_node:
+            raise
+        measured = timed(False)  # refused again when even end to end does not fit
+    result = roofline.with_roofline(measured, graph, cancel)
     total = result.total
     return RowMeasurement(
         median_us=total.median_us, p25_us=total.p25_us, p75_us=total.p75_us, quality=result.quality,
+        nodes=result.nodes, roofline=result.roofline,
         batches_per_s=1e6 / total.median_us, images_per_s=batch * 1e6 / total.median_us,
         machine=result.machine, device=result.device, device_label=result.device_label,
         threads=result.threads, warmup=result.warmup, repeats=result.repeats, cached=result.cached,
@@ -244,7 +259,10 @@ def report(name: str, *, device: str = "cpu", width_multiplier: int = 1, batch: 
         width_multiplier=width_multiplier, batch=batch, device=device, device_label=device_label,
         threads=threads if device == "cpu" else None, measured=measure, decisions=list(guideline.decisions),
         paper_notes=list(guideline.paper_notes), derivation=guideline.derivation, units=UNITS,
-        madds_spread=max(madds) / min(madds) - 1, rows=rows, ordering=ordering(rows))
+        madds_spread=max(madds) / min(madds) - 1, rows=rows, ordering=ordering(rows),
+        explanation=roofline.explain_rows([(row.label, graph, row.measured) for row, (graph, _)
+                                           in zip(rows, analysed, strict=True)],
+                                          guideline.argued_bound, guideline.argued_because))
     if measure:
         result = result.model_copy(update={"stored": _remember(result, asked_threads)})
     return result

@@ -14,6 +14,7 @@ from ..analysis.graph import analyse_graph
 from ..analysis.memory import bytes_needed
 from ..analysis.meta import on_meta
 from ..analysis.reparam import DEPLOY_COPIES, deploy
+from ..analysis.roofline import place_group
 from ..cache import BoundedCache
 from ..config import get_settings
 from ..errors import InvalidParameter, NotFound
@@ -38,6 +39,7 @@ from ..schemas import (
     NetworkSummary,
     NetworkUnit,
     Node,
+    NodeTiming,
     PublishedFigures,
     RowForms,
     RowLatency,
@@ -46,7 +48,7 @@ from ..schemas import (
     TimedOnDevice,
 )
 from ..wording import intervals_separate
-from . import export, latency
+from . import export, latency, roofline
 from .blocks import Cached
 from .export import OnnxFile, check_export_memory, check_form
 from .limits import check_memory
@@ -273,21 +275,29 @@ def reparam(name: str, batch: int = 1, height: int | None = None, width: int | N
             analysed.graph.input_shape, seed=SEED, device=device, threads=threads, warmup=warmup,
             repeats=repeats, per_node=False, size=_size_param(batch, height))
         reports, comparison = latency.run(job, fresh=fresh, cancel=cancel)
-        update["latency"] = NetworkFormsLatency(before=reports["before"], after=reports["after"],
-                                                comparison=comparison)
+        # timed end to end only: each form's whole pass on the roofline
+        update["latency"] = NetworkFormsLatency(
+            before=roofline.with_roofline(reports["before"], analysed.graph, cancel),
+            after=roofline.with_roofline(reports["after"], forms.after, cancel), comparison=comparison)
     return forms.result.model_copy(update=update) if update else forms.result
 
 
 # --- measured latency ------------------------------------------------------------------------------
 
 def _row_latency(graph: Graph, measured: Measurement, rows: int) -> list[RowLatency]:
-    """Each row's ops (their module path starts with "<row>.") summed, and its share of all ops."""
-    row_of = {n.id: int(n.module.split(".")[0]) for n in graph.nodes if n.op != "input"}
-    sums = [0.0] * rows
+    """Each row's ops (their module path starts with "<row>.") summed, and its share of all ops; with
+    the measurement's ceilings, the row's ops together on the roofline."""
+    by_id = {n.id: n for n in graph.nodes if n.op != "input"}
+    timed: list[list[NodeTiming]] = [[] for _ in range(rows)]
     for node in measured.nodes or []:
-        sums[row_of[node.id]] += node.median_us
+        timed[int(by_id[node.id].module.split(".")[0])].append(node)
+    sums = [sum(t.median_us for t in row) for row in timed]
     total = sum(sums)
-    return [RowLatency(measured_us=round(us, 3), share=us / total if total > 0 else 0.0) for us in sums]
+    ceilings = measured.roofline.ceilings if measured.roofline is not None else None
+    return [RowLatency(measured_us=round(us, 3), share=us / total if total > 0 else 0.0,
+                       roofline=None if ceilings is None or not row else
+                       place_group([by_id[t.id] for t in row], row, ceilings))
+            for us, row in zip(sums, timed, strict=True)]
 
 
 def sum_versus_whole(measured: Measurement) -> SumVersusWhole:
@@ -320,13 +330,13 @@ def measure(name: str, batch: int = 1, height: int | None = None, width: int | N
                              seed=SEED, device=device, threads=threads, warmup=warmup, repeats=repeats,
                              per_node=True, size=_size_param(batch, height))
     reports, _ = latency.run(job, fresh=fresh, cancel=cancel)
-    measured = reports["network"]
+    measured = roofline.with_roofline(reports["network"], graph, cancel)
     analysis = analysed.result.data
     by_row = _row_latency(graph, measured, len(analysis.rows))
     rows = [row.model_copy(update={"measured": by_row[row.index]}) for row in analysis.rows]
     whole = NetworkMeasurement(**{key: getattr(measured, key) for key in TimedOnDevice.model_fields},
                                sum_of_nodes_us=measured.sum_of_nodes_us,
-                               sum_versus_whole=sum_versus_whole(measured))
+                               sum_versus_whole=sum_versus_whole(measured), roofline=measured.roofline)
     return analysis.model_copy(update={"rows": rows, "measured": whole})
 
 

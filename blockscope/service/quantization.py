@@ -24,14 +24,16 @@ from ..schemas import (
     BlockQuantReport,
     ConfigValue,
     PaperClaim,
+    QuantBlockProfile,
     QuantBlockVariant,
     QuantEngine,
     QuantParams,
+    QuantProfile,
     QuantTiming,
     QuantVerdict,
     Speedup,
 )
-from ..wording import TOO_NOISY, micros, ratio_separates, speed_than
+from ..wording import TOO_NOISY, micros, ratio_separates, speed_than, speed_words
 from . import latency
 from .admission import WaitingLine
 from .blocks import analyse_resolved, resolve
@@ -244,6 +246,86 @@ def activations(*, bits: int = 8, scale: float | None = None, zero_point: int | 
 
 # --- blocks ----------------------------------------------------------------------------------------
 
+CONVERT_OPS = "QuantizeLinear/DequantizeLinear"
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.0f}%"
+
+
+def _nodes(count: int, of: int, verb: str) -> str:
+    """"3 of 24 nodes fall back", "1 of 24 nodes falls back", "no node falls back"."""
+    if count == 0:
+        return f"no node {verb}s"
+    return f"{count} of {of} node{'s' if of != 1 else ''} {verb if count != 1 else verb + 's'}"
+
+
+def _overheads(q: QuantProfile) -> str:
+    """What the int8 graph spends around its integer kernels, from its profile."""
+    n, share = q.count_by_class, q.share_by_class
+    said = (f"{CONVERT_OPS} take {_percent(share['convert'])} of its time, "
+            f"{_nodes(n['float'], len(q.nodes), 'fall')} back to float")
+    if n["float"]:
+        said += f" ({_percent(share['float'])})"
+    if n["layout"]:
+        said += f" and layout changes take {_percent(share['layout'])}"
+    return said
+
+
+def _why(speedup: float, profile: QuantBlockProfile) -> str:
+    """Why int8 is faster or slower, from the profiles: what its time goes to, and its integer kernels
+    alone against the whole float32 graph. The conclusion ("so ...") is drawn only when the profiled
+    runs show the difference in the same direction as the timing."""
+    f, q = profile.float32, profile.int8
+    kernels_us = q.us_by_class["integer"]
+    kernels = (f"its integer kernels alone take {micros(kernels_us)}, against {micros(f.sum_us)} for the "
+               "whole float32 graph")
+    agrees = q.sum_us > f.sum_us if speedup < 1 else q.sum_us < f.sum_us
+    if speedup < 1:
+        said = f"in ONNX Runtime's profile {_overheads(q)}; {kernels}"
+        if agrees:
+            around = q.sum_us - kernels_us
+            said += (f", so the time around them ({micros(around)}) makes int8 slower"
+                     if kernels_us < f.sum_us else
+                     ", so the integer kernels themselves are slower than float32 on this CPU")
+    else:
+        said = (f"in ONNX Runtime's profile its integer kernels take {_percent(q.share_by_class['integer'])} "
+                f"of its time; {_overheads(q)}; {kernels}")
+        if agrees:
+            said += f", so they save more than the time around them ({micros(q.sum_us - kernels_us)}) costs"
+    if not agrees:
+        said += (f" (the profiled runs alone do not show the difference: {micros(q.sum_us)} of int8 nodes "
+                 f"against {micros(f.sum_us)} of float32 nodes)")
+    return said
+
+
+def int8_text(speedup: Speedup | None, latency: Mapping[str, QuantTiming] | None,
+              profile: QuantBlockProfile | None) -> str | None:
+    """Whether a variant's int8 form is faster than its float32 form here and why, every figure and
+    direction from the timings (`speedup`: float32 median over int8 median) and the node profile. A
+    direction only from clean data: neither timing disturbed, the speedup's 95% interval excluding 1;
+    else the figures and TOO_NOISY. None when not measured."""
+    if speedup is None or not latency:
+        return None
+    f, q = latency["float32"], latency["int8"]
+    figures = f"{micros(q.total.median_us)} against {micros(f.total.median_us)}"
+    if speedup.value is None or f.quality.disturbed or q.quality.disturbed \
+            or not ratio_separates(speedup.ci95):
+        why = ("the server was busy while measuring" if f.quality.disturbed or q.quality.disturbed
+               else f"the 95% interval of their ratio, {_interval(speedup)}, holds 1")
+        return f"int8 took {figures} for float32: {why}, so whether int8 is faster is {TOO_NOISY}."
+    said = (f"int8 is {speed_than(speedup.value, 'float32')} here ({figures}; 95% interval of the speedup "
+            f"{_interval(speedup)})")
+    if profile is not None and speed_words(speedup.value) != "as fast":  # a why only for a difference
+        said += f": {_why(speedup.value, profile)}"
+    return said + "."
+
+
+def _block_profile(profiles: Mapping[str, QuantProfile], variant: str) -> QuantBlockProfile | None:
+    forms = {form: profiles.get(f"{variant}/{form}") for form in ("float32", "int8")}
+    return QuantBlockProfile(**forms) if all(forms.values()) else None
+
+
 def block(kind: str, values: Mapping[str, ConfigValue | None], *, calibration: int = 8, device: str = "cpu",
           threads: int | None = None, measure: bool = False, fresh: bool = False,
           cancel: threading.Event | None = None) -> BlockQuantReport:
@@ -293,11 +375,13 @@ def block(kind: str, values: Mapping[str, ConfigValue | None], *, calibration: i
     variants: list[QuantBlockVariant] = []
     for item in result.report["variants"]:
         name = item["name"]
-        timed = speedup = None
+        timed = speedup = profile = None
         if measure:
             timed = {k: forms[f"{name}/{k}"] for k in ("float32", "int8")}
             speedup = _speedup(samples, f"{name}/float32", f"{name}/int8")
-        variants.append(QuantBlockVariant(**item, latency=timed, int8_speedup=speedup))
+            profile = _block_profile(result.profiles, name)
+        variants.append(QuantBlockVariant(**item, latency=timed, int8_speedup=speedup, profile=profile,
+                                          int8_text=int8_text(speedup, timed, profile)))
     hard_over_smooth = _speedup(samples, "smooth/int8", "hard/int8") if measure else None
     by_name = {v.name: v for v in variants}
     int8 = [by_name[n].latency["int8"] if by_name[n].latency else None for n in ("hard", "smooth")]

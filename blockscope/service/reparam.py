@@ -24,7 +24,7 @@ from ..measuring.jobs import Equivalence
 from ..measuring.results import EquivalenceResult
 from ..registry import BlockConfig
 from ..schemas import Analysis, ConfigValue, LatencyReport, ReparamEquivalence, ReparamLatency, ReparamReport
-from . import latency
+from . import latency, roofline
 from .admission import WaitingLine
 from .blocks import Cached, analyse_resolved, construct, resolve
 from .limits import check_memory
@@ -131,8 +131,9 @@ def report_with_latency(kind: str, values: Mapping[str, ConfigValue | None], *, 
                              warmup=warmup, repeats=repeats, per_node=True, size=config.size_param)
     with _measured_pairs.admit():
         reports, comparison = latency.run(job, fresh=fresh, cancel=cancel)
-    before, after = (LatencyReport(kind=kind, config=data.config, **dict(reports[name]))
-                     for name in ("before", "after"))
+    before, after = (roofline.with_roofline(
+        LatencyReport(kind=kind, config=data.config, **dict(reports[name])), graph, cancel)
+        for name, graph in (("before", data.before), ("after", data.after)))
     # reported as measured, never adjusted: on a CPU fusing can gain little or even lose
     return data.model_copy(update={"latency": ReparamLatency(
         before=before, after=after, speedup=comparison.value, comparison=comparison)})

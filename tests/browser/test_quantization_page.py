@@ -5,6 +5,7 @@ import re
 import pytest
 
 from blockscope.config import use_settings
+from blockscope.wording import TOO_NOISY
 from tests.test_verdicts import force_quantization
 
 
@@ -92,4 +93,75 @@ def test_forced_noisy_timings_give_no_verdict_and_keep_the_figures(server_url, p
     if why == "disturbed":
         page.locator("[data-role=verdicts]").scroll_into_view_if_needed()
         screenshot(page, "quantization-disturbed-1280", full_page=False)
+    assert console_errors == []
+
+
+# --- node by node: ONNX Runtime's profile of both graphs -----------------------------------------------
+
+def _clean_timings_over_real_profiles(monkeypatch):
+    """Block measurements run for real, profiles and all, with their timings replaced by clean ones
+    that follow each form's profile (medians 10% above its sum of node times, 1% noise): the sentence
+    then has a direction, and the profile bears it out."""
+    from blockscope import measuring
+    from tests.test_verdicts import rounds, timing
+
+    real = measuring.submit
+
+    def submit(job, *, fresh=False, cancel=None):
+        result = real(job, fresh=fresh, cancel=cancel)
+        if not result.profiles:
+            return result
+        samples = {name: rounds(p.sum_us * 1.1, 0.01, seed=i)
+                   for i, (name, p) in enumerate(result.profiles.items())}
+        forms = {name: timing(s, False) for name, s in samples.items()}
+        return result.model_copy(update={"forms": forms, "samples": samples})
+
+    monkeypatch.setattr(measuring, "submit", submit)
+
+
+@pytest.mark.timeout(240)
+def test_the_node_profile_shows_both_graphs_with_their_classes(server_url, page, console_errors, monkeypatch,
+                                                               screenshot):
+    _clean_timings_over_real_profiles(monkeypatch)
+    with use_settings(measure_target_s=0.02, measure_warmup_s=0.005):
+        page.goto(server_url + PAGE)
+        page.locator("[data-role=node-table]").first.wait_for(timeout=120_000)
+    section = page.locator("[data-section=profile]")
+    for variant in ("hard", "smooth"):
+        profile = section.locator(f".qz-profile[data-variant={variant}]")
+        tables = profile.locator("[data-role=node-table]")
+        assert tables.count() == 2
+        int8 = profile.locator("[data-role=node-table][data-form=int8]")
+        f32 = profile.locator("[data-role=node-table][data-form=float32]")
+        # the int8 graph: integer kernels and conversions, each node with its badge
+        assert int8.locator(".qz-badge[data-class=integer]").count() > 0
+        assert int8.locator(".qz-badge[data-class=convert]").count() > 0
+        assert int8.locator("tbody tr").count() == int8.locator("tbody .qz-badge").count()
+        assert f32.locator(".qz-badge[data-class=integer], .qz-badge[data-class=convert]").count() == 0
+        assert f32.locator(".qz-badge[data-class=float]").first.text_content() == "float"
+        assert profile.locator("[data-role=share-bars] .qz-share-row").count() == 2
+        why = profile.locator("[data-role=int8-why]").text_content()
+        assert re.match(r"int8 is .*(faster|slower) than float32 here", why), why
+        assert "QuantizeLinear/DequantizeLinear take" in why and TOO_NOISY not in why
+    fallback = section.locator("[data-variant=hard] [data-form=int8] .qz-badge[data-class=float]")
+    assert fallback.count() > 0 and fallback.first.text_content() == "float fallback"  # its ReduceMean
+    # the two graphs side by side on a laptop
+    boxes = [t.bounding_box() for t in section.locator("[data-variant=hard] [data-role=node-table]").all()]
+    assert abs(boxes[0]["y"] - boxes[1]["y"]) < 2 and boxes[0]["x"] < boxes[1]["x"]
+    section.scroll_into_view_if_needed()
+    shot = screenshot(page, "quantization-profile-1280")
+    section.screenshot(path=shot.with_name("quantization-profile-section-1280.png"))
+    # stacked on a phone, nothing wider than the screen
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    boxes = [t.bounding_box() for t in section.locator("[data-variant=hard] [data-role=node-table]").all()]
+    assert boxes[1]["y"] > boxes[0]["y"] + boxes[0]["height"] - 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # every column on screen: no node table scrolls sideways in its frame
+    cut = page.evaluate("""[...document.querySelectorAll('[data-role=node-table]')]
+        .filter((t) => t.scrollWidth > t.parentElement.clientWidth + 1).length""")
+    assert cut == 0
+    section.scroll_into_view_if_needed()
+    shot = screenshot(page, "quantization-profile-390")
+    section.screenshot(path=shot.with_name("quantization-profile-section-390.png"))
     assert console_errors == []

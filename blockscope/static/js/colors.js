@@ -46,6 +46,18 @@ export const FIGURE = {
   highlight: css("--highlight"),
 };
 
+// The roofline's dots, by the kind of op (roofline.js sorts ops into these), and its slanted roofs.
+export const OP_COLORS = {
+  conv: css("--op-conv"),
+  linear: css("--op-linear"),
+  norm: css("--op-norm"),
+  activation: css("--op-activation"),
+  arithmetic: css("--op-arithmetic"),
+  pool: css("--op-pool"),
+  data: css("--op-data"),
+};
+export const ROOF_MEMORY = css("--roof-memory");
+
 // Channel-shuffle groups: categories, not metrics.
 const GROUP_PALETTE = [
   "--group-1",

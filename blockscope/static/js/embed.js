@@ -20,6 +20,7 @@ const HEIGHTS = {
   sweep: 850,
   reparam: 1600,
   latency: 210,
+  roofline: 1500,
   activation: 620,
 };
 // where a kind's view is much taller than the rest's

@@ -33,6 +33,7 @@ import { exact, metricLabel, studentText } from "./format.js";
 import { renderFormula } from "./formula.js";
 import { byNode, deviceLabel, explain, howMeasured, medianWithInterval, qualityNotes } from "./latency.js";
 import { renderReparam } from "./reparam.js";
+import { renderRoofline } from "./roofline.js";
 import { renderShuffle } from "./shuffle.js";
 import { renderNodeTable } from "./table.js";
 import {
@@ -58,8 +59,25 @@ function convValues(v) {
   };
 }
 
+// The block's latency, measured by the latency view's button or the roofline view's (either loads
+// the same report; the newer one is on screen in both).
+let measuredCount = 0;
+async function measureLatency({ kind, state }, signal, { again = false } = {}) {
+  const extra = { device: state.device, fresh: again ? true : null };
+  const report = await api.latency(kind, state.block, extra, { signal });
+  // the comparison's reference, timed alike; without it the comparison just has no latency row
+  const conv = state.compare
+    ? await api.latency("conv", convValues(state.block), extra, { signal }).catch(() => null)
+    : null;
+  measuredCount += 1;
+  return { report, byNode: byNode(report), conv, order: measuredCount };
+}
+const newestLatency = ({ loaded }) =>
+  [loaded.latency, loaded.roofline].filter(Boolean).sort((a, b) => b.order - a.order)[0] ?? null;
+const measuring = async ({ state }) => `Measuring on ${await deviceLabel(state.device)}…`;
+
 // per-node latency of the analysis on screen, once measured
-const measuredNodes = (state) => state.loaded.latency?.byNode ?? null;
+const measuredNodes = (state) => newestLatency(state)?.byNode ?? null;
 
 // The reparam view has no latency colouring of its own: its diagrams fall back to MAC.
 const structuralMetric = (metric) => (metric === "latency" ? "mac" : metric);
@@ -136,7 +154,7 @@ export const VIEWS = [
     load: ({ state }, signal) => api.analyse("conv", convValues(state.block), { signal }),
     failed: (err) => `No standard convolution to compare with: ${studentText(err.message)}`,
     draw: ({ root, state }, conv) => {
-      const measured = state.loaded.latency;
+      const measured = newestLatency(state);
       const latency = measured?.conv ? { block: measured.report, conv: measured.conv } : null;
       renderCompare(root, state.analysis, conv, latency);
     },
@@ -202,19 +220,12 @@ export const VIEWS = [
     button: "measure",
     onDemand: true,
     shares: true,
-    load: async ({ kind, state }, signal, { again = false } = {}) => {
-      const extra = { device: state.device, fresh: again ? true : null };
-      const report = await api.latency(kind, state.block, extra, { signal });
-      // the comparison's reference, timed alike; without it the comparison just has no latency row
-      const conv = state.compare
-        ? await api.latency("conv", convValues(state.block), extra, { signal }).catch(() => null)
-        : null;
-      return { report, byNode: byNode(report), conv };
-    },
-    loading: async ({ state }) => `Measuring on ${await deviceLabel(state.device)}…`,
+    load: measureLatency,
+    loading: measuring,
     done: ({ report }) => `Measured on ${howMeasured(report)}.`,
     failed: (err) => explain(err),
-    draw: ({ part, root }, measured) => {
+    draw: ({ part, root, state }) => {
+      const measured = newestLatency(state);
       const chart = part("latency-chart");
       const summary = part("latency-summary");
       chart.hidden = !measured; // nothing to show (and no empty chart's space) before a measurement
@@ -234,6 +245,24 @@ export const VIEWS = [
       );
       summary.replaceChildren(median, ...qualityNotes(report));
       latencyChart(chart, report);
+    },
+  },
+  {
+    // the latency view's per-op timings placed on this server's roofs (report.roofline)
+    name: "roofline",
+    stage: "soon",
+    button: "measure-roofline",
+    onDemand: true,
+    shares: true,
+    load: measureLatency,
+    loading: measuring,
+    done: ({ report }) => `Measured on ${howMeasured(report)}.`,
+    failed: (err) => explain(err),
+    draw: ({ part, root, state }) => {
+      const measured = newestLatency(state);
+      measureButton(root, "measure-roofline", Boolean(measured), "Measure latency");
+      const labels = new Map(state.analysis.nodes.map((n) => [n.id, n.label]));
+      renderRoofline(part("roofline"), measured?.report ?? null, { labels });
     },
   },
   {

@@ -9,6 +9,7 @@ import { initSweep } from "./guidelines-sweep.js";
 import { renderTable } from "./guidelines-table.js";
 import { keptText, verdictText } from "./guidelines-verdict.js";
 import { Latest } from "./latest.js";
+import { renderExplanation, renderRowsRoofline } from "./roofline-pages.js";
 import { writeURL } from "./url-state.js";
 
 const data = pageData();
@@ -66,6 +67,8 @@ function render(name) {
   verdict.textContent = verdictText(report);
   verdict.dataset.reproduces = String(report.ordering.reproduces);
   verdict.dataset.verdict = report.ordering.verdict ?? "";
+  renderExplanation(part(name, "explanation"), report.explanation);
+  renderRowsRoofline(part(name, "roofline"), report);
 }
 
 function setBusy(name, busy, text, isError = false) {

@@ -19,6 +19,7 @@ import {
 import { Latest } from "./latest.js";
 import { renderStages } from "./network-diagram.js";
 import { paperShape, renderNetworkTable } from "./network-table.js";
+import { renderNetworkRoofline } from "./roofline-pages.js";
 import { writeURL } from "./url-state.js";
 
 const { name, embed, query: initial = {}, input_size: size } = pageData();
@@ -27,6 +28,8 @@ const SIZE_KEYS = Object.keys(DEFAULTS);
 
 const whole = (raw, fallback) => (/^\d+$/.test(raw ?? "") ? Number(raw) : fallback);
 const state = Object.fromEntries(SIZE_KEYS.map((k) => [k, whole(initial[k], DEFAULTS[k])]));
+// the measured row the roofline picks out (null: the one that took the most time)
+let rooflineRow = whole(initial.roofline_row, null);
 
 const analyses = new Latest(); // only the newest size's answers are drawn
 const checks = new Latest(); // the equivalence check of the size on screen
@@ -39,6 +42,7 @@ const apiURL = (suffix, extra = {}) => `${base}${suffix}?${query({ ...state, ...
 function urlEntries() {
   const entries = {};
   for (const key of SIZE_KEYS) if (state[key] !== DEFAULTS[key]) entries[key] = state[key];
+  if (rooflineRow != null) entries.roofline_row = rooflineRow;
   return entries;
 }
 
@@ -274,6 +278,20 @@ function forgetMeasurements() {
     }
     role(box)?.replaceChildren();
   }
+  const roofline = role("roofline");
+  if (roofline) {
+    roofline.hidden = true;
+    roofline.replaceChildren();
+  }
+}
+
+// The measured rows on the roofline; picking a row redraws it and keeps the choice in the URL.
+function showRoofline(analysis) {
+  renderNetworkRoofline(role("roofline"), analysis, rooflineRow, (index) => {
+    rooflineRow = index;
+    writeURL(urlEntries());
+    showRoofline(analysis);
+  });
 }
 
 function updateLinks() {
@@ -400,6 +418,7 @@ role("measure")?.addEventListener("click", (event) => {
   measureOnClick(event.currentTarget, role("latency"), measurements, "", (analysis) => {
     renderNetworkTable(role("table"), analysis);
     latencySummary(analysis);
+    showRoofline(analysis);
   });
 });
 

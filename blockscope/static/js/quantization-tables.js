@@ -193,7 +193,8 @@ export function blockVerdict(report) {
       `${median(smooth.latency)}: ${why}, so which is faster is ${TOO_NOISY}.`;
   }
   return (
-    `${speed} int8 against float32: ${int8Words(hard)}, ${int8Words(smooth)}. Relative output error: ` +
+    `${speed} int8 against float32: ${int8Words(hard)}, ${int8Words(smooth)} (why, node by node: below). ` +
+    "Relative output error: " +
     `${(hard.rel_error * 100).toFixed(2)}% (hard) and ${(smooth.rel_error * 100).toFixed(2)}% (smooth).`
   );
 }

@@ -5,6 +5,7 @@ import { ApiError, getJSON, query } from "./api.js";
 import { pageData, role } from "./dom.js";
 import { Latest, pause } from "./latest.js";
 import { drawCurves, drawSpeed } from "./quantization-charts.js";
+import { renderProfiles } from "./quantization-profile.js";
 import {
   blockVerdict,
   renderActivationTable,
@@ -17,7 +18,7 @@ const data = pageData();
 const form = role("controls");
 const status = role("status");
 const paramError = role("param-error");
-const SECTIONS = ["verdict", "curves", "speed", "block"];
+const SECTIONS = ["verdict", "curves", "speed", "block", "profile"];
 const MEASURE_AFTER_MS = 600; // measurements wait until the controls have been still this long
 
 // --- state, kept in the URL --------------------------------------------------------------------------
@@ -105,6 +106,7 @@ function drawBlock(report) {
     `${report.engine.engine}: ${report.scheme}, calibrated on ${report.calibration} seeded random inputs.`;
   renderBlockTable(role("block-table"), report);
   role("block-verdict").textContent = blockVerdict(report);
+  renderProfiles(role("profiles"), report);
   drawSpeed(
     role("block-chart"),
     report.variants.map((v) => ({ label: `${v.name} (${v.activations.join(", ")})`, latency: v.latency })),

@@ -1,0 +1,114 @@
+"""A measured op placed on the roofline (Williams, Waterman and Patterson, "Roofline: an insightful
+visual performance model", CACM 2009), against the roofs this server measured (docs/numbers.md,
+"Roofline").
+
+Pure arithmetic on counts, timings and ceilings: the work comes from the analysis (2 x multiply-adds
+plus the elementwise work), the bytes from MAC, the time from the measurement, the roofs from
+`DeviceCeilings`. Two choices go beyond the paper's single roof: the bandwidth roof is the one
+measured at the working set nearest above the op's bytes (an op that fits L2 is held against L2, not
+DRAM), and an op whose roofs allow less time than one call's fixed cost is `overhead`-bound.
+"""
+
+from ..schemas import Bandwidth, DeviceCeilings, KernelInfo, Node, Roofline, Timing, Totals
+from .ops import ELEMENT_SIZE
+
+BOUNDS = ("compute", "memory", "overhead")
+
+
+def flops_of(counts: Node | Totals) -> int:
+    """FLOPs: one multiply-add is two, and each elementwise output one (docs/numbers.md)."""
+    return 2 * counts.madds + counts.elementwise
+
+
+def bytes_of(counts: Node | Totals) -> int:
+    """Bytes moved: MAC in elements at float32."""
+    return counts.mac * ELEMENT_SIZE
+
+
+def intensity_of(flops: int, nbytes: int) -> float:
+    """FLOP per byte; an op that moves no bytes (a view) is placed at 0: it has no memory roof to
+    divide by, and no work either."""
+    return flops / nbytes if nbytes > 0 else 0.0
+
+
+def peak_gflops(ceilings: DeviceCeilings) -> float:
+    """The compute roof: the fastest rate measured, the matrix multiply's or any op family's."""
+    return max([ceilings.compute_gflops.value, *(i.value for i in ceilings.family_gflops.values())])
+
+
+def roof_for(ceilings: DeviceCeilings, nbytes: int) -> Bandwidth:
+    """The bandwidth measured at the smallest working set that holds `nbytes`; past every measured
+    size, the largest (the last level, DRAM on a CPU)."""
+    ordered = sorted(ceilings.bandwidth_gbs, key=lambda b: b.working_set_bytes)
+    return next((b for b in ordered if b.working_set_bytes >= nbytes), ordered[-1])
+
+
+def ridge(ceilings: DeviceCeilings, nbytes: int) -> float:
+    """The intensity where this working set's bandwidth roof meets the compute roof, FLOP/byte."""
+    return peak_gflops(ceilings) / roof_for(ceilings, nbytes).gbs
+
+
+def _rate(amount: int, us: float) -> float:
+    """`amount` per second in 10^9 per second, from microseconds (a time below the clock gives 0)."""
+    return amount / (us * 1e3) if us > 0 else 0.0
+
+
+def place(flops: int, nbytes: int, timing: Timing, ceilings: DeviceCeilings, *, calls: int = 1,
+          kernel: KernelInfo | None = None) -> Roofline:
+    """`flops` and `nbytes` done in `timing` on the roofline of `ceilings`.
+
+    `calls` is how many op calls the time includes (1 for an op; a whole forward pass makes one per
+    op): their fixed cost is what `overhead` compares with the roofs' time.
+    """
+    peak = peak_gflops(ceilings)
+    roof = roof_for(ceilings, nbytes)
+    intensity = intensity_of(flops, nbytes)
+    # time the roofs allow, in µs: the slower of computing at the peak and moving at the bandwidth
+    roof_time_us = max(flops / (peak * 1e3), nbytes / (roof.gbs * 1e3))
+    # min(peak, intensity x bandwidth), written as work over roof time so a view (no bytes) needs no
+    # division by zero; a pure copy (no FLOPs) attains 0 GFLOP/s
+    attainable = flops / (roof_time_us * 1e3) if roof_time_us > 0 else 0.0
+    if calls * ceilings.call_overhead_us.value >= roof_time_us:
+        bound = "overhead"
+    elif intensity < peak / roof.gbs:
+        bound = "memory"
+    else:
+        bound = "compute"
+    median = timing.median_us
+    return Roofline(
+        flops=flops, bytes=nbytes, intensity=intensity, achieved_gflops=_rate(flops, median),
+        achieved_gflops_ci=[_rate(flops, timing.p75_us), _rate(flops, timing.p25_us)],
+        achieved_gbs=_rate(nbytes, median), roof_gbs=roof.gbs, level=roof.level, attainable_gflops=attainable,
+        # roof time over time taken: achieved over attainable, and for a pure copy the share of the
+        # bandwidth roof it reached
+        fraction_of_roof=roof_time_us / median if median > 0 else 0.0,
+        roof_time_us=roof_time_us, bound=bound, kernel=kernel)
+
+
+def place_node(node: Node, timing: Timing, ceilings: DeviceCeilings,
+               kernel: KernelInfo | None = None) -> Roofline:
+    """One op of the analysis, timed alone."""
+    return place(flops_of(node), bytes_of(node), timing, ceilings, kernel=kernel)
+
+
+def place_whole(totals: Totals, timing: Timing, ceilings: DeviceCeilings, calls: int) -> Roofline:
+    """A whole forward pass: the analysis's totals in the end-to-end time, `calls` ops called."""
+    return place(flops_of(totals), totals.mac_bytes, timing, ceilings, calls=calls)
+
+
+def place_group(nodes: list[Node], timings: list[Timing], ceilings: DeviceCeilings) -> Roofline:
+    """Ops timed alone, taken together (a row of a network): their summed work and bytes in their
+    summed medians, the quartiles summed for the interval, one call each."""
+    total = Timing(median_us=sum(t.median_us for t in timings), p25_us=sum(t.p25_us for t in timings),
+                   p75_us=sum(t.p75_us for t in timings))
+    return place(sum(flops_of(n) for n in nodes), sum(bytes_of(n) for n in nodes), total, ceilings,
+                 calls=len(nodes))
+
+
+def by_bound(rooflines: list[Roofline], medians: list[float]) -> dict[str, float]:
+    """Share of the summed medians spent in ops of each bound (every bound named, 0 when none)."""
+    total = sum(medians)
+    shares = dict.fromkeys(BOUNDS, 0.0)
+    for roofline, median in zip(rooflines, medians, strict=True):
+        shares[roofline.bound] += median / total if total > 0 else 0.0
+    return shares
