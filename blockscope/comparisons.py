@@ -25,11 +25,19 @@ Expect = Literal["a_faster", "b_faster", "same"]
 
 @dataclass(frozen=True)
 class Check:
-    """A claim about counts: `low` <= a / b of `metric` <= `high`."""
+    """A claim about counts: `low` <= a / b of `metric` <= `high` (`low` < a / b with `above`: "fewer"
+    is not "as many")."""
     metric: str
     low: float
     high: float
     says: str  # the claim in words ("8 to 9 times fewer multiply-adds")
+    above: bool = False
+
+    def holds(self, ratio: float | None) -> bool:
+        if ratio is None:
+            return False
+        low_ok = ratio > self.low if self.above else ratio >= self.low - 1e-9
+        return low_ok and ratio <= self.high + 1e-9
 
 
 @dataclass(frozen=True)
@@ -117,8 +125,8 @@ PRESETS: tuple[Preset, ...] = (
         "The deployed form merges the 3x3, 1x1 and identity branches and their BatchNorms into one 3x3 "
         "convolution: the same output, fewer ops, fewer parameters, faster.",
         {"a": "repvgg_block", "b": "repvgg_block", "b.form": "deployed"},
-        (Check("params", 1.0, 1.5, "fewer parameters once deployed"),
-         Check("mac", 1.0, 10.0, "less memory access once deployed")),
+        (Check("params", 1.0, 1.5, "fewer parameters once deployed", above=True),
+         Check("mac", 1.0, 10.0, "less memory access once deployed", above=True)),
         expect="b_faster", speed_claim="the deployed form is faster",
         sides=("the training-time block", "the deployed block")),
     Preset(
@@ -139,9 +147,13 @@ BY_NAME: dict[str, Preset] = {p.name: p for p in PRESETS}
 # --- sentences ---------------------------------------------------------------------------------------
 
 def ratio_text(ratio: float | None) -> str:
+    """1.234 -> "1.23", 12.34 -> "12.3", and below 0.01 three significant figures ("0.00123"), so no
+    ratio reads 0.00."""
     if ratio is None:
         return "–"
-    return f"{ratio:.2f}" if ratio < 10 else f"{ratio:.1f}"
+    if ratio >= 10:
+        return f"{ratio:.1f}"
+    return f"{ratio:.2f}" if ratio >= 0.01 or ratio == 0 else f"{ratio:.3g}"
 
 
 def totals_sentences(diff: dict[str, TotalDiff], a: str = "A", b: str = "B") -> list[str]:
@@ -176,6 +188,7 @@ def check_sentence(check: Check, ratio: float | None, holds: bool, a: str, b: st
     if ratio is None:
         return f"The claim says {check.says}; {b} has no {label} to divide by."
     span = (f"exactly {ratio_text(check.low)}" if check.low == check.high else
+            f"above {ratio_text(check.low)}, at most {ratio_text(check.high)}" if check.above else
             f"between {ratio_text(check.low)} and {ratio_text(check.high)}")
     verdict = "as the claim says" if holds else "not what the claim says"
     return (f"The claim says {check.says}. Counted here: {a} has {ratio_text(ratio)} times the {label} of "
@@ -198,7 +211,9 @@ def measured_sentence(preset: Preset, comparison: Speedup, disturbed: bool) -> s
         return said
     if disturbed:
         return f"The claim: {preset.speed_claim}. Here: {said}"
-    found: Expect = ("same" if not comparison.measurable or comparison.value is None else
+    if comparison.value is None:  # nothing measured to hold against the claim
+        return f"The claim: {preset.speed_claim}. Here: {said}"
+    found: Expect = ("same" if not comparison.measurable else
                      "b_faster" if comparison.value > 1 else "a_faster")
     if preset.expect == "same":
         agrees = found == "same"

@@ -233,7 +233,8 @@ class DeviceCeilings(Model):
                     "multiply's (conv2d: a dense 3x3 convolution), GFLOP/s.")
     bandwidth_gbs: list[Bandwidth] = Field(description="Bandwidth by working-set size, smallest first.")
     call_overhead_us: Interval = Field(description="The fixed cost of one op call (a ReLU on one element).")
-    ridge_flop_per_byte: float = Field(description="compute_gflops over the largest working set's "
+    ridge_flop_per_byte: float = Field(description="The compute roof (the highest of compute_gflops and "
+                                                   "family_gflops) over the largest working set's "
                                                    "bandwidth: the intensity where DRAM-bound turns "
                                                    "compute-bound.")
     theoretical: TheoreticalPeak | None = Field(description="The datasheet peak, where it can be read.")

@@ -116,8 +116,9 @@ except (RuntimeError, ValueError) as exc:
 [[ "$LOG_CHECK_S" =~ ^[1-9][0-9]*$ ]] || die "LOG_CHECK_S must be a whole number of seconds, not $LOG_CHECK_S"
 
 # --- stopping: everything this script started, and nothing else -----------------------------------
-budget_s="${BLOCKSCOPE_MEASURE_BUDGET_S:-10}"
-STOP_GRACE_S="${STOP_GRACE_S:-$(( ${budget_s%.*} + 15 ))}"
+# the measurement budget as the app reads it (any number pydantic takes, 1e1 included), plus 15 s
+STOP_GRACE_S="${STOP_GRACE_S:-$("$PYTHON" -c 'from blockscope.config import get_settings
+print(int(get_settings().measure_budget_s) + 15)')}"
 [[ "$STOP_GRACE_S" =~ ^[0-9]+$ ]] || die "STOP_GRACE_S must be a whole number of seconds, not $STOP_GRACE_S"
 nginx_pid=""
 helper_pid=""
@@ -140,7 +141,8 @@ wait_gone() {
         if [ -z "$left" ] || [ "$SECONDS" -ge "$deadline" ] || [ "$force" = 1 ]; then
             return
         fi
-        sleep 0.1
+        sleep 0.1 &  # waited for in the background: a second Ctrl-C reaches this script, not sleep
+        wait $! || true
     done
 }
 
@@ -180,7 +182,9 @@ trap 'exit 0' INT TERM
 trap stop_all EXIT
 
 # Each background job in a process group of its own: Ctrl-C in the terminal reaches this script
-# alone, which then stops nginx and the workers in order, rather than every process at once.
+# alone, which then stops nginx and the workers in order, rather than every process at once. With
+# job control a foreground command would get the terminal (and the Ctrl-C) to itself, so from here
+# on every command that takes time runs in the background and is waited for.
 set -m
 
 start_worker() {
@@ -240,7 +244,7 @@ EOF
 )
 
 upstreams=()
-for i in $(seq 1 "$WORKERS"); do
+for (( i = 1; i <= WORKERS; i++ )); do
     start_worker "$i"
     upstreams+=(--upstream "unix:$RUN_DIR/sockets/web-$i.sock")
 done
@@ -251,14 +255,14 @@ sets=(--set "LISTEN=$listen" --set "USER=$user_line" --set "WORKER_CONNECTIONS=$
       --set "WORKER_RLIMIT_NOFILE=$nofile" --set "ERROR_LOG=$RUN_DIR/logs/nginx-error.log"
       --set "ACCESS_LOG=$RUN_DIR/logs/access.log")
 for item in ${NGINX_SET:-}; do sets+=(--set "$item"); done
-"$PYTHON" deploy/render_nginx.py --prefix "$RUN_DIR/nginx" "${upstreams[@]}" "${sets[@]}" \
+helper "$PYTHON" deploy/render_nginx.py --prefix "$RUN_DIR/nginx" "${upstreams[@]}" "${sets[@]}" \
     -o "$RUN_DIR/nginx.conf"
-"$NGINX" -t -q -e stderr -p "$RUN_DIR/nginx" -c "$RUN_DIR/nginx.conf" ||
+helper "$NGINX" -t -q -e stderr -p "$RUN_DIR/nginx" -c "$RUN_DIR/nginx.conf" ||
     die "nginx refused $RUN_DIR/nginx.conf"
 
 say "starting $WORKERS web workers (logs in $RUN_DIR/logs)"
 sockets=()
-for i in $(seq 1 "$WORKERS"); do sockets+=("unix:$RUN_DIR/sockets/web-$i.sock"); done
+for (( i = 1; i <= WORKERS; i++ )); do sockets+=("unix:$RUN_DIR/sockets/web-$i.sock"); done
 wait_healthy "${sockets[@]}" || die "the web workers did not start: see $RUN_DIR/logs/web-*.log"
 
 "$NGINX" -e stderr -p "$RUN_DIR/nginx" -c "$RUN_DIR/nginx.conf" </dev/null &
@@ -300,16 +304,16 @@ next_check=$(( SECONDS + LOG_CHECK_S ))
 while :; do
     sleep 1 &
     wait $! || true
-    [ "$stopping" = 0 ] || continue
     if ! alive "$nginx_pid"; then
         wait "$nginx_pid" 2>/dev/null && code=0 || code=$?
         die "nginx stopped on its own (status $code): see $RUN_DIR/logs/nginx-error.log"
     fi
     if [ "$SECONDS" -ge "$next_check" ]; then
-        cap_logs
+        cap_logs &
+        wait $! || true
         next_check=$(( SECONDS + LOG_CHECK_S ))
     fi
-    for i in $(seq 1 "$WORKERS"); do
+    for (( i = 1; i <= WORKERS; i++ )); do
         if [ "$stopping" = 0 ] && ! alive "${web_pids[i]}"; then
             say "web worker $i stopped; starting it again (see $RUN_DIR/logs/web-$i.log)"
             start_worker "$i"

@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "serve-class.sh"
 IDLE_CONNECTIONS = 1100
 HEADER_TIMEOUT_S = 3
-# logs capped at 16 KiB and checked every second: an hour of the load test's traffic writes about
+# logs capped at 4 KiB and checked every second: an hour of the load test's traffic writes about
 # 17 default caps (8 MiB) of access log; test_logs_stay_under_their_cap writes more caps than that
-LOG_MAX_BYTES = 16 * 1024
+LOG_MAX_BYTES = 4 * 1024
 
 
 def _load_renderer():
@@ -343,7 +343,7 @@ def test_a_trickling_client_is_cut_off(stack):
 def test_logs_stay_under_their_cap(stack):
     """Past the cap a log is moved aside once (NAME.1) and started afresh, so each log holds at most
     its cap plus what arrives between two checks, twice over (docs/deployment.md). Scaled down: a
-    16 KiB cap checked every second, and 18 caps of traffic (an hour of the load test writes about
+    4 KiB cap checked every second, and 18 caps of traffic (an hour of the load test writes about
     17 of the default 8 MiB caps)."""
     logs = stack.run_dir / "logs"
     url = stack.url + "/static/js/api.js"

@@ -87,11 +87,11 @@ def test_padding_rules_by_groups():
     channels, madds, _ = effective(dw, 16, 16, bias=False)
     assert channels == {"in_channels": 96, "out_channels": 96}
     assert madds == 8 * 8 * 96 * 9
-    # other groups: only each group's output channels (4 groups of 20 -> 4 x 32); input unchanged
+    # other groups: no claim, however the tensor is blocked (the tag does not say how groups are laid out)
     grouped = ConvProblem.parse("g4mb1_ic64oc80_ih8oh8kh1sh1dh0ph0_iw8ow8kw1sw1dw0pw0")
-    channels, madds, _ = effective(grouped, 16, 16, bias=False)
-    assert channels == {"in_channels": 64, "out_channels": 128}
-    assert madds == 8 * 8 * 128 * 16
+    assert effective(grouped, 16, 16, bias=False) is None
+    resnext = ConvProblem.parse("g32mb1_ic128oc128_ih56oh56kh3sh1dh0ph1_iw56ow56kw3sw1dw0pw1")
+    assert effective(resnext, 16, 16, bias=False) is None
     # groups of whole blocks: nothing padded
     assert effective(ConvProblem.parse("g4mb1_ic64oc96_ih28oh28kh3sh1dh0ph1_iw28ow28kw3sw1dw0pw1"), 8, 8,
                      bias=False) is None

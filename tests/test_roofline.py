@@ -176,11 +176,48 @@ def test_random_ops_follow_the_rule_and_the_roofs():
 
 
 def test_a_whole_pass_pays_one_call_per_op():
-    totals = blocks.analyse("activation", {"height": 2, "width": 2}).data.totals
-    assert roof.place_whole(totals, timing(9.0), ceilings(), calls=1).bound == "overhead"
-    big = blocks.analyse("conv", {}).data.totals
-    assert roof.place_whole(big, timing(2000.0), ceilings(), calls=3).bound == "compute"
-    assert roof.place_whole(big, timing(2000.0), ceilings(), calls=10**4).bound == "overhead"
+    tiny = blocks.analyse("activation", {"height": 2, "width": 2}).data
+    assert roof.place_whole(tiny.nodes, timing(9.0), ceilings()).bound == "overhead"
+    big = blocks.analyse("conv", {}).data
+    assert roof.place_whole(big.nodes, timing(2000.0), ceilings()).bound == "compute"
+    slow_calls = ceilings(overhead=1e6)
+    assert roof.place_whole(big.nodes, timing(2000.0), slow_calls).bound == "overhead"
+
+
+@pytest.mark.parametrize("kind", BLOCKS)
+def test_a_pass_is_held_against_each_ops_own_roofs(kind):
+    """A whole pass's roof time is the sum of its ops' (each against its own working set's roof), so
+    a pass of ops that each fit a cache is not held against DRAM for their summed bytes; its totals
+    are the analysis's."""
+    example = ceilings()
+    for values in [BLOCKS[kind].defaults(), *random_configs(BLOCKS[kind], 3, seed=5)]:
+        analysis = blocks.analyse(kind, values).data
+        whole = roof.place_whole(analysis.nodes, timing(1000.0), example)
+        ops = [n for n in analysis.nodes if n.op != "input"]
+        assert whole.flops == 2 * analysis.totals.madds + analysis.totals.elementwise
+        assert whole.bytes == analysis.totals.mac_bytes
+        allowed = sum(roof.roof_time_us(roof.flops_of(n), roof.bytes_of(n), example) for n in ops)
+        assert whole.roof_time_us == pytest.approx(allowed, rel=1e-12)
+        if whole.flops:
+            assert whole.attainable_gflops == pytest.approx(whole.flops / (allowed * 1e3), rel=1e-12)
+        moving = sum(roof.bytes_of(n) / roof.roof_for(example, roof.bytes_of(n)).gbs for n in ops)
+        assert whole.roof_gbs == pytest.approx(whole.bytes / moving, rel=1e-12)
+        assert whole.roof_gbs >= min(b.gbs for b in example.bandwidth_gbs)
+
+
+def test_a_larger_working_sets_bandwidth_is_a_floor_for_a_smaller_ones():
+    """A dip measured at a small working set (a copy that size runs on one thread) is not the roof:
+    the roof at a size is the best bandwidth measured at that size or larger."""
+    example = ceilings()
+    sizes = sorted(example.bandwidth_gbs, key=lambda b: b.working_set_bytes)
+    dipped = [b.model_copy(update={"gbs": b.gbs / 10}) if i == 0 else b for i, b in enumerate(sizes)]
+    dip = example.model_copy(update={"bandwidth_gbs": dipped})
+    first = roof.roof_for(dip, 1)
+    assert first.level == sizes[0].level and first.working_set_bytes == sizes[0].working_set_bytes
+    assert first.gbs == max(b.gbs for b in dipped)
+    for b in sizes:  # an ordinary, falling profile is read as measured
+        larger = [x.gbs for x in sizes if x.working_set_bytes >= b.working_set_bytes]
+        assert roof.roof_for(example, b.working_set_bytes).gbs == max(larger)
 
 
 # --- the worked examples of docs/numbers.md ("Roofline") --------------------------------------------
@@ -280,13 +317,23 @@ def test_at_every_kinds_defaults_no_op_sits_above_its_roof(fresh_cache, client):
         for n in body["nodes"]:
             r = n["roofline"]
             assert r is not None, f"{kind}: {n['id']} has no dot"
-            band = next(b for b in c["bandwidth_gbs"]
-                        if b["level"] == r["level"] and b["gbs"] == r["roof_gbs"])
+            # the set whose bandwidth the roof is (its own level's, or a larger set's: roof_for)
+            band = next(b for b in c["bandwidth_gbs"] if b["gbs"] == r["roof_gbs"])
             width = max((peak["ci95"][1] - peak["ci95"][0]) / peak["value"],
                         (band["ci95"][1] - band["ci95"][0]) / band["gbs"])
             assert r["achieved_gflops_ci"][0] <= r["attainable_gflops"] * (1 + width) + 1e-9, \
                 f"{kind}: {n['id']} above its roof: {r}"
+            if r["flops"] == 0:  # a copy: its bytes against the bandwidth roof
+                slow_end = r["achieved_gbs"] * n["median_us"] / n["p75_us"]  # bytes over the p75 time
+                assert slow_end <= r["roof_gbs"] * (1 + width) + 1e-9, \
+                    f"{kind}: {n['id']} above its bandwidth roof: {r}"
             assert math.isfinite(r["intensity"])
+        # the whole pass too: each op against its own roofs, the pass under their sum
+        whole = body["roofline"]["whole"]
+        widest = max((b["ci95"][1] - b["ci95"][0]) / b["gbs"] for b in c["bandwidth_gbs"])
+        width = max((peak["ci95"][1] - peak["ci95"][0]) / peak["value"], widest)
+        assert whole["achieved_gflops_ci"][0] <= whole["attainable_gflops"] * (1 + width) + 1e-9, \
+            f"{kind}: the whole pass above its roof: {whole}"
 
 
 # --- the guideline lab ---------------------------------------------------------------------------------

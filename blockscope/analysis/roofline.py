@@ -37,15 +37,24 @@ def peak_gflops(ceilings: DeviceCeilings) -> float:
 
 
 def roof_for(ceilings: DeviceCeilings, nbytes: int) -> Bandwidth:
-    """The bandwidth measured at the smallest working set that holds `nbytes`; past every measured
-    size, the largest (the last level, DRAM on a CPU)."""
+    """The bandwidth roof of a working set of `nbytes`: measured at the smallest working set that
+    holds it (past every measured size, the largest: the last level, DRAM on a CPU), and never below
+    what a larger working set reached. A larger set's bandwidth is a floor for a smaller one's: a
+    copy of a small tensor runs on one thread in PyTorch (under its parallel grain size) where a
+    larger one, or a convolution of any size, runs on all, so a measured dip at a small set is the
+    copy's threading, not the cache's bandwidth."""
     ordered = sorted(ceilings.bandwidth_gbs, key=lambda b: b.working_set_bytes)
-    return next((b for b in ordered if b.working_set_bytes >= nbytes), ordered[-1])
+    at = next((i for i, b in enumerate(ordered) if b.working_set_bytes >= nbytes), len(ordered) - 1)
+    best = max(ordered[at:], key=lambda b: b.gbs)
+    if best is ordered[at]:
+        return best
+    return ordered[at].model_copy(update={"gbs": best.gbs, "ci95": best.ci95})
 
 
-def ridge(ceilings: DeviceCeilings, nbytes: int) -> float:
-    """The intensity where this working set's bandwidth roof meets the compute roof, FLOP/byte."""
-    return peak_gflops(ceilings) / roof_for(ceilings, nbytes).gbs
+def roof_time_us(flops: int, nbytes: int, ceilings: DeviceCeilings) -> float:
+    """The time the roofs allow an op, in µs: the slower of computing at the peak and moving its
+    bytes at its working set's bandwidth roof."""
+    return max(flops / (peak_gflops(ceilings) * 1e3), nbytes / (roof_for(ceilings, nbytes).gbs * 1e3))
 
 
 def _rate(amount: int, us: float) -> float:
@@ -63,12 +72,11 @@ def place(flops: int, nbytes: int, timing: Timing, ceilings: DeviceCeilings, *, 
     peak = peak_gflops(ceilings)
     roof = roof_for(ceilings, nbytes)
     intensity = intensity_of(flops, nbytes)
-    # time the roofs allow, in µs: the slower of computing at the peak and moving at the bandwidth
-    roof_time_us = max(flops / (peak * 1e3), nbytes / (roof.gbs * 1e3))
+    allowed_us = roof_time_us(flops, nbytes, ceilings)
     # min(peak, intensity x bandwidth), written as work over roof time so a view (no bytes) needs no
     # division by zero; a pure copy (no FLOPs) attains 0 GFLOP/s
-    attainable = flops / (roof_time_us * 1e3) if roof_time_us > 0 else 0.0
-    if calls * ceilings.call_overhead_us.value >= roof_time_us:
+    attainable = flops / (allowed_us * 1e3) if allowed_us > 0 else 0.0
+    if calls * ceilings.call_overhead_us.value >= allowed_us:
         bound = "overhead"
     elif intensity < peak / roof.gbs:
         bound = "memory"
@@ -81,8 +89,8 @@ def place(flops: int, nbytes: int, timing: Timing, ceilings: DeviceCeilings, *, 
         achieved_gbs=_rate(nbytes, median), roof_gbs=roof.gbs, level=roof.level, attainable_gflops=attainable,
         # roof time over time taken: achieved over attainable, and for a pure copy the share of the
         # bandwidth roof it reached
-        fraction_of_roof=roof_time_us / median if median > 0 else 0.0,
-        roof_time_us=roof_time_us, bound=bound, kernel=kernel)
+        fraction_of_roof=allowed_us / median if median > 0 else 0.0,
+        roof_time_us=allowed_us, bound=bound, kernel=kernel)
 
 
 def place_node(node: Node, timing: Timing, ceilings: DeviceCeilings,
@@ -91,18 +99,48 @@ def place_node(node: Node, timing: Timing, ceilings: DeviceCeilings,
     return place(flops_of(node), bytes_of(node), timing, ceilings, kernel=kernel)
 
 
-def place_whole(totals: Totals, timing: Timing, ceilings: DeviceCeilings, calls: int) -> Roofline:
-    """A whole forward pass: the analysis's totals in the end-to-end time, `calls` ops called."""
-    return place(flops_of(totals), totals.mac_bytes, timing, ceilings, calls=calls)
+def place_many(nodes: list[Node], timing: Timing, ceilings: DeviceCeilings) -> Roofline:
+    """Ops taken together in `timing` (a whole pass, a row of a network): their summed work and bytes,
+    one call each. Each op is held against its own roofs, so their roof time is the sum of theirs
+    (not the time of the summed bytes at one level: a pass of ops that each fit L2 moves more bytes
+    than L2 holds, yet never waits on DRAM); `roof_gbs` is the bandwidth that moves all their bytes
+    in the time their own roofs allow for moving them, and `level` theirs when they share one."""
+    nodes = [n for n in nodes if n.op != "input"]
+    flops, nbytes = sum(flops_of(n) for n in nodes), sum(bytes_of(n) for n in nodes)
+    peak = peak_gflops(ceilings)
+    roofs = [roof_for(ceilings, bytes_of(n)) for n in nodes]
+    moving_us = sum(bytes_of(n) / (r.gbs * 1e3) for n, r in zip(nodes, roofs, strict=True))
+    allowed_us = sum(roof_time_us(flops_of(n), bytes_of(n), ceilings) for n in nodes)
+    levels = {r.level for r in roofs}
+    roof_gbs = nbytes / (moving_us * 1e3) if moving_us > 0 else roof_for(ceilings, nbytes).gbs
+    intensity = intensity_of(flops, nbytes)
+    if len(nodes) * ceilings.call_overhead_us.value >= allowed_us:
+        bound = "overhead"
+    elif intensity < peak / roof_gbs:
+        bound = "memory"
+    else:
+        bound = "compute"
+    median = timing.median_us
+    return Roofline(
+        flops=flops, bytes=nbytes, intensity=intensity, achieved_gflops=_rate(flops, median),
+        achieved_gflops_ci=[_rate(flops, timing.p75_us), _rate(flops, timing.p25_us)],
+        achieved_gbs=_rate(nbytes, median), roof_gbs=roof_gbs,
+        level=levels.pop() if len(levels) == 1 else "mixed",
+        attainable_gflops=flops / (allowed_us * 1e3) if allowed_us > 0 else 0.0,
+        fraction_of_roof=allowed_us / median if median > 0 else 0.0, roof_time_us=allowed_us, bound=bound)
+
+
+def place_whole(graph_nodes: list[Node], timing: Timing, ceilings: DeviceCeilings) -> Roofline:
+    """A whole forward pass: every op of the analysis in the end-to-end time."""
+    return place_many(graph_nodes, timing, ceilings)
 
 
 def place_group(nodes: list[Node], timings: list[Timing], ceilings: DeviceCeilings) -> Roofline:
-    """Ops timed alone, taken together (a row of a network): their summed work and bytes in their
-    summed medians, the quartiles summed for the interval, one call each."""
+    """Ops timed alone, taken together (a row of a network): in their summed medians, the quartiles
+    summed for the interval."""
     total = Timing(median_us=sum(t.median_us for t in timings), p25_us=sum(t.p25_us for t in timings),
                    p75_us=sum(t.p75_us for t in timings))
-    return place(sum(flops_of(n) for n in nodes), sum(bytes_of(n) for n in nodes), total, ceilings,
-                 calls=len(nodes))
+    return place_many(nodes, total, ceilings)
 
 
 def by_bound(rooflines: list[Roofline], medians: list[float]) -> dict[str, float]:

@@ -323,7 +323,7 @@ def to_ceilings(found: Measured, device: str, threads: int | None, sizes: Sizes)
     return DeviceCeilings(
         device=device, device_label=device_label(device), threads=threads, compute_gflops=found.compute,
         family_gflops=found.families, bandwidth_gbs=found.bandwidth, call_overhead_us=found.call_overhead_us,
-        ridge_flop_per_byte=ridge(found.compute.value, found.bandwidth),
+        ridge_flop_per_byte=ridge(found.compute, found.families, found.bandwidth),
         theoretical=system_peak() if cpu else None,
         measured_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), torch=torch.__version__,
         method=METHOD.format(n=sizes.matmul if cpu else sizes.matmul * 4,
@@ -334,9 +334,11 @@ def to_ceilings(found: Measured, device: str, threads: int | None, sizes: Sizes)
         quality=found.quality, age_s=0.0, stale=False)
 
 
-def ridge(compute_gflops: float, bandwidth: list[Bandwidth]) -> float:
-    """FLOP per byte where the largest working set's bandwidth meets the compute peak."""
-    return _round(compute_gflops / bandwidth[-1].gbs) if bandwidth and bandwidth[-1].gbs > 0 else 0.0
+def ridge(compute: Interval, families: dict[str, Interval], bandwidth: list[Bandwidth]) -> float:
+    """FLOP per byte where the largest working set's bandwidth meets the compute roof (the fastest
+    rate measured, the matrix multiply's or an op family's, as the roofline places ops)."""
+    peak = max([compute.value, *(i.value for i in families.values())])
+    return _round(peak / bandwidth[-1].gbs) if bandwidth and bandwidth[-1].gbs > 0 else 0.0
 
 
 def keep_best(fresh: DeviceCeilings, stored: DeviceCeilings) -> DeviceCeilings:
@@ -356,12 +358,13 @@ def keep_best(fresh: DeviceCeilings, stored: DeviceCeilings) -> DeviceCeilings:
     compute = best(fresh.compute_gflops, stored.compute_gflops)
     note = (f" Measured while disturbed: where the figures measured at {stored.measured_at} were better, "
             "they were kept.")
+    families = {k: best(v, stored.family_gflops.get(k)) for k, v in fresh.family_gflops.items()}
     return fresh.model_copy(update={
         "compute_gflops": compute,
-        "family_gflops": {k: best(v, stored.family_gflops.get(k)) for k, v in fresh.family_gflops.items()},
+        "family_gflops": families,
         "bandwidth_gbs": bandwidth,
         "call_overhead_us": best(fresh.call_overhead_us, stored.call_overhead_us, higher=False),
-        "ridge_flop_per_byte": ridge(compute.value, bandwidth),
+        "ridge_flop_per_byte": ridge(compute, families, bandwidth),
         "method": fresh.method + note})
 
 
@@ -421,8 +424,12 @@ class CeilingsFile:
 
 
 def needs_measuring(stored: DeviceCeilings | None) -> bool:
-    """No figures, stale ones, or disturbed ones (kept only until a clean measurement replaces them)."""
-    return stored is None or with_age(stored).stale or stored.quality.disturbed
+    """No figures, stale ones, or disturbed ones (kept only until a clean measurement replaces them)
+    once `recalibrate_s` has passed since: while a class loads the machine, a disturbed set is not
+    measured again on every request, only every few minutes."""
+    if stored is None or with_age(stored).stale:
+        return True
+    return stored.quality.disturbed and age_s(stored) > get_settings().recalibrate_s
 
 
 def ceilings(device: str, threads: int | None, sizes: Sizes = DEFAULT_SIZES, *, refresh: bool = False,

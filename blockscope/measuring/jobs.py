@@ -272,16 +272,20 @@ class Ceilings(Job):
 
     @property
     def timed(self) -> bool:
-        return True
+        """Only when it will measure: answering the stored ceilings is a short job, run ahead of
+        measurements rather than behind them."""
+        return self.refresh or self._measures()
 
     def _count(self) -> int | None:
         return (self.threads or run.DEFAULT_THREADS) if self.device == "cpu" else None
 
+    def _measures(self) -> bool:
+        store = ceilings.CeilingsFile()
+        return ceilings.needs_measuring(store.load(store.key(self.device, self._count(), self.sizes)))
+
     def estimate_s(self, throughput: Throughput | None) -> float:
         # a ceiling times about `target_s` each: compute, conv, two call costs and every working set
-        store = ceilings.CeilingsFile()
-        stored = store.load(store.key(self.device, self._count(), self.sizes))
-        if not self.refresh and not ceilings.needs_measuring(stored):
+        if not self.refresh and not self._measures():
             return 0.01
         sets = len(ceilings.working_sets(self.sizes, torch.device(self.device)))
         return 1.0 + self.sizes.target_s * (4 + sets) * 1.5

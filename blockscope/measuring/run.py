@@ -20,6 +20,7 @@ from torch import nn
 from ..analysis import estimate
 from ..analysis import latency as timing
 from ..analysis.export import to_onnx
+from ..analysis.kernels import PROFILED_PASSES
 from ..analysis.reparam import deploy, kernel_view, random_input
 from ..config import get_settings
 from ..errors import Cancelled, InvalidParameter
@@ -73,8 +74,9 @@ def threads(count: int | None) -> Iterator[None]:
 
 
 def _untimed(per_node: bool) -> int:
-    """Untimed passes: a cold one, one timed once for the plan, and the pass recording op inputs."""
-    return 3 if per_node else 2
+    """Untimed passes: a cold one, one timed once for the plan, and with per-node timing the pass
+    recording op inputs and the profiled calls of every op that say what ran (`analysis.kernels`)."""
+    return 3 + PROFILED_PASSES if per_node else 2
 
 
 def _per_run(forward_s: float, per_node: bool, forms: int = 1) -> float:

@@ -45,7 +45,7 @@ from ..schemas import (
     PresetCheck,
     TotalDiff,
 )
-from . import latency, networks, reparam
+from . import latency, networks, reparam, roofline
 from .admission import WaitingLine
 from .blocks import Cached, analyse_resolved
 
@@ -322,7 +322,7 @@ def preset_report(preset: Preset, d: dict[str, TotalDiff], measured: CompareLate
     checks = []
     for check in preset.checks:
         ratio = d[check.metric].ratio
-        holds = ratio is not None and check.low - 1e-9 <= ratio <= check.high + 1e-9
+        holds = check.holds(ratio)
         checks.append((check, ratio, holds))
     return ComparePreset(
         name=preset.name, title=preset.title, source=preset.source, claim=preset.claim, query=preset.query,
@@ -394,7 +394,9 @@ def measure(kinds: Mapping[str, str | None], values: Mapping[str, Mapping[str, C
             # too long with every op timed alone too: both sides end to end only, if that fits
             per_node = False
             reports, comparison = latency.run(job(False), fresh=fresh, cancel=cancel)
-    ma, mb = reports["a"], reports["b"]
+    # each side on the device's roofline, as /latency places one (a network side: its graph's ops)
+    ma = roofline.with_roofline(reports["a"], graph_a, cancel)
+    mb = roofline.with_roofline(reports["b"], graph_b, cancel)
     disturbed = ma.quality.disturbed or mb.quality.disturbed
     preset = preset_for(a, b)
     na, nb = _names(preset)

@@ -53,8 +53,7 @@ def attach(measured: M, graph: Graph, ceilings: DeviceCeilings) -> M:
     """Every timed op that the analysis knows placed on `ceilings` (its KernelInfo copied in), and the
     whole pass from the analysis's totals and the end-to-end median. Timed end to end only, the whole
     pass alone: no shares by bound, no sentences (they name an op)."""
-    calls = sum(1 for n in graph.nodes if n.op != "input")  # a pass calls every op once
-    whole = roof.place_whole(graph.totals, measured.total, ceilings, calls=calls)
+    whole = roof.place_whole(graph.nodes, measured.total, ceilings)
     if not measured.nodes:
         return measured.model_copy(update={"roofline": RooflineSummary(
             whole=whole, ceilings=ceilings, by_bound={}, sentences=[])})

@@ -57,6 +57,8 @@ export const OP_COLORS = {
   data: css("--op-data"),
 };
 export const ROOF_MEMORY = css("--roof-memory");
+// the two sides of a comparison (/compare)
+export const SIDE_COLORS = { a: css("--side-a"), b: css("--side-b") };
 
 // Channel-shuffle groups: categories, not metrics.
 const GROUP_PALETTE = [

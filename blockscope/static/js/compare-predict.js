@@ -2,13 +2,13 @@
 // what this server measured, in words computed from the measured ratio and its interval (no verdict
 // from a disturbed measurement, none either way when the interval holds 1).
 
+import { SIDE_COLORS } from "./colors.js";
+import { ratioText } from "./compare-views.js";
 import { el } from "./dom.js";
 import { speedWords } from "./format.js";
 import { TOO_NOISY } from "./latency.js";
 import { point } from "./roofline.js";
 import { rooflineChart } from "./roofline-chart.js";
-
-const ratioText = (r) => (r == null ? "–" : r >= 10 ? r.toFixed(1) : r.toFixed(2));
 
 function guessWords(guess, by) {
   if (guess === "same") return "about the same speed";
@@ -20,7 +20,9 @@ export function guessVerdict(state, measured) {
   const said = `Your guess: ${guessWords(state.guess, state.by)}.`;
   const lat = measured?.latency;
   if (!lat) return `${said} Measuring both sides on this server…`;
-  const ci = `time of A over B ${ratioText(lat.ratio)}, 95% interval ${ratioText(lat.ratio_ci95[0])} to ${ratioText(lat.ratio_ci95[1])}`;
+  const [lo95, hi95] = lat.ratio_ci95;
+  const interval = `95% interval ${ratioText(lo95)} to ${ratioText(hi95)}`;
+  const ci = `time of A over B ${ratioText(lat.ratio)}, ${interval}`;
   if (lat.disturbed) return `${said} Measured: ${ci}, while other work used the machine: ${TOO_NOISY}.`;
   if (!lat.measurable) {
     const right = state.guess === "same" ? "Right: " : "";
@@ -32,15 +34,20 @@ export function guessVerdict(state, measured) {
   const measuredText = `Measured: ${faster.toUpperCase()} is ${words} (${ci}).`;
   if (state.guess === "same") return `${said} ${measuredText} The difference is measurable.`;
   if (state.guess !== faster) return `${said} ${measuredText} The other side was faster.`;
-  const off = Math.max(factor / state.by, state.by / factor);
-  const close = off < 1.25 ? "close to the measured factor" : off < 2 ? "within 2× of it" : "far from it";
+  // the guessed factor against the measured one's interval (as a factor of the faster side)
+  const [lo, hi] = lat.ratio_ci95;
+  const band = faster === "b" ? [lo, hi] : [hi == null ? null : 1 / hi, lo == null ? null : 1 / lo];
+  const inside = (band[0] == null || state.by >= band[0]) && (band[1] == null || state.by <= band[1]);
+  const nearest = state.by < (band[0] ?? state.by) ? band[0] : (band[1] ?? state.by);
+  const off = Math.max(nearest / state.by, state.by / nearest);
+  const close = inside
+    ? "inside the measured interval"
+    : off < 1.25
+      ? "close to the measured interval"
+      : off < 2
+        ? "within 2× of it"
+        : "far from it";
   return `${said} ${measuredText} The right side; your factor is ${close}.`;
-}
-
-function sideColor(side) {
-  const value = getComputedStyle(document.documentElement).getPropertyValue(`--side-${side}`).trim();
-  if (!value) throw new Error(`palette.css defines no --side-${side}`);
-  return value;
 }
 
 const placeable = (r) => r && r.intensity > 0 && r.achieved_gflops > 0;
@@ -57,7 +64,7 @@ export function renderRoofDots(root, comparison) {
   const groups = [];
   for (const side of ["a", "b"]) {
     const report = lat[side];
-    const color = sideColor(side);
+    const color = SIDE_COLORS[side];
     const points = (report.nodes ?? [])
       .filter((n) => placeable(n.roofline))
       .map((n) => point(n.roofline, `${side.toUpperCase()}: ${n.id} (${n.op})`, n, { id: n.id }));

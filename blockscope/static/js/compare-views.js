@@ -20,7 +20,8 @@ const TOTAL_ROWS = [
 ];
 
 // a / b as a student reads it: "8.69", "0.48", "–"
-export const ratioText = (r) => (r == null ? "–" : r >= 10 ? r.toFixed(1) : r.toFixed(2));
+export const ratioText = (r) =>
+  r == null ? "–" : r >= 10 ? r.toFixed(1) : r >= 0.01 || r === 0 ? r.toFixed(2) : r.toPrecision(3);
 const signed = (v) => (v > 0 ? `+${exact(v)}` : v < 0 ? `−${exact(-v)}` : "0");
 
 // --- diagrams ---------------------------------------------------------------------------------------

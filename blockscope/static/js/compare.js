@@ -116,6 +116,13 @@ function predictView() {
 
 function refresh() {
   writeURL(entries());
+  // what the sides were before: an answer or a measurement still on its way is theirs, not these
+  requests.next();
+  measuring.next();
+  const status = role("measure-status");
+  status.textContent = "";
+  status.classList.remove("busy");
+  role("measure").disabled = false;
   state.measured = null;
   document.body.dataset.busy = "1";
   requests.run(
@@ -140,6 +147,7 @@ function refresh() {
 const forms = () => ({ a: role("controls-a"), b: role("controls-b") });
 
 function measure() {
+  measuring.next();
   const button = role("measure");
   const status = role("measure-status");
   button.disabled = true;

@@ -65,13 +65,26 @@ export const WHOLE = { color: INK, symbol: "star", size: 17 };
 
 // Per memory level, the bandwidth of its largest working set (DRAM's is the one the ridge uses); the
 // hover lists every working set measured at that level.
+// The compute roof the server places ops under: the fastest rate measured, the matrix multiply's
+// or an op family's (analysis/roofline.py, peak_gflops).
+export function peakOf(ceilings) {
+  return Math.max(
+    ceilings.compute_gflops.value,
+    ...Object.values(ceilings.family_gflops ?? {}).map((i) => i.value),
+  );
+}
+
+// One bandwidth roof per level, as the server reads them (analysis/roofline.py, roof_for): at a working
+// set, the best bandwidth measured at that size or larger; a level's roof is its smallest set's.
 export function levels(ceilings) {
+  const sets = [...(ceilings.bandwidth_gbs ?? [])].sort((p, q) => p.working_set_bytes - q.working_set_bytes);
   const byLevel = new Map();
-  for (const b of ceilings.bandwidth_gbs ?? []) {
-    if (!byLevel.has(b.level)) byLevel.set(b.level, []);
-    byLevel.get(b.level).push(b);
-  }
-  return [...byLevel].map(([level, all]) => ({ level, roof: all[all.length - 1], all }));
+  sets.forEach((b, i) => {
+    const gbs = Math.max(...sets.slice(i).map((x) => x.gbs));
+    if (!byLevel.has(b.level)) byLevel.set(b.level, { level: b.level, roof: { ...b, gbs }, all: [] });
+    byLevel.get(b.level).all.push(b);
+  });
+  return [...byLevel.values()];
 }
 
 const bytesText = (bytes) => {
@@ -106,13 +119,14 @@ function flatRoof(y, [x0, x1], name, hover, line) {
 }
 
 function roofTraces(ceilings, range) {
-  const peak = ceilings.compute_gflops.value;
-  const peakText = withInterval(peak, ceilings.compute_gflops.ci95, "GFLOP/s");
+  const peak = peakOf(ceilings);
+  const mm = ceilings.compute_gflops.value;
+  const peakText = withInterval(mm, ceilings.compute_gflops.ci95, "GFLOP/s");
   const traces = [
     flatRoof(
-      peak,
+      mm,
       range,
-      `compute peak ${sig(peak)} GFLOP/s`,
+      `compute peak ${sig(mm)} GFLOP/s`,
       `<b>Compute peak</b> (a large matrix multiply)<br>${peakText}`,
       { color: INK, width: 2.5 },
     ),
@@ -167,7 +181,9 @@ function roofTraces(ceilings, range) {
       line: { color: ROOF_MEMORY, width: 1.8, dash: DASHES[i % DASHES.length] },
       showlegend: false,
       hovertemplate:
-        `<b>${escapeHover(level)} bandwidth roof</b>: min(peak, intensity × ${sig(roof.gbs)} GB/s)<br>` +
+        `<b>${escapeHover(level)} bandwidth roof</b>: ` +
+        `min(${sig(peak)} GFLOP/s, intensity × ${sig(roof.gbs)} GB/s)<br>` +
+        "(the best measured at this level's sizes or larger)<br>" +
         `working sets measured at this level:<br>${sets}<extra></extra>`,
       meta: { roof: level },
     });
@@ -179,7 +195,8 @@ function roofTraces(ceilings, range) {
 // at log10 of the value. A slanted roof is labelled where it enters the plot from the left or below.
 function roofLabels(ceilings, range) {
   const [x0, x1] = range.x;
-  const peak = ceilings.compute_gflops.value;
+  const peak = peakOf(ceilings);
+  const mm = ceilings.compute_gflops.value;
   const label = (x, y, text, xanchor, yanchor = "bottom") => ({
     x: Math.log10(x),
     y: Math.log10(y),
@@ -191,7 +208,7 @@ function roofLabels(ceilings, range) {
     bgcolor: FIGURE.background,
     borderpad: 1,
   });
-  const labels = [label(x1, peak, `peak ${sig(peak)} GFLOP/s`, "right")];
+  const labels = [label(x1, mm, `peak ${sig(mm)} GFLOP/s`, "right")];
   for (const [family, rate] of Object.entries(ceilings.family_gflops ?? {})) {
     labels.push(label(x1, rate.value, `${family} ${sig(rate.value)}`, "right", "top"));
   }
@@ -209,7 +226,7 @@ function roofLabels(ceilings, range) {
 
 // The axes span every dot and the ridge points, a little beyond.
 function ranges(ceilings, points) {
-  const peak = ceilings.compute_gflops.value;
+  const peak = peakOf(ceilings);
   const top = Math.max(peak, ceilings.theoretical?.gflops ?? 0);
   const ridges = levels(ceilings).map(({ roof }) => peak / roof.gbs);
   const xs = [...points.map((p) => p.x), ...ridges].filter((v) => v > 0);

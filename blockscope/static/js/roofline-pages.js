@@ -80,7 +80,8 @@ export function renderRowsRoofline(container, report) {
       el(
         "p",
         { class: "roofline-caption" },
-        `Every op of each measured row under the roofs of ${where}: one colour and symbol per row, its whole network a star.`,
+        `Every op of each measured row under the roofs of ${where}: ` +
+          "one colour and symbol per row, its whole network a star.",
       ),
       chart,
       perRow,
@@ -170,12 +171,14 @@ export function renderNetworkRoofline(container, analysis, asked, onPick) {
   picker.addEventListener("change", () => onPick(Number(picker.value)));
   const chart = el("div", { class: "chart roofline-chart", "data-role": "roofline-chart" });
   const r = chosen?.measured.roofline;
+  const roofWords = r?.level === "mixed" ? "their own roofs" : `the ${r?.level} roof`;
   const facts = r
     ? el(
         "p",
         { class: "roofline-by-bound", "data-role": "roofline-chosen" },
-        `Row ${rowName(chosen)}: its ops together are ${boundPhrase(r.bound)}, ${percent(r.fraction_of_roof)} of the ` +
-          `${r.level} roof, ${micros(chosen.measured.measured_us)} (${percent(chosen.measured.share)} of the ops' time).`,
+        `Row ${rowName(chosen)}: its ops together are ${boundPhrase(r.bound)}, ` +
+          `${percent(r.fraction_of_roof)} of ${roofWords}, ` +
+          `${micros(chosen.measured.measured_us)} (${percent(chosen.measured.share)} of the ops' time).`,
       )
     : null;
   container.replaceChildren(

@@ -52,7 +52,8 @@ export function hoverText(title, r, timing = null) {
     `intensity ${sig(r.intensity)} FLOP per byte`,
     `achieved ${sig(r.achieved_gflops)} GFLOP/s${ci}, ${sig(r.achieved_gbs)} GB/s`,
     `${escapeHover(r.level)} roof ${sig(r.roof_gbs)} GB/s: attainable ${sig(r.attainable_gflops)} GFLOP/s`,
-    `${percent(r.fraction_of_roof)} of the roof · ${boundWords(r.bound)} · roof time ${micros(r.roof_time_us)}`,
+    `${percent(r.fraction_of_roof)} of the roof · ${boundWords(r.bound)} · ` +
+      `roof time ${micros(r.roof_time_us)}`,
   ];
   if (timing) {
     const share = timing.share == null ? "" : `, ${percent(timing.share)} of the ops' time`;
@@ -255,7 +256,8 @@ export function ceilingsList(c) {
     rows.push(
       item(
         "Datasheet peak",
-        `${sig(t.gflops)} GFLOP/s = ${t.cores} cores × ${t.lanes} lanes × 2 (FMA) × ${t.fma_units} FMA units × ${sig(t.ghz)} GHz${assumed}`,
+        `${sig(t.gflops)} GFLOP/s = ${t.cores} cores × ${t.lanes} lanes × 2 (FMA) × ` +
+          `${t.fma_units} FMA units × ${sig(t.ghz)} GHz${assumed}`,
         { "data-ceiling": "theoretical" },
       ),
     );
@@ -281,7 +283,8 @@ export function ceilingsList(c) {
     ? el(
         "p",
         { class: "warning", "data-role": "ceilings-disturbed-note" },
-        "The server was busy while measuring these ceilings: the roofs may be too low, and every op's share of its roof too high.",
+        "The server was busy while measuring these ceilings: the roofs may be too low, " +
+          "and every op's share of its roof too high.",
       )
     : null;
   return el(
@@ -326,11 +329,15 @@ function slot(container, name, make) {
 function noRoofline(report) {
   const where = report.device_label || report.device;
   if (!report.nodes?.length) {
-    return `This measurement timed the block end to end only: a roofline needs each op timed on its own. Measure again with per-op timing.`;
+    return (
+      "This measurement timed the block end to end only: a roofline needs each op timed on its own. " +
+      "Measure again with per-op timing."
+    );
   }
   return (
-    `No roofline for this measurement: this server has no measured ceilings for ${where} (its peak ` +
-    "compute rate and memory bandwidths), so there are no roofs to place the ops under."
+    `No roofline for this measurement: this server's ceilings for ${where} (its peak compute rate ` +
+    "and memory bandwidths) could not be had just now (busy or not measured), so there are no roofs " +
+    "to place the ops under. Measure again in a moment."
   );
 }
 
@@ -378,7 +385,8 @@ export function renderRoofline(container, report, { labels = new Map() } = {}) {
     ? el(
         "p",
         { class: "hint", "data-role": "roofline-off-chart" },
-        `Not on the chart (no arithmetic to place on a log axis): ${off.map((n) => labels.get(n.id) ?? n.id).join(", ")}.`,
+        "Not on the chart (no arithmetic to place on a log axis): " +
+          `${off.map((n) => labels.get(n.id) ?? n.id).join(", ")}.`,
       )
     : null;
   // replaceChildren would write a null as the text "null": the parts a report lacks are left out
