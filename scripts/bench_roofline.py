@@ -71,7 +71,7 @@ def compare(ceilings: DeviceCeilings, threads: int) -> None:
         ratio = mine / theirs if theirs else float("nan")
         verdict = "ok" if 0.8 <= ratio <= 1.2 else "OUTSIDE 20%"
         print(f"{label:<26}{mine:>12.1f}{theirs:>13.1f}{ratio:>8.2f}  {verdict}")
-    print(f"{'conv2d 3x3 GFLOP/s':<26}{ceilings.family_gflops['conv2d'].value:>12.1f}")
+    print(f"{'conv2d best GFLOP/s':<26}{ceilings.family_gflops['conv2d'].value:>12.1f}")
     print(f"{'call overhead us':<26}{ceilings.call_overhead_us.value:>12.3f}")
     print(f"{'ridge FLOP/byte':<26}{ceilings.ridge_flop_per_byte:>12.2f}")
     if ceilings.theoretical:
