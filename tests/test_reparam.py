@@ -2,6 +2,7 @@
 and the checks would catch the classic mistakes."""
 
 import copy
+import json
 import threading
 import time
 
@@ -43,6 +44,18 @@ def report_of(kind: str, values: dict) -> dict:
     report = service.report(kind, values).data.model_dump()
     assert report["equivalence"] == "checked"
     return report
+
+
+_checked: dict[str, dict] = {}
+
+
+def checked_report(kind: str, values: dict) -> dict:
+    """`report_of`, proven once per configuration for the slow tests that read the same random
+    configurations (a deep copy each time, so no test sees another's changes)."""
+    key = json.dumps([kind, values], sort_keys=True)
+    if key not in _checked:
+        _checked[key] = report_of(kind, values)
+    return copy.deepcopy(_checked[key])
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -97,7 +110,7 @@ def _bn_after_conv(graph: dict) -> list[str]:
 @pytest.mark.parametrize("kind, config", CASES, ids=IDS)
 @pytest.mark.slow
 def test_deploy_form_is_equivalent(kind, config):
-    report = report_of(kind, config)
+    report = checked_report(kind, config)
     shape = blocks_service.resolve(kind, config).input_shape
     # independent of the cached analysis: a real module built and described here (the lesson's
     # sentences are checked on their own, in test_lessons.py)
@@ -147,7 +160,7 @@ def test_repvgg_merges_its_branches_into_one_conv(kind, config):
 @pytest.mark.parametrize("kind, config", FOLD_CASES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(FOLD_CASES)])
 @pytest.mark.slow
 def test_every_bn_folds_into_the_conv_before_it(kind, config):
-    report = report_of(kind, config)
+    report = checked_report(kind, config)
     after, before, fused = report["after"], report["before"], report["fused"]
     bn_channels = sum(n["attrs"]["num_features"] for n in before["nodes"] if n["op"] == "batch_norm")
     # a BN's gamma and beta (2 C) become the conv's bias (C)

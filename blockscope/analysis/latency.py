@@ -284,18 +284,18 @@ def measure_block(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int,
 
 
 def time_ops(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int,
-             should_stop: Callable[[], bool] | None = None) -> dict:
+             should_stop: Callable[[], bool] | None = None, profile: bool = True) -> dict:
     """Every op of `module` timed alone on the inputs it received in one real pass, in rounds:
     `nodes` (median, quartiles and share of each), their sum, and the shares summed by op.
 
-    After the timed rounds, one profiled call of each op says what ran for it (`kernel`,
-    `analysis.kernels`): it never disturbs a timed sample.
+    After the timed rounds, with `profile`, a few profiled calls of each op say what ran for it
+    (`kernel`, `analysis.kernels`): they never disturb a timed sample. Without it `kernel` is None.
     """
     ops = record(module, x)
     per_op = time_rounds([op.call for op in ops], warmup, repeats, x.device, should_stop)
     _check(should_stop)
     infos = kernels.profile_ops([op.call for op in ops], x.device, [op.input_shapes for op in ops],
-                                [op.weight_shape for op in ops])
+                                [op.weight_shape for op in ops]) if profile else [None] * len(ops)
     nodes = [{"id": op.id, "op": op.op, **summarize(samples), "kernel": info}
              for op, samples, info in zip(ops, per_op, infos, strict=True)]
     del ops, per_op  # the recorded inputs: every activation of a pass

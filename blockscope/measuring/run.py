@@ -74,9 +74,10 @@ def threads(count: int | None) -> Iterator[None]:
 
 
 def _untimed(per_node: bool) -> int:
-    """Untimed passes: a cold one, one timed once for the plan, and with per-node timing the pass
-    recording op inputs and the profiled calls of every op that say what ran (`analysis.kernels`)."""
-    return 3 + PROFILED_PASSES if per_node else 2
+    """Untimed passes: a cold one, one timed once for the plan, and the pass recording op inputs.
+    (The profiled calls that say what ran for each op, `analysis.kernels`, come after the timed ones
+    and only where the budget left holds them: see `_attempt`.)"""
+    return 3 if per_node else 2
 
 
 def _per_run(forward_s: float, per_node: bool, forms: int = 1) -> float:
@@ -170,7 +171,8 @@ def timing_estimate_s(job: "Timing", forward_s: float) -> float:
     if job.repeats is not None:
         return need_s(forward_s, warmup, job.repeats, job.per_node, len(job.forms))
     target = limits.measure_target_s * (PER_NODE_FACTOR if job.per_node else 1.0) * len(job.forms)
-    return min(limits.measure_budget_s, target + forward_s * _untimed(job.per_node) * len(job.forms))
+    untimed = _untimed(job.per_node) + (PROFILED_PASSES if job.per_node else 0)
+    return min(limits.measure_budget_s, target + forward_s * untimed * len(job.forms))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -187,12 +189,15 @@ def _quality(samples: list[float], other_share: float | None, attempts: int, see
 
 
 def _attempt(job: "Timing", modules: list[nn.Module], x: torch.Tensor, warmup: int, repeats: int,
-             should_stop: Callable[[], bool], left_s: float) -> tuple[list[dict], float | None]:
-    """One measurement of every form: end to end (in rounds when there are several), then op by op.
+             should_stop: Callable[[], bool], left_s: float, forward_s: float
+             ) -> tuple[list[dict], float | None]:
+    """One measurement of every form: end to end (in rounds when there are several), then op by op,
+    each form's ops profiled after (what ran for each) where the budget left holds that too.
 
     Default repeats stop at the time target; asked-for repeats stop where the budget left would be
     overrun (on a machine slower now than when planned), and the report says how many were taken.
     """
+    began = time.perf_counter()
     limits = get_settings()
     window = quality.CpuWindow.open(set(cores()) if job.device == "cpu" else None)
     share = len(modules) * (PER_NODE_FACTOR if job.per_node else 1.0)
@@ -205,8 +210,13 @@ def _attempt(job: "Timing", modules: list[nn.Module], x: torch.Tensor, warmup: i
                                     should_stop)
         results = [{"repeats": len(s), "total": timing.summarize(s), "samples_s": s} for s in rounds]
     if job.per_node:
-        for module, result in zip(modules, results, strict=True):
-            result.update(timing.time_ops(module, x, warmup, result["repeats"], should_stop))
+        for i, (module, result) in enumerate(zip(modules, results, strict=True)):
+            # the ops' timed rounds take about PER_NODE_FACTOR - 1 passes a repeat; the profiled calls
+            # PROFILED_PASSES passes more, for this form and every form after it
+            rounds_s = forward_s * (PER_NODE_FACTOR - 1) * (warmup + result["repeats"])
+            spent = time.perf_counter() - began
+            profile = spent + rounds_s + forward_s * PROFILED_PASSES * (len(modules) - i) <= left_s
+            result.update(timing.time_ops(module, x, warmup, result["repeats"], should_stop, profile))
     return results, window.other_share()
 
 
@@ -257,7 +267,8 @@ def run_timing(job: "Timing", calibrations: Calibrations, should_stop: Callable[
                 attempts += 1
                 attempt_started = time.perf_counter()
                 left_s = get_settings().measure_budget_s - (time.perf_counter() - started)
-                results, other_share = _attempt(job, modules, x, warmup, repeats, should_stop, left_s)
+                results, other_share = _attempt(job, modules, x, warmup, repeats, should_stop, left_s,
+                                                forward_s)
                 qualities = [_quality(r["samples_s"], other_share, attempts, job.seed) for r in results]
                 took = time.perf_counter() - attempt_started
                 spent = time.perf_counter() - started
