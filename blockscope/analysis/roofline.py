@@ -73,20 +73,30 @@ def place(flops: int, nbytes: int, timing: Timing, ceilings: DeviceCeilings, *, 
     roof = roof_for(ceilings, nbytes)
     intensity = intensity_of(flops, nbytes)
     allowed_us = roof_time_us(flops, nbytes, ceilings)
-    # min(peak, intensity x bandwidth), written as work over roof time so a view (no bytes) needs no
-    # division by zero; a pure copy (no FLOPs) attains 0 GFLOP/s
-    attainable = flops / (allowed_us * 1e3) if allowed_us > 0 else 0.0
+    return _placed(flops, nbytes, timing, roof.gbs, roof.level, allowed_us,
+                   _bound(intensity, peak, roof.gbs, allowed_us, calls, ceilings), kernel)
+
+
+def _bound(intensity: float, peak: float, roof_gbs: float, allowed_us: float, calls: int,
+           ceilings: DeviceCeilings) -> str:
+    """The rule of docs/numbers.md: overhead when the calls' fixed cost is at least the time the roofs
+    allow, else memory below the ridge at this bandwidth roof, else compute."""
     if calls * ceilings.call_overhead_us.value >= allowed_us:
-        bound = "overhead"
-    elif intensity < peak / roof.gbs:
-        bound = "memory"
-    else:
-        bound = "compute"
+        return "overhead"
+    return "memory" if intensity < peak / roof_gbs else "compute"
+
+
+def _placed(flops: int, nbytes: int, timing: Timing, roof_gbs: float, level: str, allowed_us: float,
+            bound: str, kernel: KernelInfo | None = None) -> Roofline:
     median = timing.median_us
     return Roofline(
-        flops=flops, bytes=nbytes, intensity=intensity, achieved_gflops=_rate(flops, median),
+        flops=flops, bytes=nbytes, intensity=intensity_of(flops, nbytes),
+        achieved_gflops=_rate(flops, median),
         achieved_gflops_ci=[_rate(flops, timing.p75_us), _rate(flops, timing.p25_us)],
-        achieved_gbs=_rate(nbytes, median), roof_gbs=roof.gbs, level=roof.level, attainable_gflops=attainable,
+        achieved_gbs=_rate(nbytes, median), roof_gbs=roof_gbs, level=level,
+        # min(peak, intensity x bandwidth), written as work over roof time so a view (no bytes) needs
+        # no division by zero; a pure copy (no FLOPs) attains 0 GFLOP/s
+        attainable_gflops=flops / (allowed_us * 1e3) if allowed_us > 0 else 0.0,
         # roof time over time taken: achieved over attainable, and for a pure copy the share of the
         # bandwidth roof it reached
         fraction_of_roof=allowed_us / median if median > 0 else 0.0,
@@ -113,21 +123,9 @@ def place_many(nodes: list[Node], timing: Timing, ceilings: DeviceCeilings) -> R
     allowed_us = sum(roof_time_us(flops_of(n), bytes_of(n), ceilings) for n in nodes)
     levels = {r.level for r in roofs}
     roof_gbs = nbytes / (moving_us * 1e3) if moving_us > 0 else roof_for(ceilings, nbytes).gbs
-    intensity = intensity_of(flops, nbytes)
-    if len(nodes) * ceilings.call_overhead_us.value >= allowed_us:
-        bound = "overhead"
-    elif intensity < peak / roof_gbs:
-        bound = "memory"
-    else:
-        bound = "compute"
-    median = timing.median_us
-    return Roofline(
-        flops=flops, bytes=nbytes, intensity=intensity, achieved_gflops=_rate(flops, median),
-        achieved_gflops_ci=[_rate(flops, timing.p75_us), _rate(flops, timing.p25_us)],
-        achieved_gbs=_rate(nbytes, median), roof_gbs=roof_gbs,
-        level=levels.pop() if len(levels) == 1 else "mixed",
-        attainable_gflops=flops / (allowed_us * 1e3) if allowed_us > 0 else 0.0,
-        fraction_of_roof=allowed_us / median if median > 0 else 0.0, roof_time_us=allowed_us, bound=bound)
+    bound = _bound(intensity_of(flops, nbytes), peak, roof_gbs, allowed_us, len(nodes), ceilings)
+    return _placed(flops, nbytes, timing, roof_gbs, levels.pop() if len(levels) == 1 else "mixed",
+                   allowed_us, bound)
 
 
 def place_whole(graph_nodes: list[Node], timing: Timing, ceilings: DeviceCeilings) -> Roofline:

@@ -25,6 +25,7 @@ import {
   shapeLine,
 } from "./compare-views.js";
 import { el, pageData, role } from "./dom.js";
+import { heightReporter } from "./embed-height.js";
 import { studentText } from "./format.js";
 import { explain } from "./latency.js";
 import { Latest } from "./latest.js";
@@ -32,6 +33,8 @@ import { isTrue, urlFor, writeURL } from "./url-state.js";
 
 const data = pageData();
 const { query = {}, embed, controls: withControls } = data;
+// An embed tells the page around it how tall it is (static/js/embed-host.js resizes the iframe).
+const postHeight = heightReporter(embed);
 const catalog = { blocks: data.blocks, networks: data.networks };
 const SIDES = ["a", "b"];
 const GUESSES = ["a", "b", "same"];
@@ -315,16 +318,6 @@ function wireEmbed() {
     fill();
   });
   withControlsBox.addEventListener("change", fill);
-}
-
-// An embed tells the page around it how tall it is (static/js/embed-host.js resizes the iframe).
-let lastHeight = 0;
-function postHeight() {
-  if (!embed || window.parent === window) return;
-  const height = Math.ceil(document.body.getBoundingClientRect().height);
-  if (height === lastHeight) return;
-  lastHeight = height;
-  window.parent.postMessage({ type: "blockscope:height", height, href: window.location.href }, "*");
 }
 
 // ----- start -----

@@ -12,6 +12,7 @@ import { metricMax } from "./diagram.js";
 import { el, pageData, role } from "./dom.js";
 import { wireDownloads } from "./downloads.js";
 import { snippet } from "./embed.js";
+import { heightReporter } from "./embed-height.js";
 import { VIEWS } from "./explorer-views.js";
 import { METRICS, signedPercent, studentText } from "./format.js";
 import { loadDevices } from "./latency.js";
@@ -21,6 +22,8 @@ import { blockValues, isTrue, nonDefault, writeURL } from "./url-state.js";
 import { advice, channelStep, validGroups } from "./valid.js";
 
 const { kind, spec, embed, controls: withControls = !embed, query = {} } = pageData();
+// An embed tells the page around it how tall it is (static/js/embed-host.js resizes the iframe).
+const postHeight = heightReporter(embed);
 const schema = spec.params;
 const gp = spec.group_param;
 const COMMON = new Set(["batch", "height", "width", "seed"]);
@@ -365,15 +368,6 @@ wireDownloads(() => ({
   diagram: role("diagram")?.querySelector("svg"),
 }));
 
-// An embed tells the page around it how tall it is (static/js/embed-host.js resizes the iframe).
-let lastHeight = 0;
-function postHeight() {
-  if (!embed || window.parent === window) return;
-  const height = Math.ceil(document.body.getBoundingClientRect().height);
-  if (height === lastHeight) return;
-  lastHeight = height;
-  window.parent.postMessage({ type: "blockscope:height", height, href: window.location.href }, "*");
-}
 if (embed) new ResizeObserver(postHeight).observe(document.body);
 
 // ----- controls -----
