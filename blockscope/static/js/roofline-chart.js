@@ -208,9 +208,14 @@ function roofLabels(ceilings, range) {
     bgcolor: FIGURE.background,
     borderpad: 1,
   });
-  const labels = [label(x1, mm, `peak ${sig(mm)} GFLOP/s`, "right")];
-  for (const [family, rate] of Object.entries(ceilings.family_gflops ?? {})) {
-    labels.push(label(x1, rate.value, `${family} ${sig(rate.value)}`, "right", "top"));
+  // of two flat roofs close together, the higher is labelled above its line and the lower below
+  const families = Object.entries(ceilings.family_gflops ?? {});
+  const mmOnTop = families.every(([, rate]) => rate.value <= mm);
+  const labels = [label(x1, mm, `peak ${sig(mm)} GFLOP/s`, "right", mmOnTop ? "bottom" : "top")];
+  for (const [family, rate] of families) {
+    labels.push(
+      label(x1, rate.value, `${family} ${sig(rate.value)}`, "right", rate.value > mm ? "bottom" : "top"),
+    );
   }
   const t = ceilings.theoretical;
   if (t) labels.push(label(x1, t.gflops, `datasheet ${sig(t.gflops)}`, "right"));
