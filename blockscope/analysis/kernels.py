@@ -25,8 +25,7 @@ from typing import Any
 import torch
 
 from ..schemas import KernelInfo, Reorder
-
-ELEMENT_SIZE = 4  # float32, as docs/numbers.md counts bytes
+from .ops import ELEMENT_SIZE
 
 # ATen ops that only allocate, view or re-stride: they say nothing about the kernel that did the work
 BOOKKEEPING = frozenset(f"aten::{name}" for name in (

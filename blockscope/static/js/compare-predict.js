@@ -7,7 +7,7 @@ import { ratioText } from "./compare-views.js";
 import { el } from "./dom.js";
 import { speedWords } from "./format.js";
 import { TOO_NOISY } from "./latency.js";
-import { point } from "./roofline.js";
+import { placeable, point } from "./roofline.js";
 import { rooflineChart } from "./roofline-chart.js";
 
 function guessWords(guess, by) {
@@ -49,8 +49,6 @@ export function guessVerdict(state, measured) {
         : "far from it";
   return `${said} ${measuredText} The right side; your factor is ${close}.`;
 }
-
-const placeable = (r) => r && r.intensity > 0 && r.achieved_gflops > 0;
 
 // Both sides' ops (and each whole pass) under one set of roofs, where the measurement carries them.
 export function renderRoofDots(root, comparison) {

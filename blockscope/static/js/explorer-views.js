@@ -91,6 +91,18 @@ function measureButton(root, role, measured, first) {
   else delete button.dataset.again;
 }
 
+// What the two views drawn from one latency measurement (latency, roofline) share: measured on
+// demand, by the same request, with the same status words.
+const MEASURED = {
+  stage: "soon",
+  onDemand: true,
+  shares: true,
+  load: measureLatency,
+  loading: measuring,
+  done: ({ report }) => `Measured on ${howMeasured(report)}.`,
+  failed: (err) => explain(err),
+};
+
 export const VIEWS = [
   {
     name: "formula",
@@ -215,15 +227,9 @@ export const VIEWS = [
       renderReparam(part("reparam"), report, { metric: structuralMetric(state.metric) }),
   },
   {
+    ...MEASURED,
     name: "latency",
-    stage: "soon",
     button: "measure",
-    onDemand: true,
-    shares: true,
-    load: measureLatency,
-    loading: measuring,
-    done: ({ report }) => `Measured on ${howMeasured(report)}.`,
-    failed: (err) => explain(err),
     draw: ({ part, root, state }) => {
       const measured = newestLatency(state);
       const chart = part("latency-chart");
@@ -249,15 +255,9 @@ export const VIEWS = [
   },
   {
     // the latency view's per-op timings placed on this server's roofs (report.roofline)
+    ...MEASURED,
     name: "roofline",
-    stage: "soon",
     button: "measure-roofline",
-    onDemand: true,
-    shares: true,
-    load: measureLatency,
-    loading: measuring,
-    done: ({ report }) => `Measured on ${howMeasured(report)}.`,
-    failed: (err) => explain(err),
     draw: ({ part, root, state }) => {
       const measured = newestLatency(state);
       measureButton(root, "measure-roofline", Boolean(measured), "Measure latency");

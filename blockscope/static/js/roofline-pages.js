@@ -5,11 +5,10 @@
 import { groupColor } from "./colors.js";
 import { el } from "./dom.js";
 import { micros, percent } from "./format.js";
-import { boundPhrase, byBound, ceilingsList, point, sentencesList } from "./roofline.js";
+import { boundPhrase, byBound, ceilingsList, placeable, point, sentencesList } from "./roofline.js";
 import { rooflineChart, WHOLE } from "./roofline-chart.js";
 
 const ROW_SYMBOLS = ["circle", "square", "diamond", "triangle-up", "cross", "triangle-down", "x", "pentagon"];
-const placeable = (r) => r && r.intensity > 0 && r.achieved_gflops > 0;
 
 // A server's list of sentences (the guideline's `explanation`), or nothing when it has none.
 export function renderExplanation(list, sentences) {

@@ -67,7 +67,8 @@ export function hoverText(title, r, timing = null) {
 }
 
 // A dot where the log axes can place it: no arithmetic (a split, a flatten) or no time has none.
-const placeable = (r) => r && r.intensity > 0 && r.achieved_gflops > 0;
+// a dot a log-log chart can show: some arithmetic, some rate
+export const placeable = (r) => r && r.intensity > 0 && r.achieved_gflops > 0;
 
 export function point(r, title, timing = null, extra = {}) {
   const [lo, hi] = r.achieved_gflops_ci ?? [];
